@@ -1,0 +1,4 @@
+/** The nibble command and its distribution. */
+module dev.nibble.cli {
+    requires dev.nibble.api;
+}

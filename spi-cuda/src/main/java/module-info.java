@@ -1,0 +1,4 @@
+/** CUDA backend on the JCuda driver API. */
+module dev.nibble.backend.cuda {
+    requires dev.nibble.api;
+}
