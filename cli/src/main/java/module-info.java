@@ -1,4 +1,7 @@
-/** The nibble command and its distribution. */
+/** The nibble command line. */
 module dev.nibble.cli {
     requires dev.nibble.api;
+    requires info.picocli;
+
+    opens dev.nibble.cli to info.picocli;
 }
