@@ -1,6 +1,7 @@
 package dev.nibble.conformance;
 
-import dev.nibble.api.DType;
+import dev.nibble.api.QuantizedLinear;
+import dev.nibble.api.backend.PreparedLinear;
 import dev.nibble.api.QuantScheme;
 import dev.nibble.api.QuantizedTensor;
 import dev.nibble.api.Tensor;
@@ -126,7 +127,58 @@ final class BrokenBackends {
         }
     }
 
-    static boolean isPacked(DType t) {
-        return t.isPacked();
+    /** Its fused path is off by a relative 1e-3 (say, a scale rounded to bf16): small, but far outside tolerance. */
+    static final class SlightlyWrongForward extends ForwardingKernelBackend {
+        SlightlyWrongForward(KernelBackend delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public PreparedLinear prepare(QuantizedLinear plan) {
+            PreparedLinear p = delegate.prepare(plan);
+            return new PreparedLinear() {
+                @Override
+                public QuantizedLinear plan() {
+                    return plan;
+                }
+
+                @Override
+                public DeviceTensor forward(DeviceTensor x, int step) {
+                    DeviceTensor y = p.forward(x, step);
+                    Tensor h = delegate.download(y);
+                    y.close();
+                    for (long i = 0; i < h.elementCount(); i++) {
+                        h.setFloat(i, h.getFloat(i) * 1.001f);
+                    }
+                    return delegate.upload(h);
+                }
+
+                @Override
+                public long deviceBytes() {
+                    return p.deviceBytes();
+                }
+
+                @Override
+                public void close() {
+                    p.close();
+                }
+            };
+        }
+    }
+
+    /** Its GELU leaves the last element of every result unwritten (whatever the memory held). */
+    static final class UnwrittenLastElement extends ForwardingKernelBackend {
+        UnwrittenLastElement(KernelBackend delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public DeviceTensor gelu(DeviceTensor x) {
+            DeviceTensor y = delegate.gelu(x);
+            Tensor h = delegate.download(y);
+            y.close();
+            h.setFloat(h.elementCount() - 1, 0f);
+            return delegate.upload(h);
+        }
     }
 }

@@ -59,6 +59,42 @@ class BrokenBackendsTest {
                 .as(text.toString()).isEmpty();
     }
 
+    /** The scalar backend whose fused forward is off by 0.1%. */
+    static class SlightlyWrongSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new BrokenBackends.SlightlyWrongForward(new ScalarBackend());
+        }
+    }
+
+    /** The scalar backend whose GELU forgets one element. */
+    static class UnwrittenSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new BrokenBackends.UnwrittenLastElement(new ScalarBackend());
+        }
+    }
+
+    @Test
+    void aFusedPathOffByOnePerMilleFailsEveryPlan() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(SlightlyWrongSuite.class, Map.of(), new PrintWriter(text), "fusedLinear");
+        System.out.println(text);
+        assertThat(s.groups()).hasSize(7);
+        for (ConformanceRunner.Group g : s.groups()) {
+            assertThat(g.failed()).as(g.name() + "\n" + text).isNotEmpty();
+        }
+    }
+
+    @Test
+    void anUnwrittenElementFails() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(UnwrittenSuite.class, Map.of(), new PrintWriter(text), "ditOps");
+        System.out.println(text);
+        assertThat(s.group(new dev.nibble.api.backend.Capability.DitOps().describe()).orElseThrow().failed())
+                .as(text.toString()).anyMatch(f -> f.startsWith("gelu"));
+    }
+
     @Test
     void theHonestBackendPassesAndTheLastLineCounts() {
         StringWriter text = new StringWriter();
