@@ -1,6 +1,12 @@
 package dev.nibble.backend.cpu;
 
+import dev.nibble.api.QuantScheme;
+import dev.nibble.api.numerics.Nf4;
+import dev.nibble.api.numerics.Quantizer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -10,6 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
 class VectorKernels extends ScalarKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
+    static final VectorSpecies<Integer> I = IntGemm.I;
+    private static final float MAGIC = IntGemm.MAGIC;
+    private static final float[] NF4 = Nf4.values();
 
     VectorKernels(WorkerPool pool) {
         super(pool);
@@ -18,6 +27,82 @@ class VectorKernels extends ScalarKernels {
     @Override
     String path() {
         return "vector";
+    }
+
+    /**
+     * The range statistics with vectors (max and min are exact in any order), then the scheme's
+     * scale formula from {@link Quantizer#computeParams} on those statistics, so scales are the
+     * canonical ones bit for bit.
+     */
+    @Override
+    void params(float[] x, int from, int to, QuantScheme s, float[] scales, int[] zeros, int at) {
+        int i = from;
+        if (s.symmetric()) {
+            FloatVector mx = FloatVector.zero(F);
+            for (; i + L <= to; i += L) {
+                mx = mx.max(FloatVector.fromArray(F, x, i).abs());
+            }
+            float absmax = mx.reduceLanes(VectorOperators.MAX);
+            for (; i < to; i++) {
+                absmax = Math.max(absmax, Math.abs(x[i]));
+            }
+            Quantizer.computeParams(new float[] {absmax}, 0, 1, s, scales, zeros, at);
+        } else {
+            FloatVector lo = FloatVector.zero(F);
+            FloatVector hi = lo;
+            for (; i + L <= to; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            float l = lo.reduceLanes(VectorOperators.MIN);
+            float h = hi.reduceLanes(VectorOperators.MAX);
+            for (; i < to; i++) {
+                l = Math.min(l, x[i]);
+                h = Math.max(h, x[i]);
+            }
+            Quantizer.computeParams(new float[] {l, h}, 0, 2, s, scales, zeros, at);
+        }
+    }
+
+    /**
+     * {@code clamp(rint(x / scale) + zero)} with IEEE division; rint by the 1.5·2^23 trick, exact
+     * for |q| < 2^22 (larger values clamp to the same code either way). NF4 keeps the scalar rule
+     * (nearest value, ties to the lower index) as a 16-step vector compare.
+     */
+    @Override
+    void encode(float[] x, int from, int to, float scale, int zero, QuantScheme s, byte[] codes) {
+        int i = from;
+        if (s.format() == QuantScheme.Format.NF4) {
+            if (scale != 0f) {
+                for (; i + L <= to; i += L) {
+                    FloatVector v = FloatVector.fromArray(F, x, i).div(scale);
+                    FloatVector best = FloatVector.broadcast(F, NF4[0]).sub(v).abs();
+                    IntVector idx = IntVector.zero(I);
+                    for (int c = 1; c < 16; c++) {
+                        FloatVector d = FloatVector.broadcast(F, NF4[c]).sub(v).abs();
+                        VectorMask<Float> closer = d.lt(best);
+                        best = best.blend(d, closer);
+                        idx = idx.blend(c, closer.cast(I));
+                    }
+                    idx.convertShape(VectorOperators.I2B, IntGemm.B, 0).reinterpretAsBytes().intoArray(codes, i);
+                }
+            }
+            super.encode(x, i, to, scale, zero, s, codes);
+            return;
+        }
+        if (scale != 0f) {
+            float qmin = s.qmin();
+            float qmax = s.qmax();
+            float z = zero;
+            for (; i + L <= to; i += L) {
+                FloatVector q = FloatVector.fromArray(F, x, i).div(scale);
+                q = q.add(MAGIC).sub(MAGIC).add(z).min(qmax).max(qmin);
+                IntVector c = (IntVector) q.convert(VectorOperators.F2I, 0);
+                c.convertShape(VectorOperators.I2B, IntGemm.B, 0).reinterpretAsBytes().intoArray(codes, i);
+            }
+        }
+        super.encode(x, i, to, scale, zero, s, codes);
     }
 
     @Override
