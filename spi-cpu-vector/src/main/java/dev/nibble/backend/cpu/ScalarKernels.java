@@ -219,6 +219,15 @@ class ScalarKernels {
         return ((Quantized) prepared).byteSize();
     }
 
+    /** @return a dense F32 weight [n, k] in the form {@link #gemmDensePrepared} reads (here: as is) */
+    Object prepareDense(float[] w, int n, int k) {
+        return w;
+    }
+
+    float[] gemmDensePrepared(float[] x, int m, int k, Object w, int n) {
+        return gemm(x, m, k, (float[]) w, n);
+    }
+
     float[] gemmQuantizedPrepared(Quantized a, Object w) {
         Quantized qw = (Quantized) w;
         return gemmQuantized(a, qw, CpuKernelBackend.outputGroup(a, qw));

@@ -106,6 +106,18 @@ class VectorKernels extends ScalarKernels {
     }
 
     @Override
+    Object prepareDense(float[] w, int n, int k) {
+        return FloatGemm.pack(w, n, k);
+    }
+
+    @Override
+    float[] gemmDensePrepared(float[] x, int m, int k, Object w, int n) {
+        float[] y = new float[m * n];
+        FloatGemm.runPacked(pool, x, m, k, (float[]) w, n, y);
+        return y;
+    }
+
+    @Override
     Object prepareIntWeight(Quantized w) {
         return new PackedWeight(w, IntGemm.L);
     }
