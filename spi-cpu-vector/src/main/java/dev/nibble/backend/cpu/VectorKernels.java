@@ -1,6 +1,7 @@
 package dev.nibble.backend.cpu;
 
 import dev.nibble.api.QuantScheme;
+import dev.nibble.api.Rotation;
 import dev.nibble.api.numerics.Nf4;
 import dev.nibble.api.numerics.Quantizer;
 import jdk.incubator.vector.FloatVector;
@@ -103,6 +104,72 @@ class VectorKernels extends ScalarKernels {
             }
         }
         super.encode(x, i, to, scale, zero, s, codes);
+    }
+
+    @Override
+    float[] rotate(float[] x, int rows, int k, Rotation rotation) {
+        int kp = rotation.outputDim(k);
+        float[] out = new float[rows * kp];
+        if (rotation instanceof Rotation.Dense d) {
+            float[] q = d.matrix().toFloatArray();
+            pool.forEach(rows, r -> VectorRotations.denseRow(x, r * k, q, k, out, r * kp));
+            return out;
+        }
+        int chunk = Math.max(1, 8192 / Math.max(1, kp));
+        int tasks = (rows + chunk - 1) / chunk;
+        pool.forEach(tasks, t -> {
+            float[] tmp = new float[256 * L];
+            for (int r = t * chunk; r < Math.min(rows, (t + 1) * chunk); r++) {
+                System.arraycopy(x, r * k, out, r * kp, k);
+                VectorRotations.rotateRow(out, r * kp, k, kp, rotation, tmp);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    float[] smooth(float[] x, int rows, int k, float[] divisor) {
+        float[] y = new float[x.length];
+        pool.forEach(rows, r -> {
+            int o = r * k;
+            int j = 0;
+            for (; j + L <= k; j += L) {
+                FloatVector.fromArray(F, x, o + j).div(FloatVector.fromArray(F, divisor, j)).intoArray(y, o + j);
+            }
+            for (; j < k; j++) {
+                y[o + j] = x[o + j] / divisor[j];
+            }
+        });
+        return y;
+    }
+
+    @Override
+    float[] addRow(float[] x, int rows, int k, float[] offset) {
+        float[] y = new float[x.length];
+        pool.forEach(rows, r -> {
+            int o = r * k;
+            int j = 0;
+            for (; j + L <= k; j += L) {
+                FloatVector.fromArray(F, x, o + j).add(FloatVector.fromArray(F, offset, j)).intoArray(y, o + j);
+            }
+            for (; j < k; j++) {
+                y[o + j] = x[o + j] + offset[j];
+            }
+        });
+        return y;
+    }
+
+    @Override
+    float[] add(float[] a, float[] b) {
+        float[] y = new float[a.length];
+        int i = 0;
+        for (; i + L <= a.length; i += L) {
+            FloatVector.fromArray(F, a, i).add(FloatVector.fromArray(F, b, i)).intoArray(y, i);
+        }
+        for (; i < a.length; i++) {
+            y[i] = a[i] + b[i];
+        }
+        return y;
     }
 
     @Override
