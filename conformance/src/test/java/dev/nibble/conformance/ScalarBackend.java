@@ -31,7 +31,7 @@ final class ScalarBackend implements KernelBackend {
     static final Set<Capability> ALL = Set.of(new Capability.Rotate(RotationKind.REGULAR_HADAMARD),
             new Capability.Rotate(RotationKind.SYLVESTER_HADAMARD), new Capability.Rotate(RotationKind.DENSE),
             new Capability.SmoothShift(), new Capability.Quantize(4), new Capability.Quantize(8), new Capability.QuantizeNf4(),
-            new Capability.IntGemm(4, 4, true), new Capability.IntGemm(8, 8, true), new Capability.IntGemm(8, 4, true),
+            new Capability.IntGemm(4, 4, true), new Capability.IntGemm(8, 8, true), new Capability.IntGemm(8, 4, true), new Capability.IntGemm(4, 8, true), new Capability.WeightOnlyGemm(DType.U8),
             new Capability.WeightOnlyGemm(DType.INT4), new Capability.WeightOnlyGemm(DType.UINT4),
             new Capability.WeightOnlyGemm(DType.I8), new Capability.WeightOnlyGemm(DType.NF4), new Capability.FloatGemm(),
             new Capability.LowRankBranch(64), new Capability.DitOps());
