@@ -36,7 +36,8 @@ class BrokenBackendsTest {
     @Test
     void halfAwayFromZeroRoundingFailsTheQuantizeTests() {
         StringWriter text = new StringWriter();
-        ConformanceRunner.Summary s = run(HalfAwaySuite.class, text);
+        ConformanceRunner.Summary s = ConformanceRunner.execute(HalfAwaySuite.class, Map.of(), new PrintWriter(text), "quantization");
+        System.out.println(text);
         assertThat(s.failed()).as(text.toString()).isGreaterThan(0);
         assertThat(s.group(new dev.nibble.api.backend.Capability.Quantize(4).describe()).orElseThrow().failed())
                 .as(text.toString()).isNotEmpty();
@@ -113,6 +114,26 @@ class BrokenBackendsTest {
             caps.remove(new dev.nibble.api.backend.Capability.QuantizeNf4());
             return new ScalarBackend(caps);
         }
+    }
+
+    /** The honest scalar backend declaring one capability the kit has no tests for. */
+    static class OverDeclaringSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            java.util.Set<dev.nibble.api.backend.Capability> caps = new java.util.HashSet<>(ScalarBackend.ALL);
+            caps.add(new dev.nibble.api.backend.Capability.WeightOnlyGemm(dev.nibble.api.DType.F16));
+            return new ScalarBackend(caps);
+        }
+    }
+
+    @Test
+    void aDeclaredCapabilityTheKitDoesNotCoverIsReportedNotSilentlyPassed() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(OverDeclaringSuite.class, Map.of(), new PrintWriter(text), "coverage");
+        assertThat(s.passed()).isZero();
+        assertThat(s.failed()).isZero();
+        assertThat(s.skipped()).as(text.toString()).isEqualTo(1);
+        assertThat(text.toString()).contains("not covered by this kit: GEMM float x F16 weights");
     }
 
     @Test
