@@ -96,6 +96,34 @@ class BrokenBackendsTest {
                 .as(text.toString()).anyMatch(f -> f.startsWith("gelu"));
     }
 
+    /** A recycling allocator and a GELU that skips one element. */
+    static class ForgetfulSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new BrokenBackends.ForgetfulPooledGelu();
+        }
+    }
+
+    /** The honest scalar backend with the recycling allocator. */
+    static class PooledSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new ScalarBackend().pooling();
+        }
+    }
+
+    @Test
+    void poisonedRecycledMemoryExposesAnUnwrittenElement() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(ForgetfulSuite.class, Map.of(), new PrintWriter(text), "ditOps");
+        System.out.println(text);
+        assertThat(s.group(new dev.nibble.api.backend.Capability.DitOps().describe()).orElseThrow().failed())
+                .as(text.toString()).anyMatch(f -> f.startsWith("gelu") && f.contains("got NaN"));
+        StringWriter honest = new StringWriter();
+        ConformanceRunner.Summary h = ConformanceRunner.execute(PooledSuite.class, Map.of(), new PrintWriter(honest), "ditOps", "core");
+        assertThat(h.failed()).as(honest.toString()).isZero();
+    }
+
     @Test
     void theHonestBackendPassesAndTheLastLineCounts() {
         StringWriter text = new StringWriter();
