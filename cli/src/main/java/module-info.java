@@ -2,6 +2,7 @@
 module dev.nibble.cli {
     requires dev.nibble.api;
     requires info.picocli;
+    requires dev.nibble.methods;
 
     opens dev.nibble.cli to info.picocli;
 }
