@@ -3,6 +3,7 @@ module dev.nibble.cli {
     requires dev.nibble.api;
     requires info.picocli;
     requires dev.nibble.conformance;
+    requires dev.nibble.methods;
 
     opens dev.nibble.cli to info.picocli;
 }

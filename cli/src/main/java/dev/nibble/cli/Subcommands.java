@@ -12,5 +12,6 @@ final class Subcommands {
                 new BackendsCommand(),
                 new MethodsCommand(),
                 new ConformanceCommand());
+                new QualityCommand());
     }
 }
