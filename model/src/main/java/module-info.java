@@ -1,4 +1,7 @@
 /** safetensors I/O, quantized checkpoints, the DiT model, samplers, calibration capture, image metrics. */
 module dev.nibble.model {
-    requires dev.nibble.api;
+    requires transitive dev.nibble.api;
+    requires com.fasterxml.jackson.databind;
+
+    exports dev.nibble.model.safetensors;
 }
