@@ -4,4 +4,6 @@ module dev.nibble.model {
     requires com.fasterxml.jackson.databind;
 
     exports dev.nibble.model.safetensors;
+    exports dev.nibble.model.checkpoint;
+    exports dev.nibble.model.dit;
 }
