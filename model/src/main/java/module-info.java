@@ -6,4 +6,7 @@ module dev.nibble.model {
     exports dev.nibble.model.safetensors;
     exports dev.nibble.model.checkpoint;
     exports dev.nibble.model.dit;
+    exports dev.nibble.model.diffusion;
+    exports dev.nibble.model.calibration;
+    exports dev.nibble.model.metrics;
 }
