@@ -9,4 +9,7 @@ module dev.nibble.model {
     exports dev.nibble.model.diffusion;
     exports dev.nibble.model.calibration;
     exports dev.nibble.model.metrics;
+    exports dev.nibble.model.image;
+    exports dev.nibble.model.demo;
+    exports dev.nibble.model.eval;
 }
