@@ -10,6 +10,11 @@ final class Subcommands {
     static List<Object> all() {
         return List.of(
                 new BackendsCommand(),
-                new MethodsCommand());
+                new MethodsCommand(),
+                new QuantizeCommand(),
+                new ForwardCommand(),
+                new GenerateCommand(),
+                new EvalCommand(),
+                new DemoCommand());
     }
 }
