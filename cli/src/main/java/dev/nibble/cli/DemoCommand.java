@@ -18,10 +18,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "nibble-demo", description = "Report directory (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--per-class", defaultValue = "4", description = "Images per class (default ${DEFAULT-VALUE}).")
+    @Option(names = "--per-class", defaultValue = "2", description = "Images per class (default ${DEFAULT-VALUE}).")
     int perClass;
 
-    @Option(names = "--steps", defaultValue = "20", description = "DDIM steps (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "10", description = "DDIM steps (default ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--backend", description = "Backend id; default: automatic (the CPU backend on a plain machine).")
@@ -31,7 +31,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         String all = String.join(",", Methods.available().stream().filter(Methods.MethodStatus::loaded)
                 .map(Methods.MethodStatus::id).toList());
-        EvalCommand.Settings s = EvalCommand.settings(all.isEmpty() ? null : all, "w4a4,w8a8", "0-9", perClass, steps, 1.5, 1, 40, 32);
+        EvalCommand.Settings s = EvalCommand.settings(all.isEmpty() ? null : all, "w4a4,w8a8", "0-9", perClass, steps, 1.5, 1, 40, 16);
         CliSupport.output(out, "--out");
         spec.commandLine().getOut().println("nibble demo: " + s.variants().size() + " variants on the bundled digits DiT");
         return EvalCommand.run(spec, DemoFiles.dit(), s, Map.of(), DemoFiles.classifier(), DemoFiles.real(), out, backend);
