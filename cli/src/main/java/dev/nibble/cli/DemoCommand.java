@@ -31,7 +31,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         String all = String.join(",", Methods.available().stream().filter(Methods.MethodStatus::loaded)
                 .map(Methods.MethodStatus::id).toList());
-        EvalCommand.Settings s = EvalCommand.settings(all.isEmpty() ? null : all, "w4a4,w8a8", "0-9", perClass, steps, 1.5, 1, 40, 16);
+        EvalCommand.Settings s = EvalCommand.settings(all.isEmpty() ? null : all, "w4a4,w8a8", "0-9", perClass, steps, 1.5, 1, 40, 16, 64);
         CliSupport.output(out, "--out");
         spec.commandLine().getOut().println("nibble demo: " + s.variants().size() + " variants on the bundled digits DiT");
         return EvalCommand.run(spec, DemoFiles.dit(), s, Map.of(), DemoFiles.classifier(), DemoFiles.real(), out, backend);

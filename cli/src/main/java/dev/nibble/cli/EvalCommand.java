@@ -64,6 +64,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--calib-samples", defaultValue = "32", description = "Images generated for calibration (default ${DEFAULT-VALUE}).")
     int calibSamples;
 
+    @Option(names = "--calib-rows", defaultValue = "256", description = "Input rows kept per layer and step (default ${DEFAULT-VALUE}).")
+    int calibRows;
+
     @Option(names = "--classifier", description = "Classifier safetensors (MLP fc1/fc2); default: the demo's when --model is not given.")
     Path classifier;
 
@@ -75,7 +78,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Settings s = settings(methods, bits, classes, perClass, steps, cfg, seed, batch, calibSamples);
+        Settings s = settings(methods, bits, classes, perClass, steps, cfg, seed, batch, calibSamples, calibRows);
         CliSupport.output(out, "--out");
         Path m = model != null ? model : DemoFiles.dit();
         Path clf = classifier != null ? CliSupport.existing(classifier, "--classifier") : model == null ? DemoFiles.classifier() : null;
@@ -88,12 +91,13 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static Settings settings(String methodCsv, String bitsCsv, String classes, int perClass, int steps, double cfg, long seed,
-            int batch, int calibSamples) {
+            int batch, int calibSamples, int calibRows) {
         int[] cls = CliSupport.classes(classes);
         CliSupport.positive(perClass, "--per-class");
         CliSupport.positive(steps, "--steps");
         CliSupport.positive(batch, "--batch");
         CliSupport.positive(calibSamples, "--calib-samples");
+        CliSupport.positive(calibRows, "--calib-rows");
         if (steps > 1000) {
             throw new InvalidInputException("--steps must be at most 1000");
         }
@@ -112,7 +116,7 @@ final class EvalCommand implements Callable<Integer> {
                 variants.add(new Evaluation.Variant(id, p, Map.of()));
             }
         }
-        return new Settings(variants, new Evaluation.Settings(cls, perClass, steps, cfg, seed, batch, calibSamples, 256));
+        return new Settings(variants, new Evaluation.Settings(cls, perClass, steps, cfg, seed, batch, calibSamples, calibRows));
     }
 
     static int run(picocli.CommandLine.Model.CommandSpec spec, Path model, Settings s, Map<String, String> opts, Path clfPath,

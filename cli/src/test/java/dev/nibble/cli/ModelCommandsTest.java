@@ -149,4 +149,46 @@ class ModelCommandsTest {
         assertThat(again.status()).isZero();
         assertThat(Files.readAllBytes(dir.resolve("grid2.png"))).isEqualTo(b);
     }
+
+    @Test
+    void quantizeThenForwardAndEvalWithARealMethod() throws Exception {
+        Path m = model();
+        Path q = dir.resolve("q.safetensors");
+        Run r = nibble("quantize", "--model", m.toString(), "--method", "rtn", "--bits", "w8a8", "--out", q.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("rtn w8a8").contains("linear layers quantized");
+        try (SafetensorsFile f = SafetensorsFile.open(q)) {
+            assertThat(f.metadata()).containsEntry("nibble.method", "rtn").containsEntry("nibble.format.version", "1");
+            assertThat(f.names()).contains("blocks.0.attn.qkv.qweight", "blocks.0.attn.qkv.wscales", "x_embedder.proj.weight");
+        }
+        Path io = inputs(2);
+        Path fpOut = dir.resolve("fp-eps.safetensors");
+        Path qOut = dir.resolve("q-eps.safetensors");
+        assertThat(nibble("forward", "--model", m.toString(), "--inputs", io.toString(), "--out", fpOut.toString()).status()).isZero();
+        assertThat(nibble("forward", "--model", q.toString(), "--inputs", io.toString(), "--out", qOut.toString()).status()).isZero();
+        try (SafetensorsFile a = SafetensorsFile.open(fpOut); SafetensorsFile b = SafetensorsFile.open(qOut)) {
+            float[] x = a.tensor("eps").toFloatArray();
+            float[] y = b.tensor("eps").toFloatArray();
+            double num = 0;
+            double den = 0;
+            for (int i = 0; i < x.length; i++) {
+                num += (x[i] - y[i]) * (x[i] - y[i]);
+                den += x[i] * x[i];
+            }
+            assertThat(Math.sqrt(num / den)).isBetween(1e-7, 0.1); // W8A8 stays close but is not exact
+        }
+        Run again = nibble("quantize", "--model", q.toString(), "--method", "rtn", "--bits", "w8a8", "--out",
+                dir.resolve("qq.safetensors").toString());
+        assertThat(again.status()).isEqualTo(2);
+        assertThat(again.err()).contains("already quantized");
+
+        Path ev = dir.resolve("eval");
+        Run e = nibble("eval", "--model", m.toString(), "--methods", "rtn", "--bits", "w8a8,w4a4", "--classes", "0-1",
+                "--per-class", "2", "--steps", "3", "--out", ev.toString());
+        assertThat(e.status()).as(e.err()).isZero();
+        assertThat(e.out()).contains("| rtn-w8a8 |").contains("| rtn-w4a4 |").contains("report: ");
+        assertThat(Files.readString(ev.resolve("report.md"))).contains("rtn-w8a8.png");
+        assertThat(ev.resolve("results.json")).exists();
+        assertThat(ev.resolve("fp32.png")).exists();
+    }
 }
