@@ -11,7 +11,12 @@ final class Subcommands {
         return List.of(
                 new BackendsCommand(),
                 new MethodsCommand(),
-                new ConformanceCommand());
-                new QualityCommand());
+                new ConformanceCommand(),
+                new QualityCommand(),
+                new QuantizeCommand(),
+                new ForwardCommand(),
+                new GenerateCommand(),
+                new EvalCommand(),
+                new DemoCommand());
     }
 }
