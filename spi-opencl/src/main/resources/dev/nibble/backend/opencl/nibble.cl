@@ -500,6 +500,17 @@ void gemm_f32(__global const float* x, int M, int N, int K, __global const void*
 #define QK 32
 
 inline int pack4(__global const uchar* c, int type, int row, int k0, int kend, int k) {
+    if (k0 + 3 < kend) {
+        // whole words: four I8 codes are already the packed int; four INT4 codes are two bytes
+        if (type == T_I8) return as_int(vload4(0, c + (long) row * k + k0));
+        if (type == T_INT4 && (k0 & 1) == 0) {
+            __global const uchar* q = c + (long) row * ((k + 1) >> 1) + (k0 >> 1);
+            int b0 = q[0];
+            int b1 = q[1];
+            return ((((b0 & 15) ^ 8) - 8) & 255) | (((((b0 >> 4) ^ 8) - 8) & 255) << 8)
+                    | (((((b1 & 15) ^ 8) - 8) & 255) << 16) | (((((b1 >> 4) ^ 8) - 8) & 255) << 24);
+        }
+    }
     int p = 0;
     for (int t = 0; t < 4; t++) {
         int kk = k0 + t;
