@@ -1,0 +1,110 @@
+package dev.nibble.backend.opencl;
+
+import dev.nibble.api.backend.BackendProbe;
+import dev.nibble.api.backend.BackendUnavailableException;
+import dev.nibble.api.backend.DeviceInfo;
+import dev.nibble.api.backend.KernelBackend;
+import dev.nibble.api.backend.KernelBackendProvider;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The OpenCL provider: every platform and device the ICD loader knows. JOCL's natives are loaded on
+ * the first {@link #probe()}, never at construction.
+ */
+public final class OpenClBackendProvider implements KernelBackendProvider {
+    static final String REMEDY = "install an OpenCL ICD loader and a driver: on CPUs "
+            + "'apt-get install ocl-icd-libopencl1 pocl-opencl-icd' (PoCL); on GPUs the vendor driver "
+            + "(NVIDIA: the driver's libnvidia-opencl.so.1 registered in /etc/OpenCL/vendors/nvidia.icd; "
+            + "AMD: ROCm's rocm-opencl-runtime; Intel: intel-opencl-icd)";
+
+    /** Creates the provider; touches no native code. */
+    public OpenClBackendProvider() {
+    }
+
+    @Override
+    public String id() {
+        return "opencl";
+    }
+
+    @Override
+    public String description() {
+        return "OpenCL kernels through JOCL (PoCL on CPUs; NVIDIA, AMD, Intel GPUs)";
+    }
+
+    @Override
+    public int priority() {
+        return 20;
+    }
+
+    @Override
+    public BackendProbe probe() {
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("jocl", "2.0.6");
+        ClPlatformScan.Result r;
+        try {
+            r = ClPlatformScan.scan();
+        } catch (LinkageError e) {
+            details.put("error", e.toString());
+            return BackendProbe.unavailable("the OpenCL library could not be loaded (" + e.getMessage() + ")",
+                    REMEDY, details);
+        } catch (RuntimeException e) {
+            details.put("error", e.toString());
+            return BackendProbe.unavailable("the OpenCL runtime failed while listing platforms: " + e, REMEDY, details);
+        }
+        for (int i = 0; i < r.platforms().size(); i++) {
+            details.put("platform." + i, r.platforms().get(i));
+        }
+        if (r.devices().isEmpty()) {
+            return BackendProbe.unavailable(r.platforms().isEmpty() ? "no OpenCL platform is installed"
+                    : "the OpenCL platforms have no devices", REMEDY, details);
+        }
+        List<DeviceInfo> devices = new ArrayList<>();
+        for (ClDeviceFacts f : r.devices()) {
+            devices.add(deviceInfo(f));
+        }
+        return BackendProbe.available(devices, details);
+    }
+
+    static DeviceInfo deviceInfo(ClDeviceFacts f) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("platform", f.platformName());
+        p.put("vendor", f.vendor());
+        p.put("openclVersion", f.version());
+        p.put("driverVersion", f.driverVersion());
+        p.put("computeUnits", Integer.toString(f.computeUnits()));
+        p.put("globalMemoryBytes", Long.toString(f.globalMemBytes()));
+        p.put("localMemoryBytes", Long.toString(f.localMemBytes()));
+        p.put("maxAllocationBytes", Long.toString(f.maxAllocBytes()));
+        p.put("maxWorkGroupSize", Long.toString(f.maxWorkGroupSize()));
+        p.put("correctlyRoundedDivide", Boolean.toString(f.correctlyRoundedDivide()));
+        p.put("division", f.correctlyRoundedDivide() ? "-cl-fp32-correctly-rounded-divide-sqrt"
+                : f.hasExtension("cl_khr_fp64") ? "float32 quotient through double (correctly rounded)"
+                : "not exact: quantization capabilities not offered");
+        p.put("integerDotProduct", f.dotProduct().label);
+        if (f.nvidiaComputeCapability() > 0) {
+            p.put("computeCapability", f.nvidiaComputeCapability() / 10 + "." + f.nvidiaComputeCapability() % 10);
+        }
+        p.put("extensions", f.extensions());
+        return new DeviceInfo(f.id(), f.name(), f.globalMemBytes(), ClCapabilities.of(f), p);
+    }
+
+    @Override
+    public KernelBackend open(DeviceInfo device, Map<String, String> options) {
+        ClPlatformScan.Result r;
+        try {
+            r = ClPlatformScan.scan();
+        } catch (LinkageError | RuntimeException e) {
+            throw new BackendUnavailableException(device.id(), "the OpenCL library could not be loaded: " + e, REMEDY);
+        }
+        for (ClDeviceFacts f : r.devices()) {
+            if (f.id().equals(device.id())) {
+                return new OpenClBackend(f, deviceInfo(f), options == null ? Map.of() : options);
+            }
+        }
+        throw new BackendUnavailableException(device.id(), "no OpenCL device with this id; found "
+                + r.devices().stream().map(ClDeviceFacts::id).toList(), "list the devices with 'nibble backends -v'");
+    }
+}
