@@ -22,13 +22,21 @@ final class JlamaCases {
     }
 
     private static TensorOperations ops() {
-        // the pure-Java kernels (no jlama-native on the path); the provider also turns off the Vector
-        // API's bounds checks, as it does in a Jlama application
-        System.setProperty("jlama.force_panama_tensor_operations", "true");
-        TensorOperations ops = TensorOperationsProvider.get();
-        // Jlama assumes two hardware threads per core; give it every core the other libraries get
-        PhysicalCoreExecutor.overrideThreadCount(Runtime.getRuntime().availableProcessors());
-        return ops;
+        return Ops.OPS;
+    }
+
+    /** Initialized once per JVM: Jlama's executor can be sized only before its first use. */
+    private static final class Ops {
+        static final TensorOperations OPS;
+
+        static {
+            // the pure-Java kernels (no jlama-native on the path); the provider also turns off the
+            // Vector API's bounds checks, as it does in a Jlama application
+            System.setProperty("jlama.force_panama_tensor_operations", "true");
+            OPS = TensorOperationsProvider.get();
+            // Jlama assumes two hardware threads per core; give it every core the other libraries get
+            PhysicalCoreExecutor.overrideThreadCount(Runtime.getRuntime().availableProcessors());
+        }
     }
 
     private static FloatBufferTensor tensor(float[] v, int rows, int cols) {

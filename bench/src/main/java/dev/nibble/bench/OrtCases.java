@@ -61,24 +61,37 @@ final class OrtCases {
      *     per block on the fly, W4A8), the fastest CPU path of MLAS
      */
     static GemmCase matMulNBits(GemmShape s, int accuracyLevel) {
-        int blocks = s.k() / NBITS_BLOCK;
-        float[] w = s.weights();
-        byte[] packed = new byte[s.n() * s.k() / 2];
-        ByteBuffer scales = le(4L * s.n() * blocks);
-        for (int n = 0; n < s.n(); n++) {
+        NBits q = quantizeNBits(s.weights(), s.n(), s.k(), NBITS_BLOCK);
+        byte[] model = OnnxGraphs.matMulNBits(s.m(), s.k(), s.n(), NBITS_BLOCK, accuracyLevel, q.packed(), q.scales());
+        return session(model, floatInput(s));
+    }
+
+    /**
+     * MatMulNBits weights: per block of K, symmetric 4-bit, stored unsigned with the implicit zero point 8.
+     *
+     * @param packed {@code [N, K/block, block/2]}, element 2i in the low nibble
+     * @param scales little-endian float32 {@code [N · K/block]}
+     */
+    record NBits(byte[] packed, byte[] scales) {
+    }
+
+    static NBits quantizeNBits(float[] w, int n, int k, int block) {
+        int blocks = k / block;
+        byte[] packed = new byte[n * k / 2];
+        ByteBuffer scales = le(4L * n * blocks);
+        for (int row = 0; row < n; row++) {
             for (int g = 0; g < blocks; g++) {
-                int off = n * s.k() + g * NBITS_BLOCK;
-                float scale = absMax(w, off, NBITS_BLOCK) / 7f;
+                int off = row * k + g * block;
+                float scale = absMax(w, off, block) / 7f;
                 scales.putFloat(scale);
-                for (int i = 0; i < NBITS_BLOCK; i += 2) {
+                for (int i = 0; i < block; i += 2) {
                     int lo = clamp(Math.rint(w[off + i] / scale), -8, 7) + 8;
                     int hi = clamp(Math.rint(w[off + i + 1] / scale), -8, 7) + 8;
                     packed[(off + i) / 2] = (byte) (lo | (hi << 4));
                 }
             }
         }
-        byte[] model = OnnxGraphs.matMulNBits(s.m(), s.k(), s.n(), NBITS_BLOCK, accuracyLevel, packed, scales.array());
-        return session(model, floatInput(s));
+        return new NBits(packed, scales.array());
     }
 
     private interface InputFactory {
