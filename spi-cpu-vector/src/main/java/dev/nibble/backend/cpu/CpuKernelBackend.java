@@ -126,10 +126,21 @@ final class CpuKernelBackend implements KernelBackend {
                         + z.dtype() + " " + z.shape());
             }
             zeros = z.ints().clone();
+            checkZeros(zeros, s, name + ".zeros");
         }
         byte[] raw = codes.bytes();
         byte[] c = s.codeType().isPacked() ? unpackNibbles(raw, rows, k, s.codeType() == DType.INT4) : raw.clone();
         return new Quantized(c, scales.floats().clone(), zeros, s, rows, k);
+    }
+
+    /** Zero points outside the code range would break the exactness bounds of the integer GEMMs. */
+    static void checkZeros(int[] zeros, QuantScheme s, String name) {
+        for (int z : zeros) {
+            if (z < s.qmin() || z > s.qmax()) {
+                throw new InvalidInputException(name + " holds " + z + ", outside the code range [" + s.qmin() + ", "
+                        + s.qmax() + "] of " + s.describe());
+            }
+        }
     }
 
     static byte[] unpackNibbles(byte[] packed, int rows, int k, boolean signed) {

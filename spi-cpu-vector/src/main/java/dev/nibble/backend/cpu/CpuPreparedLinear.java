@@ -95,8 +95,11 @@ final class CpuPreparedLinear implements PreparedLinear {
         byte[] raw = w.codes().toByteArray();
         byte[] codes = w.codes().dtype().isPacked()
                 ? CpuKernelBackend.unpackNibbles(raw, rows, cols, w.codes().dtype() == dev.nibble.api.DType.INT4) : raw;
-        return new Quantized(codes, w.scales().toFloatArray(), w.zeros() == null ? null : w.zeros().toIntArray(),
-                w.scheme(), rows, cols);
+        int[] zeros = w.zeros() == null ? null : w.zeros().toIntArray();
+        if (zeros != null) {
+            CpuKernelBackend.checkZeros(zeros, w.scheme(), "weight zero points");
+        }
+        return new Quantized(codes, w.scales().toFloatArray(), zeros, w.scheme(), rows, cols);
     }
 
     @Override

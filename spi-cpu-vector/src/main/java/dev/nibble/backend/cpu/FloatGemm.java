@@ -48,7 +48,7 @@ final class FloatGemm {
                 pack(w, k, n0, nw, k0, kc, panel);
                 for (int i = m0; i < m1; i += MR) {
                     int mr = Math.min(MR, m1 - i);
-                    tileStep(x, k, i, mr, k0, kc, panel, y, n, n0, nw, tile);
+                    tileStep(x, k, i, mr, k0, kc, panel, 0, NB, y, n, n0, nw, tile);
                 }
             }
         });
@@ -70,9 +70,12 @@ final class FloatGemm {
         }
     }
 
-    /** Adds x[i..i+mr, k0..k0+kc] · panel into y (through a tile at the edges). */
-    static void tileStep(float[] x, int k, int i, int mr, int k0, int kc, float[] panel, float[] y, int n, int n0,
-            int nw, float[] tile) {
+    /**
+     * Adds x[i..i+mr, k0..k0+kc] · panel into y[i..i+mr, n0..n0+nw] (through a tile at the edges).
+     * The panel holds NB columns at offset po of rows of stride ps.
+     */
+    static void tileStep(float[] x, int k, int i, int mr, int k0, int kc, float[] panel, int po, int ps, float[] y,
+            int n, int n0, int nw, float[] tile) {
         boolean full = mr == MR && nw == NB;
         int xo0 = i * k + k0;
         int xo1 = (i + Math.min(1, mr - 1)) * k + k0;
@@ -80,7 +83,7 @@ final class FloatGemm {
         int xo3 = (i + Math.min(3, mr - 1)) * k + k0;
         if (full) {
             int yo = i * n + n0;
-            micro(x, xo0, xo1, xo2, xo3, kc, panel, y, yo, yo + n, yo + 2 * n, yo + 3 * n);
+            micro(x, xo0, xo1, xo2, xo3, kc, panel, po, ps, y, yo, yo + n, yo + 2 * n, yo + 3 * n);
             return;
         }
         for (int r = 0; r < MR; r++) {
@@ -88,14 +91,14 @@ final class FloatGemm {
                 tile[r * NB + j] = r < mr && j < nw ? y[(i + r) * n + n0 + j] : 0f;
             }
         }
-        micro(x, xo0, xo1, xo2, xo3, kc, panel, tile, 0, NB, 2 * NB, 3 * NB);
+        micro(x, xo0, xo1, xo2, xo3, kc, panel, po, ps, tile, 0, NB, 2 * NB, 3 * NB);
         for (int r = 0; r < mr; r++) {
             System.arraycopy(tile, r * NB, y, (i + r) * n + n0, nw);
         }
     }
 
-    private static void micro(float[] x, int xo0, int xo1, int xo2, int xo3, int kc, float[] p, float[] y,
-            int yo0, int yo1, int yo2, int yo3) {
+    private static void micro(float[] x, int xo0, int xo1, int xo2, int xo3, int kc, float[] p, int po0, int ps,
+            float[] y, int yo0, int yo1, int yo2, int yo3) {
         FloatVector c00 = FloatVector.fromArray(F, y, yo0);
         FloatVector c01 = FloatVector.fromArray(F, y, yo0 + L);
         FloatVector c02 = FloatVector.fromArray(F, y, yo0 + 2 * L);
@@ -109,7 +112,7 @@ final class FloatGemm {
         FloatVector c31 = FloatVector.fromArray(F, y, yo3 + L);
         FloatVector c32 = FloatVector.fromArray(F, y, yo3 + 2 * L);
         for (int kk = 0; kk < kc; kk++) {
-            int po = kk * NB;
+            int po = po0 + kk * ps;
             FloatVector b0 = FloatVector.fromArray(F, p, po);
             FloatVector b1 = FloatVector.fromArray(F, p, po + L);
             FloatVector b2 = FloatVector.fromArray(F, p, po + 2 * L);
