@@ -32,7 +32,9 @@ jmh() {  # jmh <name> <args...>
   local name=$1; shift
   local json="$OUT/$stamp-$name.json"
   echo "+ $JAVA -cp <bench classpath> org.openjdk.jmh.Main $* -rf json -rff $json" >&2
+  echo "load before $name: $(cat /proc/loadavg 2>/dev/null)" | tee -a "$OUT/$stamp-load.txt" >&2
   nice -n 5 "$JAVA" -cp "$CP" org.openjdk.jmh.Main "$@" -rf json -rff "$json"
+  echo "load after $name: $(cat /proc/loadavg 2>/dev/null)" | tee -a "$OUT/$stamp-load.txt" >&2
   JSONS+=("$json")
 }
 JSONS=()

@@ -95,6 +95,14 @@ public class GemmBenchmark {
         return gemm.run();
     }
 
+    GemmCase gemmCase() {
+        return gemm;
+    }
+
+    KernelBackend nibbleBackend() {
+        return nibble;
+    }
+
     @TearDown(Level.Trial)
     public void tearDown() {
         gemm.close();
