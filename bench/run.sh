@@ -2,11 +2,11 @@
 # Runs Nibble's JMH benchmarks (GemmBenchmark, HadamardBenchmark) with the peers, and prints the
 # Markdown tables of docs/benchmarks/cpu.md. Benchmarks never run during `mvn verify`: only here.
 #
-#   bench/run.sh quick      # M ∈ {1,64}, DiT-XL/2 widths, every impl            (~15 min on 2 cores)
-#   bench/run.sh dit        # M ∈ {1,64,1024}, DiT-XL/2 widths                   (~40 min)
-#   bench/run.sh large      # M ∈ {1024,4096}, FLUX.1 widths, fewer iterations    (long)
-#   bench/run.sh hadamard   # grouped Hadamard vs memory copy, M=4096, K=3072
-#   bench/run.sh full       # every shape (the spec's 16), heavy shapes with fewer iterations
+#   bench/run.sh quick      # M ∈ {1,64}, DiT-XL/2 widths, every impl            (~12 min on 2 cores)
+#   bench/run.sh dit        # M ∈ {1,64,1024}, DiT-XL/2 widths, every impl
+#   bench/run.sh hadamard   # grouped Hadamard vs memory copy, M=4096, K=3072   (~2 min)
+#   bench/run.sh full       # the spec's 16 shapes: hadamard, then M=1,64 DiT (every impl), M=1024 and
+#                           # M=4096 (all widths, fewer impls, fewer iterations), M=1,64 FLUX (~60 min)
 #   bench/run.sh custom -p impl=f32,w4a4 -p m=64 -p kn=3072x3072   # any JMH options
 #
 # Environment: JAVA_HOME (JDK 25), MVN_REPO (Maven repository, default ~/.m2/repository),
@@ -40,18 +40,22 @@ jmh() {  # jmh <name> <args...>
 JSONS=()
 DIT=1152x1152,1152x4608
 FLUX=3072x3072,3072x12288
+# implementation lists for the heavier shapes (every name is a GemmBenchmark impl)
+CORE=f32,w8a8,w4a4,w4a4-g64,w4a16-g64,ort-f32,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4,jlama-i8q4
+HEAVY=f32,w8a8,w4a4,w4a4-g64,w4a16-g64,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4
+BIG=f32,w8a8,w4a4,w4a4-g64,ort-w8a8-int,ort-nbits-a8,jlama-f32q4
+FEW=(-wi 1 -w 1 -i 2 -r 1)   # seconds per call: 1 warm-up call, 2 measured iterations
 case "$profile" in
   quick)    jmh quick GemmBenchmark "${impls[@]}" -p m=1,64 -p kn=$DIT ;;
   dit)      jmh dit GemmBenchmark "${impls[@]}" -p m=1,64,1024 -p kn=$DIT ;;
-  large)    jmh large GemmBenchmark "${impls[@]}" -p m=1024,4096 -p kn=$FLUX -wi 1 -w 1 -i 2 -r 1 ;;
   hadamard) jmh hadamard HadamardBenchmark ;;
-  full)
-    jmh small GemmBenchmark "${impls[@]}" -p m=1,64 -p kn=$DIT,$FLUX
-    jmh mid GemmBenchmark "${impls[@]}" -p m=1024 -p kn=$DIT
-    jmh large GemmBenchmark "${impls[@]}" -p m=1024,4096 -p kn=$FLUX -wi 1 -w 1 -i 2 -r 1
-    jmh dit4096 GemmBenchmark "${impls[@]}" -p m=4096 -p kn=$DIT -wi 1 -w 1 -i 2 -r 1
-    jmh hadamard HadamardBenchmark ;;
+  full)     # the order is by importance, so a run cut short still answers the targets
+    jmh hadamard HadamardBenchmark
+    jmh small-dit GemmBenchmark "${impls[@]}" -p m=1,64 -p kn=$DIT
+    jmh mid GemmBenchmark -p impl=$HEAVY -p m=1024 -p kn=$DIT,$FLUX "${FEW[@]}"
+    jmh big GemmBenchmark -p impl=$BIG -p m=4096 -p kn=$DIT,$FLUX "${FEW[@]}"
+    jmh small-flux GemmBenchmark -p impl=$CORE -p m=1,64 -p kn=$FLUX ;;
   custom)   jmh custom "$@" ;;
-  *) echo "unknown profile '$profile': quick, dit, large, hadamard, full, custom" >&2; exit 2 ;;
+  *) echo "unknown profile '$profile': quick, dit, hadamard, full, custom" >&2; exit 2 ;;
 esac
 "$JAVA" -cp "$CP" dev.nibble.bench.Report "${JSONS[@]}" | tee "$OUT/$stamp-report.md"
