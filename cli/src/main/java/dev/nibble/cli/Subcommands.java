@@ -17,6 +17,7 @@ final class Subcommands {
                 new ForwardCommand(),
                 new GenerateCommand(),
                 new EvalCommand(),
-                new DemoCommand());
+                new DemoCommand(),
+                new BenchCommand());
     }
 }
