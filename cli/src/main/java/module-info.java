@@ -6,5 +6,6 @@ module dev.nibble.cli {
     requires dev.nibble.conformance;
     requires dev.nibble.methods;
 
-    opens dev.nibble.cli to info.picocli;
+    // picocli injects options reflectively; JUnit (a named module here, through the conformance kit) runs the tests
+    opens dev.nibble.cli to info.picocli, org.junit.platform.commons;
 }
