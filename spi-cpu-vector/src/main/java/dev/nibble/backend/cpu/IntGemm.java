@@ -6,6 +6,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -38,6 +39,10 @@ final class IntGemm {
     static final int MAX_ROWS_PER_TASK = 128;
     static final float MAGIC = 12582912f; // 1.5 · 2^23: x + MAGIC − MAGIC rounds half to even for |x| < 2^22
     private static final float[] NF4 = Nf4.values();
+    /** The code book in one vector (16 lanes) or two (8 lanes: values 0..7 and 8..15). */
+    private static final FloatVector NF4_LO = FloatVector.fromArray(F, java.util.Arrays.copyOf(NF4, Math.max(16, L)), 0);
+    private static final FloatVector NF4_HI = L >= 16 ? NF4_LO
+            : FloatVector.fromArray(F, java.util.Arrays.copyOfRange(NF4, L, 2 * L), 0);
 
     private IntGemm() {
     }
@@ -159,9 +164,10 @@ final class IntGemm {
         int row = (b * w.k + t) * w.rowBytes;
         int po = (b * w.wGroups + wg) * w.bw;
         if (w.nf4()) {
-            for (int j = 0; j < BW; j++) {
-                int c = code(w, row, j);
-                dst[off + j] = NF4[c] * w.scales[po + j];
+            for (int c = 0; c < 3; c++) {
+                ByteVector bv = ByteVector.fromArray(B, w.codes, row + c * L);
+                nf4Store(bv.and((byte) 0x0F), w, po, off, 2 * c * L, dst);
+                nf4Store(bv.lanewise(VectorOperators.LSHR, 4), w, po, off, (2 * c + 1) * L, dst);
             }
             return;
         }
@@ -185,14 +191,12 @@ final class IntGemm {
         }
     }
 
-    private static int code(PackedWeight w, int row, int j) {
-        if (!w.four) {
-            return w.codes[row + j] & 0xFF;
-        }
-        int chunk = j / (2 * L);
-        int within = j % (2 * L);
-        int by = w.codes[row + chunk * L + within % L];
-        return within < L ? by & 0xF : (by >> 4) & 0xF;
+    /** NF4 codes → code-book values by a lane permute of the 16-entry table, × scale. */
+    private static void nf4Store(ByteVector codes, PackedWeight w, int po, int off, int j, float[] dst) {
+        IntVector idx = (IntVector) codes.convertShape(VectorOperators.B2I, I, 0);
+        VectorShuffle<Float> s = idx.toShuffle().cast(F);
+        FloatVector v = L >= 16 ? NF4_LO.rearrange(s) : NF4_LO.rearrange(s, NF4_HI);
+        v.mul(FloatVector.fromArray(F, w.scales, po + j)).intoArray(dst, off + j);
     }
 
     private static FloatVector toFloat(ByteVector bv) {
