@@ -19,10 +19,11 @@ import jdk.incubator.vector.VectorSpecies;
  * int32 and added to int32 accumulators. The result equals int32 accumulation bit for bit.
  *
  * <p>4-bit weights use two channels per float lane: the panel holds {@code w[c] + 4096·w[c+L]},
- * so one FMA performs two multiply-adds. With {@code chunk · max|a·w| ≤ 2047} the low field never
- * reaches half of 4096, and each chunk's sum {@code T = lo + 4096·hi} decodes exactly:
- * {@code hi = rint(T / 4096)}, {@code lo = T − 4096·hi}. W4A4 symmetric (|a·w| ≤ 64) runs chunks
- * of 31.
+ * so one FMA performs two multiply-adds. With {@code chunk · max|a|·max|w| ≤ 2047} the low field
+ * never reaches half of 4096, and each chunk's sum {@code T = lo + 4096·hi} decodes exactly:
+ * {@code hi = rint(T / 4096)}, {@code lo = T − 4096·hi}. The bounds are the largest centered codes
+ * actually present (weights: measured at prepare time; activations: per call), so W4A4 symmetric
+ * codes from the quantizer (|a|, |w| ≤ 7) run chunks of 41, and codes of −8 chunks of 31.
  *
  * <p>Dequantization per output group, groups ascending: {@code y += ((float) acc · sa) · sw}
  * (no FMA), the same float operations as the scalar path.
@@ -79,7 +80,8 @@ final class IntGemm {
         }
         int groups = Math.max(1, (k + g - 1) / g);
         float[] x = centered(a);
-        long p = Math.max(1L, (long) a.maxCentered() * w.q.maxCentered());
+        // the bound that matters is the data's: symmetric codes with clip 1 never reach −8 / −128
+        long p = Math.max(1L, (long) maxAbs(x) * w.maxCentered);
         boolean pair = w.four && 2047 / p >= 8;
         int chunk = (int) (pair ? 2047 / p : Math.min(1 << 20, (1L << 24) / p));
         Tiling t = Tiling.of(pool, m, w.blocks);
@@ -131,6 +133,19 @@ final class IntGemm {
                 java.util.Arrays.fill(acc, 0);
             }
         });
+    }
+
+    static int maxAbs(float[] x) {
+        FloatVector m = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= x.length; i += L) {
+            m = m.max(FloatVector.fromArray(F, x, i).abs());
+        }
+        float r = m.reduceLanes(VectorOperators.MAX);
+        for (; i < x.length; i++) {
+            r = Math.max(r, Math.abs(x[i]));
+        }
+        return (int) r;
     }
 
     /** @return {@code code - zero} as floats, [M, K] (tight loops per row and group) */
