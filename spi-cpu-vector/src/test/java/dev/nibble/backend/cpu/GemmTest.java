@@ -89,6 +89,30 @@ class GemmTest {
         }
     }
 
+    /** Dequantization is the same float operations on both paths: outputs are identical. */
+    @org.junit.jupiter.api.Test
+    void quantizedGemmIsIdenticalOnBothPaths() {
+        Random r = new Random(31);
+        try (KernelBackend v = Fixtures.open("vector"); KernelBackend s = Fixtures.open("scalar")) {
+            for (QuantScheme[] pair : new QuantScheme[][] {
+                {QuantScheme.symmetric(4, Granularity.PER_TOKEN), QuantScheme.symmetric(4, Granularity.PER_CHANNEL)},
+                {QuantScheme.symmetricGroup(4, 64), QuantScheme.affine(4, Granularity.PER_GROUP, 64)},
+                {QuantScheme.affine(8, Granularity.PER_TOKEN, 0), QuantScheme.symmetric(8, Granularity.PER_CHANNEL)}}) {
+                QuantizedTensor qa = Quantizer.quantize(Fixtures.tensor(r, 1f, 9, 200), pair[0]);
+                QuantizedTensor qw = Quantizer.quantize(Fixtures.tensor(r, 0.1f, 70, 200), pair[1]);
+                float[][] out = new float[2][];
+                int i = 0;
+                for (KernelBackend b : List.of(v, s)) {
+                    try (DeviceQuantized da = b.upload(qa); DeviceQuantized dw = b.upload(qw);
+                            DeviceTensor y = b.gemmQuantized(da, dw)) {
+                        out[i++] = b.download(y).toFloatArray();
+                    }
+                }
+                assertThat(out[0]).isEqualTo(out[1]);
+            }
+        }
+    }
+
     /** Extreme codes (all −8, all 255 against zero 0, random full range) stress the exactness bounds. */
     @ParameterizedTest
     @ValueSource(strings = {"vector", "scalar"})
