@@ -30,7 +30,8 @@ final class PackedWeight {
     final int maxCentered;
 
     PackedWeight(Quantized q, int lanes) {
-        this.q = q;
+        // keep the scheme, scales and zero points, not the unpacked codes (a byte per weight)
+        this.q = new Quantized(new byte[0], q.scales(), q.zeros(), q.scheme(), q.rows(), q.k());
         this.n = q.rows();
         this.k = q.k();
         this.bw = 6 * lanes;
