@@ -259,7 +259,7 @@ public final class ConformanceRunner {
         }
 
         private static String lastType(TestIdentifier id) {
-            List<UniqueId.Segment> segments = UniqueId.parse(id.getUniqueIdObject().toString()).getSegments();
+            List<UniqueId.Segment> segments = id.getUniqueIdObject().getSegments();
             return segments.get(segments.size() - 1).getType();
         }
 

@@ -53,7 +53,7 @@ class ReferenceTest {
     @Test
     void sylvesterAndGlobalAreOrthonormal() {
         // (the quadratic check of order 1152 is the slow one: 1.5 G multiply-adds would be too many; 280 suffices)
-        for (int k : new int[] {2, 8, 64, 24, 40, 56, 72, 60, 108, 280}) {
+        for (int k : new int[] {2, 8, 64, 24, 40, 56, 72, 104, 60, 108, 280, 156, 344}) {
             assertOrthonormal(Integer.bitCount(k) == 1 ? RefRotation.sylvester(k) : RefRotation.global(k));
         }
     }
