@@ -51,6 +51,7 @@ final class OpenClBackend implements KernelBackend {
     private final ClKernels kernels;
     private final ClDeviceFacts.DotProduct dot;
     private final String buildOptions;
+    private final boolean programFromCache;
     private final Map<Integer, ClTensor> hadamardMatrices = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -71,9 +72,11 @@ final class OpenClBackend implements KernelBackend {
             cl_command_queue q = CL.clCreateCommandQueue(context, facts.device(), 0, null);
             queue = q;
             ClDeviceFacts.DotProduct d = facts.dotProduct();
+            // division=fp64 forces the double-precision quotient (a diagnostic: both paths must agree)
+            boolean fp64 = "fp64".equals(options.get("division"));
             ClProgramBuilder.Built built;
             try {
-                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d), cacheDir);
+                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d, fp64), cacheDir);
             } catch (ClProgramBuilder.ClBuildException e) {
                 if (d == ClDeviceFacts.DotProduct.PORTABLE) {
                     throw e;
@@ -81,11 +84,12 @@ final class OpenClBackend implements KernelBackend {
                 LOG.log(System.Logger.Level.WARNING, "OpenCL: the " + d.label + " kernels did not build on " + facts.name()
                         + "; using the portable dot product. " + e.getMessage());
                 d = ClDeviceFacts.DotProduct.PORTABLE;
-                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d), cacheDir);
+                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d, fp64), cacheDir);
             }
             dot = d;
             program = built.program();
             buildOptions = built.options();
+            programFromCache = built.fromCache();
             memory = new ClMemory(context, facts.id());
             ClTensor dummy = memory.allocate(DType.I32, Shape.of(1));
             kernels = new ClKernels(program, queue, dummy);
@@ -97,6 +101,7 @@ final class OpenClBackend implements KernelBackend {
         Map<String, String> props = new LinkedHashMap<>(probed.properties());
         props.put("integerDotProduct", dot.label);
         props.put("buildOptions", buildOptions);
+        props.put("programFromCache", Boolean.toString(programFromCache));
         info = new DeviceInfo(probed.id(), probed.name(), probed.memoryBytes(), probed.capabilities(), props);
     }
 
