@@ -71,7 +71,13 @@ final class OpenClBackend implements KernelBackend {
             @SuppressWarnings("deprecation")
             cl_command_queue q = CL.clCreateCommandQueue(context, facts.device(), 0, null);
             queue = q;
-            ClDeviceFacts.DotProduct d = facts.dotProduct();
+            // dot=portable|khr|dp4a overrides the choice (diagnostics; a flavour that fails to build falls back)
+            ClDeviceFacts.DotProduct d = switch (options.getOrDefault("dot", "auto")) {
+                case "portable" -> ClDeviceFacts.DotProduct.PORTABLE;
+                case "khr" -> ClDeviceFacts.DotProduct.KHR_INTEGER_DOT_PRODUCT;
+                case "dp4a" -> ClDeviceFacts.DotProduct.NVIDIA_DP4A;
+                default -> facts.dotProduct();
+            };
             // division=fp64 forces the double-precision quotient (a diagnostic: both paths must agree)
             boolean fp64 = "fp64".equals(options.get("division"));
             ClProgramBuilder.Built built;

@@ -43,6 +43,35 @@ class OpenClBuildTest {
     }
 
     @Test
+    void aDotProductFlavourThatDoesNotBuildFallsBackToThePortableOne() {
+        OpenClBackend shared = ClTestSupport.backend();
+        assumeTrue(!shared.device().properties().getOrDefault("extensions", "").contains("cl_khr_integer_dot_product"),
+                "the device has cl_khr_integer_dot_product, so forcing it does not exercise the fallback");
+        var device = ClTestSupport.probe().devices().getFirst();
+        try (OpenClBackend b = (OpenClBackend) new OpenClBackendProvider().open(device, Map.of("dot", "khr"))) {
+            assertThat(b.dotProduct()).isEqualTo(ClDeviceFacts.DotProduct.PORTABLE);
+            assertThat(b.device().properties()).containsEntry("integerDotProduct", "portable multiply-add");
+            QuantScheme s = QuantScheme.symmetric(8, Granularity.PER_TOKEN);
+            QuantizedTensor a = Quantizer.quantize(OpenClQuantizeTest.data(5, 64, 1), s);
+            QuantizedTensor w = Quantizer.quantize(OpenClQuantizeTest.data(6, 64, 2), s);
+            int[] ac = a.codes().toIntArray();
+            int[] wc = w.codes().toIntArray();
+            try (DeviceQuantized da = b.upload(a); DeviceQuantized dw = b.upload(w); DeviceTensor acc = b.gemmAccumulate(da, dw)) {
+                int[] got = b.download(acc).toIntArray();
+                for (int m = 0; m < 5; m++) {
+                    for (int n = 0; n < 6; n++) {
+                        int want = 0;
+                        for (int k = 0; k < 64; k++) {
+                            want += ac[m * 64 + k] * wc[n * 64 + k];
+                        }
+                        assertThat(got[m * 6 + n]).isEqualTo(want);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void binaryCacheOnDisk(@TempDir Path dir) throws Exception {
         ClTestSupport.backend();
         var device = ClTestSupport.probe().devices().getFirst();
