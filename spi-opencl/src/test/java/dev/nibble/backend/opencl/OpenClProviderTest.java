@@ -14,7 +14,7 @@ class OpenClProviderTest {
 
     private static ClDeviceFacts facts(String vendor, String ext, boolean crDivide, int cc) {
         return new ClDeviceFacts(1, 2, null, null, "Some Platform", "Some Device", vendor, "OpenCL 3.0", "1.0", ext,
-                1L << 30, 48 << 10, 1L << 28, 1024, 8, crDivide, cc);
+                1L << 30, 48 << 10, 1L << 28, 1024, 8, crDivide, cc, false);
     }
 
     @Test
