@@ -22,6 +22,10 @@ final class BackendsCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Also print the JDK, OS, CPU and what each provider found (libraries, versions).")
     boolean verbose;
 
+    @Option(names = "--select", arity = "0..1", fallbackValue = "", paramLabel = "ID",
+            description = "Resolve and open the backend a run would use: ID if given, else -Dnibble.backend, NIBBLE_BACKEND, then automatic.")
+    String select;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -37,6 +41,12 @@ final class BackendsCommand implements Callable<Integer> {
             out.println("selection: -D" + Backends.PROPERTY + "=" + (sel == null ? "(unset)" : sel) + ", "
                     + Backends.ENV + "=" + (env == null ? "(unset)" : env));
             out.println();
+        }
+        if (select != null) {
+            try (var backend = Backends.open(select.isEmpty() ? null : select)) {
+                out.println("selected: " + backend.id() + " (" + backend.device().name() + ")");
+            }
+            return 0;
         }
         List<ProviderStatus> all = Backends.available();
         if (all.isEmpty()) {

@@ -10,6 +10,14 @@ final class Subcommands {
     static List<Object> all() {
         return List.of(
                 new BackendsCommand(),
-                new MethodsCommand());
+                new MethodsCommand(),
+                new ConformanceCommand(),
+                new QualityCommand(),
+                new QuantizeCommand(),
+                new ForwardCommand(),
+                new GenerateCommand(),
+                new EvalCommand(),
+                new DemoCommand(),
+                new BenchCommand());
     }
 }

@@ -150,6 +150,13 @@ public abstract class BackendConformance {
         return FusedCases.tests(kit);
     }
 
+    /** @return one skipped test per declared capability this version of the kit does not cover */
+    @TestFactory
+    @Order(7)
+    final Stream<DynamicNode> coverage() {
+        return Coverage.uncovered(kit);
+    }
+
     /** Hands the JUnit configuration parameters to the suite before it opens the backend. */
     static final class ConfigurationCapture implements TestInstancePostProcessor {
         @Override

@@ -118,8 +118,16 @@ public final class ConformanceRunner {
     public record Group(String name, int passed, List<String> failed, List<String> skipped) {
         /** @return true if the capability was reported unsupported */
         public boolean unsupported() {
-            return passed == 0 && failed.isEmpty() && !skipped.isEmpty()
-                    && skipped.stream().allMatch(r -> r.contains(Kit.UNSUPPORTED));
+            return onlySkippedWith(Kit.UNSUPPORTED);
+        }
+
+        /** @return true if the backend declares the capability but the kit has no tests for it */
+        public boolean notCovered() {
+            return onlySkippedWith(Coverage.NOT_COVERED);
+        }
+
+        private boolean onlySkippedWith(String reason) {
+            return passed == 0 && failed.isEmpty() && !skipped.isEmpty() && skipped.stream().allMatch(r -> r.contains(reason));
         }
     }
 
@@ -163,7 +171,8 @@ public final class ConformanceRunner {
             out.println("Nibble conformance kit");
             entries.forEach((k, v) -> out.println("  " + k + ": " + v));
             for (Group g : groups) {
-                String status = !g.failed().isEmpty() ? "FAIL" : g.unsupported() ? "UNSUPPORTED" : g.passed() > 0 ? "PASS" : "SKIP";
+                String status = !g.failed().isEmpty() ? "FAIL" : g.unsupported() ? "UNSUPPORTED"
+                        : g.notCovered() ? "NOT COVERED" : g.passed() > 0 ? "PASS" : "SKIP";
                 out.printf("%-11s %s: %d passed, %d failed, %d skipped%n", status, g.name(), g.passed(),
                         g.failed().size(), g.skipped().size());
                 for (int i = 0; i < Math.min(MAX_FAILURES_SHOWN, g.failed().size()); i++) {
@@ -172,7 +181,7 @@ public final class ConformanceRunner {
                 if (g.failed().size() > MAX_FAILURES_SHOWN) {
                     out.println("              ... and " + (g.failed().size() - MAX_FAILURES_SHOWN) + " more failures");
                 }
-                if (g.unsupported()) {
+                if (g.unsupported() || g.notCovered()) {
                     out.println("              " + g.skipped().get(0));
                 }
             }
@@ -250,7 +259,7 @@ public final class ConformanceRunner {
         }
 
         private static String lastType(TestIdentifier id) {
-            List<UniqueId.Segment> segments = UniqueId.parse(id.getUniqueIdObject().toString()).getSegments();
+            List<UniqueId.Segment> segments = id.getUniqueIdObject().getSegments();
             return segments.get(segments.size() - 1).getType();
         }
 

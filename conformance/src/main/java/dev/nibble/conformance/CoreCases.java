@@ -67,6 +67,42 @@ final class CoreCases {
                 throw new AssertionError("tensor device id " + a.deviceId() + " is not the backend's " + kit.backend.id());
             }
         }));
+        t.add(kit.test("closing a device tensor twice is harmless", (s, data) -> {
+            DeviceTensor a = kit.backend.upload(Tensor.ofFloats(data.uniform(8, -1, 1), 2, 4));
+            a.close();
+            a.close();
+        }));
+        t.add(kit.test("operations from several threads at once give the single-thread results", (s, data) -> {
+            int threads = 4;
+            float[][] a = new float[threads][];
+            float[][] b = new float[threads][];
+            for (int i = 0; i < threads; i++) {
+                a[i] = data.activations(16, 200);
+                b[i] = data.activations(16, 200);
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                List<java.util.concurrent.Future<float[]>> results = new ArrayList<>();
+                for (int round = 0; round < 8; round++) {
+                    for (int i = 0; i < threads; i++) {
+                        int j = i;
+                        results.add(pool.submit(() -> {
+                            try (DeviceTensor x = kit.backend.upload(Tensor.ofFloats(a[j], 16, 200));
+                                    DeviceTensor y = kit.backend.upload(Tensor.ofFloats(b[j], 16, 200));
+                                    DeviceTensor z = kit.backend.add(x, y)) {
+                                return kit.backend.download(z).toFloatArray();
+                            }
+                        }));
+                    }
+                }
+                for (int r = 0; r < results.size(); r++) {
+                    int i = r % threads;
+                    Tolerance.assertClose("add on thread " + i, results.get(r).get(), RefGemm.add(exact(a[i], 16, 200), b[i]));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }));
         int[][] shapes = {{1, 1}, {1, 7}, {5, 33}, {16, 384}, {3, 1152}};
         for (int[] mn : shapes) {
             int m = mn[0];

@@ -102,6 +102,37 @@ final class FusedCases {
             float[] y = s.floats("forward", p.forward(s.up(x, 2, 3, r.k())), 2, 3, r.n());
             Tolerance.assertClose(r.name() + " 3-d", y, RefLinear.forward(plan, x, 6, 0));
         }));
+        t.add(kit.test("concurrent forward calls on one prepared layer", (s, data) -> {
+            QuantizedLinear plan = r.plan().apply(data);
+            PreparedLinear p = s.keep(kit.backend.prepare(plan));
+            int threads = 4;
+            float[][] xs = new float[threads][];
+            for (int i = 0; i < threads; i++) {
+                xs[i] = data.activations(5, r.k());
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                List<java.util.concurrent.Future<float[]>> results = new ArrayList<>();
+                for (int round = 0; round < 3; round++) {
+                    for (int i = 0; i < threads; i++) {
+                        int j = i;
+                        results.add(pool.submit(() -> {
+                            try (DeviceTensor x = kit.backend.upload(Tensor.ofFloats(xs[j], 5, r.k()));
+                                    DeviceTensor y = p.forward(x, r.steps() - 1)) {
+                                return kit.backend.download(y).toFloatArray();
+                            }
+                        }));
+                    }
+                }
+                for (int q = 0; q < results.size(); q++) {
+                    int i = q % threads;
+                    Tolerance.assertClose(r.name() + " concurrent forward on thread " + i, results.get(q).get(),
+                            RefLinear.forward(plan, xs[i], 5, r.steps() - 1));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }));
         t.add(kit.test("forward rejects x with K+1 columns", (s, data) -> {
             PreparedLinear p = s.keep(kit.backend.prepare(r.plan().apply(data)));
             DeviceTensor x = s.up(data.activations(2, r.k() + 1), 2, r.k() + 1);

@@ -20,16 +20,21 @@ import org.junit.jupiter.api.DynamicNode;
 
 /** Integer GEMMs (exact accumulators), weight-only, float and low-rank GEMMs. */
 final class GemmCases {
+    /** (activation bits, weight bits) of the integer GEMMs the kit covers. */
+    static final int[][] INT_GEMM_BITS = {{4, 4}, {8, 8}, {8, 4}, {4, 8}};
+    /** Weight types of the weight-only GEMMs the kit covers. */
+    static final DType[] WEIGHT_ONLY_TYPES = {DType.INT4, DType.UINT4, DType.I8, DType.U8, DType.NF4};
+
     private GemmCases() {
     }
 
     static Stream<DynamicNode> tests(Kit kit) {
         List<DynamicNode> out = new ArrayList<>();
-        for (int[] bits : new int[][] {{4, 4}, {8, 8}, {8, 4}}) {
+        for (int[] bits : INT_GEMM_BITS) {
             out.add(intGemm(kit, bits[0], bits[1], false));
             out.add(intGemm(kit, bits[0], bits[1], true));
         }
-        for (DType t : new DType[] {DType.INT4, DType.UINT4, DType.I8, DType.NF4}) {
+        for (DType t : WEIGHT_ONLY_TYPES) {
             out.add(weightOnly(kit, t));
         }
         out.add(floatGemm(kit));
@@ -106,6 +111,7 @@ final class GemmCases {
                     QuantScheme.symmetricGroup(4, 128).withNarrowRange());
             case UINT4 -> List.of(QuantScheme.affine(4, Granularity.PER_GROUP, 64), QuantScheme.affine(4, Granularity.PER_CHANNEL, 0));
             case I8 -> List.of(QuantScheme.symmetric(8, Granularity.PER_CHANNEL), QuantScheme.symmetricGroup(8, 32));
+            case U8 -> List.of(QuantScheme.affine(8, Granularity.PER_CHANNEL, 0), QuantScheme.affine(8, Granularity.PER_GROUP, 64));
             case NF4 -> List.of(QuantScheme.nf4(64), QuantScheme.nf4(32));
             default -> throw new IllegalArgumentException(type.toString());
         };
@@ -167,8 +173,12 @@ final class GemmCases {
 
     private static DynamicNode lowRank(Kit kit) {
         List<DynamicNode> t = new ArrayList<>();
+        int declared = kit.backend.capabilities().stream().filter(c -> c instanceof Capability.LowRankBranch)
+                .mapToInt(c -> ((Capability.LowRankBranch) c).maxRank()).max().orElse(32);
+        int top = Math.min(128, declared);
+        int[] ranks = top > 32 ? new int[] {1, 8, 32, top} : new int[] {1, 8, 32};
         for (DType ft : new DType[] {DType.F32, DType.F16, DType.BF16}) {
-            for (int r : new int[] {1, 8, 32}) {
+            for (int r : ranks) {
                 for (int[] mnk : new int[][] {{1, 8, 64}, {7, 17, 200}, {16, 48, 1152}}) {
                     int m = mnk[0];
                     int n = mnk[1];

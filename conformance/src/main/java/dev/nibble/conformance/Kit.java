@@ -11,7 +11,6 @@ import dev.nibble.api.backend.DeviceQuantized;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.KernelBackend;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -75,22 +74,31 @@ final class Kit {
     /** Device tensors opened by one test, closed at its end. */
     final class Scope implements AutoCloseable {
         private final List<AutoCloseable> open = new ArrayList<>();
+        private final List<Tensor> armed = new ArrayList<>();
 
+        /** Keeps a result (or any device object) to close at the end; the operation under test has run. */
         <T extends AutoCloseable> T keep(T t) {
+            armed.clear();
             open.add(t);
             return t;
         }
 
         DeviceTensor up(float[] v, long... shape) {
-            return keep(backend.upload(Tensor.ofFloats(v, shape)));
+            return up(Tensor.ofFloats(v, shape));
         }
 
         DeviceTensor up(Tensor t) {
-            return keep(backend.upload(t));
+            DeviceTensor d = backend.upload(t);
+            open.add(d);
+            repoison();
+            return d;
         }
 
         DeviceQuantized up(dev.nibble.api.QuantizedTensor q) {
-            return keep(backend.upload(q));
+            DeviceQuantized d = backend.upload(q);
+            open.add(d);
+            repoison();
+            return d;
         }
 
         /** Downloads an F32 result and checks its type and shape. */
@@ -112,10 +120,12 @@ final class Kit {
         }
 
         /**
-         * Makes the backend's allocator hand out dirty memory, where it recycles memory at all:
-         * uploads tensors of the output's type and size filled with 0xFF bytes (NaN for F32, -1
-         * for integers) and frees them just before the operation under test. An output element the
-         * operation forgets to write then shows up as NaN or -1 instead of a lucky zero.
+         * Makes the backend's allocator hand out dirty memory to the next operation, where it
+         * recycles memory at all: uploads tensors of the output's type and size filled with 0xFF
+         * bytes (NaN for F32, -1 for integers) and frees them. The poison is laid again after every
+         * input upload, so that it is the last thing freed before the operation under test runs.
+         * An output element the operation forgets to write then shows up as NaN or -1 instead of a
+         * lucky zero.
          */
         void poison(DType dtype, long... shape) {
             Shape s = Shape.of(shape);
@@ -123,6 +133,17 @@ final class Kit {
                     .asSlice(0, dtype.byteSize(s));
             seg.fill((byte) 0xFF);
             Tensor host = Tensor.wrap(dtype, s, seg);
+            armed.add(host);
+            lay(host);
+        }
+
+        private void repoison() {
+            for (Tensor t : armed) {
+                lay(t);
+            }
+        }
+
+        private void lay(Tensor host) {
             for (int i = 0; i < 2; i++) {
                 backend.upload(host).close();
             }

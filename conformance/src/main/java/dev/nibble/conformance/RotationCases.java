@@ -50,7 +50,7 @@ final class RotationCases {
             t.add(rotationTest(kit, r, 2, 2 * b + 1));
         }
         Rotation g = Rotation.SylvesterHadamard.GLOBAL;
-        for (int k : new int[] {64, 256, 24, 40, 56, 72, 60, 108, 280, 1152, 3072}) {
+        for (int k : new int[] {64, 256, 24, 40, 56, 72, 104, 60, 108, 280, 156, 344, 1152, 3072}) {
             t.add(rotationTest(kit, g, k >= 1000 ? 2 : 3, k));
         }
         if (kit.full) {

@@ -1,6 +1,5 @@
 package dev.nibble.conformance;
 
-import dev.nibble.api.Granularity;
 import dev.nibble.api.QuantScheme;
 import java.util.SplittableRandom;
 
@@ -18,10 +17,6 @@ final class TestData {
 
     static long seedFor(long base, String name) {
         return base * 0x9E3779B97F4A7C15L ^ name.hashCode();
-    }
-
-    SplittableRandom random() {
-        return rnd;
     }
 
     double gaussian() {
@@ -158,9 +153,5 @@ final class TestData {
             x[idx[a]] = (float) (loSteps * step);
             x[idx[b]] = (float) (hiSteps * step);
         }
-    }
-
-    static boolean isGrouped(QuantScheme s) {
-        return s.granularity() == Granularity.PER_GROUP;
     }
 }

@@ -166,6 +166,23 @@ final class BrokenBackends {
         }
     }
 
+    /** A pooling scalar backend whose GELU writes every element but the last into recycled memory. */
+    static final class ForgetfulPooledGelu extends ScalarBackend {
+        ForgetfulPooledGelu() {
+            pooling();
+        }
+
+        @Override
+        public DeviceTensor gelu(DeviceTensor x) {
+            Tensor v = download(super.gelu(x));
+            Host out = fresh(v.dtype(), v.shape());
+            for (long i = 0; i < v.elementCount() - 1; i++) {
+                out.t().setFloat(i, v.getFloat(i));
+            }
+            return out;
+        }
+    }
+
     /** Its GELU leaves the last element of every result unwritten (whatever the memory held). */
     static final class UnwrittenLastElement extends ForwardingKernelBackend {
         UnwrittenLastElement(KernelBackend delegate) {

@@ -36,7 +36,8 @@ class BrokenBackendsTest {
     @Test
     void halfAwayFromZeroRoundingFailsTheQuantizeTests() {
         StringWriter text = new StringWriter();
-        ConformanceRunner.Summary s = run(HalfAwaySuite.class, text);
+        ConformanceRunner.Summary s = ConformanceRunner.execute(HalfAwaySuite.class, Map.of(), new PrintWriter(text), "quantization");
+        System.out.println(text);
         assertThat(s.failed()).as(text.toString()).isGreaterThan(0);
         assertThat(s.group(new dev.nibble.api.backend.Capability.Quantize(4).describe()).orElseThrow().failed())
                 .as(text.toString()).isNotEmpty();
@@ -95,6 +96,34 @@ class BrokenBackendsTest {
                 .as(text.toString()).anyMatch(f -> f.startsWith("gelu"));
     }
 
+    /** A recycling allocator and a GELU that skips one element. */
+    static class ForgetfulSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new BrokenBackends.ForgetfulPooledGelu();
+        }
+    }
+
+    /** The honest scalar backend with the recycling allocator. */
+    static class PooledSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new ScalarBackend().pooling();
+        }
+    }
+
+    @Test
+    void poisonedRecycledMemoryExposesAnUnwrittenElement() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(ForgetfulSuite.class, Map.of(), new PrintWriter(text), "ditOps");
+        System.out.println(text);
+        assertThat(s.group(new dev.nibble.api.backend.Capability.DitOps().describe()).orElseThrow().failed())
+                .as(text.toString()).anyMatch(f -> f.startsWith("gelu") && f.contains("got NaN"));
+        StringWriter honest = new StringWriter();
+        ConformanceRunner.Summary h = ConformanceRunner.execute(PooledSuite.class, Map.of(), new PrintWriter(honest), "ditOps", "core");
+        assertThat(h.failed()).as(honest.toString()).isZero();
+    }
+
     @Test
     void theHonestBackendPassesAndTheLastLineCounts() {
         StringWriter text = new StringWriter();
@@ -113,6 +142,26 @@ class BrokenBackendsTest {
             caps.remove(new dev.nibble.api.backend.Capability.QuantizeNf4());
             return new ScalarBackend(caps);
         }
+    }
+
+    /** The honest scalar backend declaring one capability the kit has no tests for. */
+    static class OverDeclaringSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            java.util.Set<dev.nibble.api.backend.Capability> caps = new java.util.HashSet<>(ScalarBackend.ALL);
+            caps.add(new dev.nibble.api.backend.Capability.WeightOnlyGemm(dev.nibble.api.DType.F16));
+            return new ScalarBackend(caps);
+        }
+    }
+
+    @Test
+    void aDeclaredCapabilityTheKitDoesNotCoverIsReportedNotSilentlyPassed() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(OverDeclaringSuite.class, Map.of(), new PrintWriter(text), "coverage");
+        assertThat(s.passed()).isZero();
+        assertThat(s.failed()).isZero();
+        assertThat(s.skipped()).as(text.toString()).isEqualTo(1);
+        assertThat(text.toString()).contains("not covered by this kit: GEMM float x F16 weights");
     }
 
     @Test

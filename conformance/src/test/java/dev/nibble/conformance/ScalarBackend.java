@@ -27,11 +27,11 @@ import java.util.Set;
  * ({@link Quantizer}, {@link Hadamard}) and simple loops: independent of the kit's reference, so
  * the kit passing it cross-checks both.
  */
-final class ScalarBackend implements KernelBackend {
+class ScalarBackend implements KernelBackend {
     static final Set<Capability> ALL = Set.of(new Capability.Rotate(RotationKind.REGULAR_HADAMARD),
             new Capability.Rotate(RotationKind.SYLVESTER_HADAMARD), new Capability.Rotate(RotationKind.DENSE),
             new Capability.SmoothShift(), new Capability.Quantize(4), new Capability.Quantize(8), new Capability.QuantizeNf4(),
-            new Capability.IntGemm(4, 4, true), new Capability.IntGemm(8, 8, true), new Capability.IntGemm(8, 4, true),
+            new Capability.IntGemm(4, 4, true), new Capability.IntGemm(8, 8, true), new Capability.IntGemm(8, 4, true), new Capability.IntGemm(4, 8, true), new Capability.WeightOnlyGemm(DType.U8),
             new Capability.WeightOnlyGemm(DType.INT4), new Capability.WeightOnlyGemm(DType.UINT4),
             new Capability.WeightOnlyGemm(DType.I8), new Capability.WeightOnlyGemm(DType.NF4), new Capability.FloatGemm(),
             new Capability.LowRankBranch(64), new Capability.DitOps());
@@ -46,8 +46,25 @@ final class ScalarBackend implements KernelBackend {
         this.device = new DeviceInfo("scalar", "scalar test backend", -1, caps, Map.of());
     }
 
-    /** Host memory posing as device memory. */
-    record Host(Tensor t) implements DeviceTensor {
+    /** Host memory posing as device memory; with pooling, freed storage is handed out again, dirty. */
+    static final class Host implements DeviceTensor {
+        private final Tensor t;
+        private final ScalarBackend owner;
+        private boolean closed;
+
+        Host(Tensor t) {
+            this(t, null);
+        }
+
+        Host(Tensor t, ScalarBackend owner) {
+            this.t = t;
+            this.owner = owner;
+        }
+
+        Tensor t() {
+            return t;
+        }
+
         @Override
         public DType dtype() {
             return t.dtype();
@@ -64,8 +81,36 @@ final class ScalarBackend implements KernelBackend {
         }
 
         @Override
-        public void close() {
+        public synchronized void close() {
+            if (!closed && owner != null) {
+                owner.recycle(t.data());
+            }
+            closed = true;
         }
+    }
+
+    private final java.util.Map<Long, java.util.ArrayDeque<java.lang.foreign.MemorySegment>> pool = new java.util.HashMap<>();
+    private boolean pooling;
+
+    /** @return this backend, recycling freed memory like a GPU caching allocator */
+    ScalarBackend pooling() {
+        this.pooling = true;
+        return this;
+    }
+
+    private synchronized void recycle(java.lang.foreign.MemorySegment seg) {
+        if (pooling) {
+            pool.computeIfAbsent(seg.byteSize(), n -> new java.util.ArrayDeque<>()).push(seg);
+        }
+    }
+
+    /** Storage for a result: recycled (dirty) when pooling, else zeroed. */
+    synchronized Host fresh(DType dtype, Shape shape) {
+        var q = pool.get(dtype.byteSize(shape));
+        if (pooling && q != null && !q.isEmpty()) {
+            return new Host(Tensor.wrap(dtype, shape, q.pop()), this);
+        }
+        return new Host(Tensor.allocate(dtype, shape), pooling ? this : null);
     }
 
     private static Tensor t(DeviceTensor d) {
@@ -96,7 +141,9 @@ final class ScalarBackend implements KernelBackend {
 
     @Override
     public DeviceTensor upload(Tensor host) {
-        return new Host(host.copy());
+        Host h = fresh(host.dtype(), host.shape());
+        java.lang.foreign.MemorySegment.copy(host.data(), 0, h.t().data(), 0, host.data().byteSize());
+        return h;
     }
 
     @Override

@@ -128,15 +128,24 @@ public final class Backends {
             // A probe must not throw; if it does (or a native library fails to link) the provider is listed as unavailable.
             return new ProviderStatus(id, cls, priority, BackendProbe.unavailable(
                     "probe failed: " + e.getClass().getSimpleName() + ": " + e.getMessage(),
-                    remedyFor(e), Map.of("error", String.valueOf(e))), provider);
+                    remedyFor(rootCause(e)), Map.of("error", String.valueOf(e))), provider);
         }
     }
 
     private static ProviderStatus failed(String cls, Throwable e) {
-        String simple = cls.substring(cls.lastIndexOf('.') + 1);
-        return new ProviderStatus(cls, cls, 0, BackendProbe.unavailable(
-                "failed to load: " + e.getClass().getSimpleName() + ": " + e.getMessage(), remedyFor(e),
-                Map.of("provider", simple)), null);
+        Throwable root = rootCause(e);
+        String why = root == e ? e.getClass().getSimpleName() + ": " + e.getMessage()
+                : root.getClass().getSimpleName() + ": " + root.getMessage() + " (" + e.getClass().getSimpleName() + ")";
+        return new ProviderStatus(cls, cls, 0, BackendProbe.unavailable("failed to load: " + why, remedyFor(root),
+                Map.of("error", String.valueOf(e))), null);
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     private static String remedyFor(Throwable e) {

@@ -84,7 +84,7 @@ public final class RefRotation {
      * @param rows rows
      * @param k row width
      * @param rotation the rotation
-     * @return values {@code rows × K'} with error scales {@code (sqrt(n)+2)·Σ|x_i·R_ij|} (n: block order)
+     * @return values {@code rows × K'} with error scales {@code (sqrt(n)+2)·Σ|x_i·R_ij|} (n: block order; 0 for the identity)
      */
     public static RefTensor apply(float[] x, int rows, int k, Rotation rotation) {
         double[] xd = new double[x.length];
@@ -110,7 +110,8 @@ public final class RefRotation {
         int block;
         switch (rotation) {
             case Rotation.Identity id -> {
-                return new RefTensor(new long[] {rows, k}, x.clone(), xErr == null ? abs(x) : xErr.clone(), null);
+                // the identity is exact: the values keep the error they came with (none for float32 inputs)
+                return new RefTensor(new long[] {rows, k}, x.clone(), xErr == null ? new double[x.length] : xErr.clone(), null);
             }
             case Rotation.RegularHadamard r -> {
                 block = r.blockSize();
@@ -163,14 +164,6 @@ public final class RefRotation {
             }
         }
         return new RefTensor(new long[] {rows, kp}, y, e, null);
-    }
-
-    private static double[] abs(double[] x) {
-        double[] a = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            a[i] = Math.abs(x[i]);
-        }
-        return a;
     }
 
     private static double[][] power(double[][] base, int n) {

@@ -128,14 +128,27 @@ final class IntGemm {
         });
     }
 
-    /** @return {@code code - zero} as floats, [M, K] */
+    /** @return {@code code - zero} as floats, [M, K] (tight loops per row and group) */
     static float[] centered(Quantized a) {
         int k = a.k();
-        int ga = a.groupSize();
+        int ga = Math.max(1, a.groupSize());
+        byte[] c = a.codes();
+        boolean unsigned = a.unsigned();
         float[] x = new float[a.rows() * k];
         for (int r = 0; r < a.rows(); r++) {
-            for (int t = 0; t < k; t++) {
-                x[r * k + t] = a.code(r * k + t) - a.zero(r, t / ga);
+            for (int g0 = 0; g0 < k; g0 += ga) {
+                int end = Math.min(k, g0 + ga);
+                int z = a.zero(r, g0 / ga);
+                int o = r * k;
+                if (unsigned) {
+                    for (int t = o + g0; t < o + end; t++) {
+                        x[t] = (c[t] & 0xFF) - z;
+                    }
+                } else {
+                    for (int t = o + g0; t < o + end; t++) {
+                        x[t] = c[t] - z;
+                    }
+                }
             }
         }
         return x;

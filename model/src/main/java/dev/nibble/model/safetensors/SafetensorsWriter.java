@@ -1,0 +1,239 @@
+package dev.nibble.model.safetensors;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nibble.api.DType;
+import dev.nibble.api.InvalidInputException;
+import dev.nibble.api.Shape;
+import dev.nibble.api.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes a safetensors file by streaming: each {@link #add} appends the tensor's bytes to a temporary
+ * body file in the target's directory, so only one tensor is in memory at a time. {@link #commit()}
+ * writes header and body into a second temporary file and renames it atomically onto the target; an
+ * interrupted or abandoned writer ({@link #close()} without commit) leaves the target untouched and
+ * deletes its temporary files.
+ */
+public final class SafetensorsWriter implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path target;
+    private final Path body;
+    private final FileChannel bodyChannel;
+    private final List<TensorEntry> entries = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private long offset;
+    private boolean done;
+
+    private SafetensorsWriter(Path target) throws IOException {
+        this.target = target.toAbsolutePath();
+        Path dir = this.target.getParent();
+        Files.createDirectories(dir);
+        this.body = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".body");
+        this.bodyChannel = FileChannel.open(body, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+    }
+
+    /**
+     * @param target the file to write (replaced atomically on {@link #commit()})
+     * @return a writer
+     * @throws UncheckedIOException if the directory cannot be written
+     */
+    public static SafetensorsWriter create(Path target) {
+        try {
+            return new SafetensorsWriter(target);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * @param key a metadata key
+     * @param value its value
+     * @return this
+     */
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    /**
+     * @param all metadata to add
+     * @return this
+     */
+    public SafetensorsWriter metadata(Map<String, String> all) {
+        metadata.putAll(all);
+        return this;
+    }
+
+    /**
+     * Appends a tensor's bytes to the body.
+     *
+     * @param name a unique name
+     * @param t the tensor
+     * @return this
+     * @throws InvalidInputException if the name repeats
+     */
+    public SafetensorsWriter add(String name, Tensor t) {
+        if (done) {
+            throw new IllegalStateException("writer for " + target + " is already closed");
+        }
+        if (name.equals(SafetensorsFile.METADATA_KEY) || !names.add(name)) {
+            throw new InvalidInputException("tensor name '" + name + "' repeats or is reserved (writing " + target + ")");
+        }
+        long n = t.data().byteSize();
+        try {
+            ByteBuffer buf = t.data().asByteBuffer();
+            while (buf.hasRemaining()) {
+                bodyChannel.write(buf);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+        entries.add(new TensorEntry(name, t.dtype(), t.shape(), offset, offset + n));
+        offset += n;
+        return this;
+    }
+
+    /** @return bytes of tensor data written so far */
+    public long bytesWritten() {
+        return offset;
+    }
+
+    /**
+     * Writes the header and the body to a temporary file and renames it onto the target.
+     *
+     * @return the target
+     */
+    public Path commit() {
+        if (done) {
+            throw new IllegalStateException("writer for " + target + " is already closed");
+        }
+        Path tmp = null;
+        try {
+            bodyChannel.force(false);
+            bodyChannel.close();
+            byte[] header = header();
+            tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                    FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                writeAll(out, len);
+                writeAll(out, ByteBuffer.wrap(header));
+                long pos = 0;
+                long size = in.size();
+                while (pos < size) {
+                    pos += in.transferTo(pos, size - pos, out);
+                }
+                out.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        } finally {
+            done = true;
+            deleteQuietly(body);
+            if (tmp != null) {
+                deleteQuietly(tmp);
+            }
+        }
+    }
+
+    private byte[] header() {
+        ObjectNode root = JSON.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode m = root.putObject(SafetensorsFile.METADATA_KEY);
+            metadata.forEach(m::put);
+        }
+        for (TensorEntry e : entries) {
+            ObjectNode o = root.putObject(e.name());
+            o.put("dtype", e.dtype().safetensorsName());
+            ArrayNode s = o.putArray("shape");
+            for (long d : e.shape().dims()) {
+                s.add(d);
+            }
+            o.putArray("data_offsets").add(e.begin()).add(e.end());
+        }
+        byte[] json;
+        try {
+            json = JSON.writeValueAsBytes(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // pad with spaces so the data area starts 8-byte aligned, as the reference writer does
+        int padded = (json.length + 8 + 7) / 8 * 8 - 8;
+        byte[] out = new byte[padded];
+        System.arraycopy(json, 0, out, 0, json.length);
+        java.util.Arrays.fill(out, json.length, padded, (byte) ' ');
+        return out;
+    }
+
+    private static void writeAll(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover temporary file is harmless; the target is intact
+        }
+    }
+
+    /** Abandons the write unless committed: deletes the temporary files, leaves the target untouched. */
+    @Override
+    public void close() {
+        if (!done) {
+            done = true;
+            try {
+                bodyChannel.close();
+            } catch (IOException ignored) {
+                // deleting it next
+            }
+            deleteQuietly(body);
+        }
+    }
+
+    /**
+     * Writes a whole map of tensors at once.
+     *
+     * @param target the file
+     * @param tensors tensors by name, in the order to write
+     * @param metadata header metadata
+     * @return the target
+     */
+    public static Path write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        try (SafetensorsWriter w = create(target)) {
+            w.metadata(metadata);
+            tensors.forEach(w::add);
+            return w.commit();
+        }
+    }
+
+
+}
