@@ -24,11 +24,12 @@ import org.jocl.cl_platform_id;
  * @param computeUnits CL_DEVICE_MAX_COMPUTE_UNITS
  * @param correctlyRoundedDivide CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT in CL_DEVICE_SINGLE_FP_CONFIG
  * @param nvidiaComputeCapability major*10+minor from cl_nv_device_attribute_query, or 0
+ * @param cpu CL_DEVICE_TYPE_CPU
  */
 record ClDeviceFacts(int platformIndex, int deviceIndex, cl_platform_id platform, cl_device_id device,
         String platformName, String name, String vendor, String version, String driverVersion, String extensions,
         long globalMemBytes, long localMemBytes, long maxAllocBytes, long maxWorkGroupSize, int computeUnits,
-        boolean correctlyRoundedDivide, int nvidiaComputeCapability) {
+        boolean correctlyRoundedDivide, int nvidiaComputeCapability, boolean cpu) {
 
     /** @return the device id {@code opencl:<platform>:<device>} */
     String id() {

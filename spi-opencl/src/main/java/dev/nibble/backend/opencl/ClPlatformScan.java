@@ -96,7 +96,8 @@ final class ClPlatformScan {
                 deviceString(dev, CL_DRIVER_VERSION), ext, deviceLong(dev, CL_DEVICE_GLOBAL_MEM_SIZE),
                 deviceLong(dev, CL_DEVICE_LOCAL_MEM_SIZE), deviceLong(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
                 deviceSize(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE), deviceInt(dev, CL_DEVICE_MAX_COMPUTE_UNITS),
-                (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0, cc);
+                (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0, cc,
+                (deviceLong(dev, org.jocl.CL.CL_DEVICE_TYPE) & org.jocl.CL.CL_DEVICE_TYPE_CPU) != 0);
     }
 
     private static String platformString(cl_platform_id p, int param) {

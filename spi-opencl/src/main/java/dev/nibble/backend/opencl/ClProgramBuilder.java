@@ -55,8 +55,18 @@ final class ClProgramBuilder {
 
     /** @return the build options for a device and a dot-product flavour */
     static String options(ClDeviceFacts f, ClDeviceFacts.DotProduct dot) {
+        return options(f, dot, false);
+    }
+
+    /**
+     * @param forceFp64 divide through double even where float division is correctly rounded (to
+     *     test that path on devices that have both)
+     */
+    static String options(ClDeviceFacts f, ClDeviceFacts.DotProduct dot, boolean forceFp64) {
         StringBuilder b = new StringBuilder();
-        if (f.correctlyRoundedDivide()) {
+        if (forceFp64 && f.hasExtension("cl_khr_fp64")) {
+            b.append("-DNIBBLE_FP64_DIV");
+        } else if (f.correctlyRoundedDivide()) {
             b.append("-cl-fp32-correctly-rounded-divide-sqrt");
         } else if (f.hasExtension("cl_khr_fp64")) {
             b.append("-DNIBBLE_FP64_DIV");
@@ -80,6 +90,9 @@ final class ClProgramBuilder {
             try {
                 cl_program p = fromBinary(ctx, f.device(), bin, options);
                 BINARIES.putIfAbsent(key, bin);
+                if (cacheDir != null && !Files.isRegularFile(cacheFile(cacheDir, key))) {
+                    writeDisk(cacheDir, key, bin);
+                }
                 return new Built(p, options, true);
             } catch (CLException e) {
                 LOG.log(System.Logger.Level.DEBUG, "cached OpenCL binary rejected, rebuilding from source", e);
@@ -171,7 +184,7 @@ final class ClProgramBuilder {
     }
 
     private static byte[] readDisk(Path dir, String key) {
-        Path f = dir.resolve("nibble-" + key + ".clbin");
+        Path f = cacheFile(dir, key);
         try {
             return Files.isRegularFile(f) ? Files.readAllBytes(f) : null;
         } catch (IOException e) {
@@ -179,12 +192,16 @@ final class ClProgramBuilder {
         }
     }
 
+    static Path cacheFile(Path dir, String key) {
+        return dir.resolve("nibble-" + key + ".clbin");
+    }
+
     private static void writeDisk(Path dir, String key, byte[] bin) {
         try {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "nibble-" + key, ".tmp");
             Files.write(tmp, bin);
-            Files.move(tmp, dir.resolve("nibble-" + key + ".clbin"), StandardCopyOption.ATOMIC_MOVE,
+            Files.move(tmp, cacheFile(dir, key), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "could not write the OpenCL binary cache in " + dir, e);

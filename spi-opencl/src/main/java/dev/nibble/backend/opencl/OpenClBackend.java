@@ -51,6 +51,9 @@ final class OpenClBackend implements KernelBackend {
     private final ClKernels kernels;
     private final ClDeviceFacts.DotProduct dot;
     private final String buildOptions;
+    private final boolean programFromCache;
+    /** CPU devices get the barrier-free F32 GEMM (option kernels=cpu|gpu overrides). */
+    private final boolean cpuKernels;
     private final Map<Integer, ClTensor> hadamardMatrices = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -70,10 +73,18 @@ final class OpenClBackend implements KernelBackend {
             @SuppressWarnings("deprecation")
             cl_command_queue q = CL.clCreateCommandQueue(context, facts.device(), 0, null);
             queue = q;
-            ClDeviceFacts.DotProduct d = facts.dotProduct();
+            // dot=portable|khr|dp4a overrides the choice (diagnostics; a flavour that fails to build falls back)
+            ClDeviceFacts.DotProduct d = switch (options.getOrDefault("dot", "auto")) {
+                case "portable" -> ClDeviceFacts.DotProduct.PORTABLE;
+                case "khr" -> ClDeviceFacts.DotProduct.KHR_INTEGER_DOT_PRODUCT;
+                case "dp4a" -> ClDeviceFacts.DotProduct.NVIDIA_DP4A;
+                default -> facts.dotProduct();
+            };
+            // division=fp64 forces the double-precision quotient (a diagnostic: both paths must agree)
+            boolean fp64 = "fp64".equals(options.get("division"));
             ClProgramBuilder.Built built;
             try {
-                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d), cacheDir);
+                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d, fp64), cacheDir);
             } catch (ClProgramBuilder.ClBuildException e) {
                 if (d == ClDeviceFacts.DotProduct.PORTABLE) {
                     throw e;
@@ -81,11 +92,17 @@ final class OpenClBackend implements KernelBackend {
                 LOG.log(System.Logger.Level.WARNING, "OpenCL: the " + d.label + " kernels did not build on " + facts.name()
                         + "; using the portable dot product. " + e.getMessage());
                 d = ClDeviceFacts.DotProduct.PORTABLE;
-                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d), cacheDir);
+                built = ClProgramBuilder.build(context, facts, ClProgramBuilder.options(facts, d, fp64), cacheDir);
             }
             dot = d;
             program = built.program();
             buildOptions = built.options();
+            programFromCache = built.fromCache();
+            cpuKernels = switch (options.getOrDefault("kernels", "auto")) {
+                case "cpu" -> true;
+                case "gpu" -> false;
+                default -> facts.cpu();
+            };
             memory = new ClMemory(context, facts.id());
             ClTensor dummy = memory.allocate(DType.I32, Shape.of(1));
             kernels = new ClKernels(program, queue, dummy);
@@ -97,6 +114,9 @@ final class OpenClBackend implements KernelBackend {
         Map<String, String> props = new LinkedHashMap<>(probed.properties());
         props.put("integerDotProduct", dot.label);
         props.put("buildOptions", buildOptions);
+        props.put("programFromCache", Boolean.toString(programFromCache));
+        props.put("gemmKernels", cpuKernels ? "CPU-shaped (no local memory): gemm_f32_cpu, qgemm_s8_cpu"
+                : "tiled (64x64, local memory): gemm_f32, qgemm_s8");
         info = new DeviceInfo(probed.id(), probed.name(), probed.memoryBytes(), probed.capabilities(), props);
     }
 
@@ -527,7 +547,11 @@ final class OpenClBackend implements KernelBackend {
         boolean bytes = a.zeros == null && w.zeros == null && signedByte(a.codes.dtype()) && signedByte(w.codes.dtype());
         ClTensor accOut = mode == 0 ? out : null;
         ClTensor y = mode == 1 ? out : null;
-        if (bytes) {
+        if (bytes && cpuKernels) {
+            kernels.launch("qgemm_s8_cpu", new long[] {(n + 3L) / 4, (m + 3L) / 4}, null, a.codes, a.type, w.codes, w.type,
+                    m, n, a.k, gs, mode, a.scales, a.gran, a.spr, w.scales, w.gran, w.spr, bias, bias == null ? 0 : 1,
+                    accOut, y);
+        } else if (bytes) {
             kernels.launch("qgemm_s8", global, local, a.codes, a.type, w.codes, w.type, m, n, a.k, gs, mode, a.scales,
                     a.gran, a.spr, w.scales, w.gran, w.spr, bias, bias == null ? 0 : 1, accOut, y);
         } else {
@@ -567,6 +591,11 @@ final class OpenClBackend implements KernelBackend {
     void gemmLaunch(ClTensor x, int m, int n, int k, ClTensor w, int wtype, int wtrans, ClTensor ws, ClTensor wz,
             int wgran, int wgs, int wspr, ClTensor bias, boolean accumulate, ClTensor y) {
         checkedElements(y.shape(), "gemm output");
+        if (cpuKernels && wtype == T_F32 && wtrans == 0) {
+            kernels.launch("gemm_f32_cpu", new long[] {(n + 3L) / 4, (m + 3L) / 4}, null, x, m, n, k, w, bias,
+                    bias == null ? 0 : 1, accumulate ? 1 : 0, y);
+            return;
+        }
         kernels.launch("gemm_f32", new long[] {(n + 63L) / 64 * 16, (m + 63L) / 64 * 16}, new long[] {16, 16}, x, m, n,
                 k, w, wtype, wtrans, ws, wz, wz == null ? 0 : 1, wgran, wgs, wspr, bias, bias == null ? 0 : 1,
                 accumulate ? 1 : 0, y);

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The OpenCL provider: every platform and device the ICD loader knows. JOCL's natives are loaded on
@@ -20,8 +21,16 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
             + "(NVIDIA: the driver's libnvidia-opencl.so.1 registered in /etc/OpenCL/vendors/nvidia.icd; "
             + "AMD: ROCm's rocm-opencl-runtime; Intel: intel-opencl-icd)";
 
+    private final Supplier<ClPlatformScan.Result> scanner;
+
     /** Creates the provider; touches no native code. */
     public OpenClBackendProvider() {
+        this(ClPlatformScan::scan);
+    }
+
+    /** @param scanner lists platforms and devices (tests inject failures here) */
+    OpenClBackendProvider(Supplier<ClPlatformScan.Result> scanner) {
+        this.scanner = scanner;
     }
 
     @Override
@@ -45,7 +54,7 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
         details.put("jocl", "2.0.6");
         ClPlatformScan.Result r;
         try {
-            r = ClPlatformScan.scan();
+            r = scanner.get();
         } catch (LinkageError e) {
             details.put("error", e.toString());
             return BackendProbe.unavailable("the OpenCL library could not be loaded (" + e.getMessage() + ")",
@@ -95,7 +104,7 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
     public KernelBackend open(DeviceInfo device, Map<String, String> options) {
         ClPlatformScan.Result r;
         try {
-            r = ClPlatformScan.scan();
+            r = scanner.get();
         } catch (LinkageError | RuntimeException e) {
             throw new BackendUnavailableException(device.id(), "the OpenCL library could not be loaded: " + e, REMEDY);
         }

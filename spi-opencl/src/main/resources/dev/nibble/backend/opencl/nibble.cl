@@ -678,3 +678,131 @@ void qgemm_generic(__global const uchar* a, int atype, __global const int* za, i
         }
     }
 }
+
+// ---- CPU-shaped F32 GEMM (PoCL and other CPU devices): no barriers, no local memory; each
+// work-item computes a 4 x 4 block with explicit float8 vectors along K, which maps onto SIMD ----
+__kernel void gemm_f32_cpu(__global const float* x, int M, int N, int K, __global const float* w,
+        __global const float* bias, int has_bias, int accumulate, __global float* y) {
+    int n0 = get_global_id(0) * 4;
+    int m0 = get_global_id(1) * 4;
+    if (n0 >= N || m0 >= M) return;
+    int mr[4];
+    int nr[4];
+    for (int i = 0; i < 4; i++) {
+        mr[i] = min(m0 + i, M - 1);
+        nr[i] = min(n0 + i, N - 1);
+    }
+    float8 acc[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] = (float8) (0.0f);
+    int k8 = K & ~7;
+    for (int k = 0; k < k8; k += 8) {
+        float8 a[4];
+        float8 b[4];
+        for (int i = 0; i < 4; i++) a[i] = vload8(0, x + (long) mr[i] * K + k);
+        for (int j = 0; j < 4; j++) b[j] = vload8(0, w + (long) nr[j] * K + k);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) acc[i][j] += a[i] * b[j];
+    }
+    for (int i = 0; i < 4; i++) {
+        int m = m0 + i;
+        if (m >= M) break;
+        for (int j = 0; j < 4; j++) {
+            int n = n0 + j;
+            if (n >= N) break;
+            float8 v8 = acc[i][j];
+            float v = ((v8.s0 + v8.s1) + (v8.s2 + v8.s3)) + ((v8.s4 + v8.s5) + (v8.s6 + v8.s7));
+            for (int k = k8; k < K; k++) v += x[(long) m * K + k] * w[(long) n * K + k];
+            if (accumulate) v = y[(long) m * N + n] + v;
+            if (has_bias) v += bias[n];
+            y[(long) m * N + n] = v;
+        }
+    }
+}
+
+// sixteen signed codes from k (I8, or INT4 with k even) as int16, in k order
+inline int16 load16(__global const uchar* c, int type, int row, int k, int K) {
+    if (type == T_I8) return convert_int16(vload16(0, (__global const char*) (c + (long) row * K + k)));
+    char8 s = as_char8(vload8(0, c + (long) row * ((K + 1) >> 1) + (k >> 1)));
+    char8 lo = (s << (char8) 4) >> (char8) 4;
+    char8 hi = s >> (char8) 4;
+    return convert_int16(shuffle2(lo, hi, (uchar16) (0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)));
+}
+
+inline int hsum16(int16 v) {
+    int8 a = v.lo + v.hi;
+    int4 b = a.lo + a.hi;
+    int2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+// CPU-shaped byte GEMM: no barriers or local memory, a 4 x 4 block per work-item, int16 vectors
+// along K (exact: int32 lanes, summed at the group end); same modes as qgemm_s8
+__kernel void qgemm_s8_cpu(__global const uchar* a, int atype, __global const uchar* w, int wtype, int M, int N, int K,
+        int gs, int mode, __global const float* sa, int agran, int aspr, __global const float* sw, int wgran, int wspr,
+        __global const float* bias, int has_bias, __global int* acc_out, __global float* y) {
+    int n0 = get_global_id(0) * 4;
+    int m0 = get_global_id(1) * 4;
+    if (n0 >= N || m0 >= M) return;
+    int mr[4];
+    int nr[4];
+    for (int i = 0; i < 4; i++) {
+        mr[i] = min(m0 + i, M - 1);
+        nr[i] = min(n0 + i, N - 1);
+    }
+    int gsz = gs > 0 ? gs : K;
+    float out[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) out[i][j] = 0.0f;
+    int gi = 0;
+    for (int g0 = 0; g0 < K; g0 += gsz, gi++) {
+        int gend = min(K, g0 + gsz);
+        int16 acc[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) acc[i][j] = (int16) (0);
+        int k = g0;
+        if ((g0 & 1) == 0) {
+            for (; k + 16 <= gend; k += 16) {
+                int16 av[4];
+                int16 bv[4];
+                for (int i = 0; i < 4; i++) av[i] = load16(a, atype, mr[i], k, K);
+                for (int j = 0; j < 4; j++) bv[j] = load16(w, wtype, nr[j], k, K);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
+            }
+        }
+        int sums[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) sums[i][j] = hsum16(acc[i][j]);
+        for (; k < gend; k++) {
+            for (int i = 0; i < 4; i++) {
+                int av = load_code(a, atype, mr[i], k, K);
+                for (int j = 0; j < 4; j++) sums[i][j] += av * load_code(w, wtype, nr[j], k, K);
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            int m = m0 + i;
+            if (m >= M) break;
+            for (int j = 0; j < 4; j++) {
+                int n = n0 + j;
+                if (n >= N) break;
+                if (mode == 0) {
+                    acc_out[((long) gi * M + m) * N + n] = sums[i][j];
+                } else {
+                    out[i][j] += (float) sums[i][j] * qscale(sa, agran, m, gi, aspr) * qscale(sw, wgran, n, gi, wspr);
+                }
+            }
+        }
+    }
+    if (mode == 1) {
+        for (int i = 0; i < 4; i++) {
+            int m = m0 + i;
+            if (m >= M) break;
+            for (int j = 0; j < 4; j++) {
+                int n = n0 + j;
+                if (n >= N) break;
+                y[(long) m * N + n] = out[i][j] + (has_bias ? bias[n] : 0.0f);
+            }
+        }
+    }
+}

@@ -35,6 +35,23 @@ final class ClTestSupport {
         return backend;
     }
 
+    private static OpenClBackend other;
+
+    /**
+     * @return the shared backend and a second one on the same device with the other GEMM kernel
+     *     shape (tiled local-memory kernels where the device gets the CPU-shaped ones, and back), so
+     *     both kernel families are tested on whatever device runs the tests
+     */
+    static synchronized java.util.List<OpenClBackend> bothKernelShapes() {
+        OpenClBackend b = backend();
+        if (other == null) {
+            boolean cpu = b.device().properties().getOrDefault("gemmKernels", "").startsWith("CPU");
+            other = (OpenClBackend) new OpenClBackendProvider().open(b.device(), Map.of("kernels", cpu ? "gpu" : "cpu"));
+            Runtime.getRuntime().addShutdownHook(new Thread(other::close));
+        }
+        return java.util.List.of(b, other);
+    }
+
     static float[] randomFloats(Random r, int n, float scale) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {

@@ -29,6 +29,14 @@ public final class GemmBenchmark {
     }
 
     public static void main(String[] args) {
+        if (args[0].equals("probe")) {
+            BackendProbe p = new OpenClBackendProvider().probe();
+            System.out.println("available=" + p.available() + " reason=" + p.reason() + " details=" + p.details());
+            for (DeviceInfo d : p.devices()) {
+                System.out.println(d.id() + " " + d.name() + " " + d.properties());
+            }
+            return;
+        }
         String id = args[0];
         int m = Integer.parseInt(args[1]);
         int n = Integer.parseInt(args[2]);

@@ -41,7 +41,12 @@ class OpenClGemmTest {
     @ParameterizedTest
     @MethodSource("pairs")
     void integerGemmIsExactAndDequantizes(QuantScheme sa, QuantScheme sw) {
-        OpenClBackend b = ClTestSupport.backend();
+        for (OpenClBackend b : ClTestSupport.bothKernelShapes()) {
+            integerGemm(b, sa, sw);
+        }
+    }
+
+    private void integerGemm(OpenClBackend b, QuantScheme sa, QuantScheme sw) {
         Random r = new Random(11);
         QuantizedTensor qa = Quantizer.quantize(ClTestSupport.random(r, 1f, M, K), sa);
         QuantizedTensor qw = Quantizer.quantize(ClTestSupport.random(r, 0.2f, N, K), sw);
@@ -123,7 +128,12 @@ class OpenClGemmTest {
     @ParameterizedTest
     @MethodSource("weightSchemes")
     void weightOnlyGemmEqualsFloatGemmOfDequantizedWeights(QuantScheme sw) {
-        OpenClBackend b = ClTestSupport.backend();
+        for (OpenClBackend b : ClTestSupport.bothKernelShapes()) {
+            weightOnly(b, sw);
+        }
+    }
+
+    private void weightOnly(OpenClBackend b, QuantScheme sw) {
         Random r = new Random(5);
         Tensor x = ClTestSupport.random(r, 1f, M, K);
         QuantizedTensor qw = Quantizer.quantize(ClTestSupport.random(r, 0.2f, N, K), sw);
@@ -136,7 +146,12 @@ class OpenClGemmTest {
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void floatGemmAndLowRank(DType wt) {
-        OpenClBackend b = ClTestSupport.backend();
+        for (OpenClBackend b : ClTestSupport.bothKernelShapes()) {
+            floatGemm(b, wt);
+        }
+    }
+
+    private void floatGemm(OpenClBackend b, DType wt) {
         Random r = new Random(9);
         Tensor x = ClTestSupport.random(r, 1f, M, K);
         Tensor w = ClTestSupport.random(r, 0.3f, N, K).to(wt);
