@@ -64,6 +64,23 @@ class SvdQuantTest {
     }
 
     @Test
+    void rankOneWeightByHand() {
+        // W = u·vᵀ, u = [1, 2], v = [1, 1, 1, 1]: σ = 2√5, down = ±v/2, up = ±2u; the branch is W exactly
+        LinearLayer l = new LinearLayer("blocks.0.adaLN_modulation.1", LayerRole.ADALN_MODULATION,
+                dev.nibble.api.Tensor.ofFloats(new float[] {1, 1, 1, 1, 2, 2, 2, 2}, 2, 4), null);
+        QuantizedLinear p = new SvdQuantMethod().quantize(l, Calibration.none(), MethodOptions.of(Precision.W4A4,
+                Map.of("rank", "1")));
+        float[] down = p.lowRank().down().toFloatArray();
+        float[] up = p.lowRank().up().toFloatArray();
+        float sign = Math.signum(down[0]);
+        assertThat(down).containsExactly(0.5f * sign, 0.5f * sign, 0.5f * sign, 0.5f * sign);
+        assertThat(up).containsExactly(2 * sign, 4 * sign);
+        assertThat(p.weight().codes().toIntArray()).containsOnly(0);
+        assertThat(p.smooth()).isNull(); // weight-only adaLN without calibration: no smoothing
+        assertThat(new PlanSimulator(p).forward(new float[] {1, 2, 3, 4}, 1, 0)).containsExactly(10f, 20f);
+    }
+
+    @Test
     void refinementNeverIncreasesTheWeightError() {
         float[] w = TestData.gaussian(32 * 64, 3, 1);
         w[5] = 40;
