@@ -330,10 +330,8 @@ final class OpCommand implements Callable<Integer> {
                 s = new QuantScheme(QuantScheme.Format.NF4, 4, false, true, g, gs, false, 1f, true);
             } else {
                 int b = bits != null ? bits : 8;
-                s = affine ? QuantScheme.affine(b, g, gs) : QuantScheme.symmetric(b, g);
-                if (!affine && g == Granularity.PER_GROUP) {
-                    s = QuantScheme.symmetricGroup(b, gs);
-                }
+                s = affine ? QuantScheme.affine(b, g, gs)
+                        : g == Granularity.PER_GROUP ? QuantScheme.symmetricGroup(b, gs) : QuantScheme.symmetric(b, g);
                 if (narrow) {
                     s = s.withNarrowRange();
                 }

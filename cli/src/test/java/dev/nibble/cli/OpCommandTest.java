@@ -84,6 +84,8 @@ class OpCommandTest {
         }
         Case[] cases = {
             new Case(QuantScheme.symmetric(8, Granularity.PER_TOKEN), new String[] {"--bits", "8"}),
+            new Case(QuantScheme.symmetricGroup(4, 64), new String[] {"--bits", "4", "--granularity", "group"}),
+            new Case(QuantScheme.symmetricGroup(8, 16), new String[] {"--granularity", "group", "--group-size", "16"}),
             new Case(QuantScheme.affine(4, Granularity.PER_GROUP, 16), new String[] {"--bits", "4", "--granularity", "group",
                 "--group-size", "16", "--affine"}),
             new Case(QuantScheme.symmetric(4, Granularity.PER_TENSOR).withNarrowRange().withClipRatio(0.9f),
