@@ -3,14 +3,21 @@ package dev.nibble.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.nibble.api.ActivationQuant;
 import dev.nibble.api.DType;
 import dev.nibble.api.Granularity;
 import dev.nibble.api.QuantScheme;
+import dev.nibble.api.QuantizedLinear;
 import dev.nibble.api.QuantizedTensor;
 import dev.nibble.api.Rotation;
 import dev.nibble.api.Tensor;
+import dev.nibble.api.backend.Backends;
+import dev.nibble.api.backend.DeviceTensor;
+import dev.nibble.api.backend.KernelBackend;
+import dev.nibble.api.backend.PreparedLinear;
 import dev.nibble.api.numerics.Hadamard;
 import dev.nibble.api.numerics.Quantizer;
+import dev.nibble.model.checkpoint.QuantizedCheckpoint;
 import dev.nibble.model.safetensors.SafetensorsFile;
 import dev.nibble.model.safetensors.SafetensorsWriter;
 import java.nio.file.Files;
@@ -200,6 +207,76 @@ class OpCommandTest {
             }
             assertThat(f.metadata()).containsEntry("nibble.scheme.w", "int8-sym-per_channel-dyn")
                     .containsEntry("nibble.rotation", rot.describe());
+        }
+    }
+
+    @Test
+    void linearFromACheckpointLayerEqualsTheBackendsOwnForward() {
+        Tensor x = data(5, 64, 8);
+        QuantScheme ws = QuantScheme.symmetricGroup(4, 32);
+        QuantizedLinear plan = QuantizedLinear.builder("blocks.0.attn.qkv", 64, 12).rotation(new Rotation.RegularHadamard(16))
+                .weight(Quantizer.quantize(Hadamard.rotate(data(12, 64, 9), new Rotation.RegularHadamard(16)), ws))
+                .activation(new ActivationQuant.Dynamic(QuantScheme.symmetricGroup(4, 32)))
+                .bias(Tensor.ofFloats(new float[12], 12)).build();
+        Path ckpt = dir.resolve("ckpt.safetensors");
+        try (QuantizedCheckpoint.Writer w = QuantizedCheckpoint.writer(ckpt, Map.of())) {
+            w.addLayer(plan).commit();
+        }
+        Path in = file(Map.of("x", x), Map.of());
+        ok(op("linear", "--backend", "cpu", "--in", in.toString(), "--out", out().toString(), "--checkpoint", ckpt.toString(),
+                "--layer", "blocks.0.attn.qkv"));
+        float[] want;
+        try (KernelBackend be = Backends.open("cpu"); PreparedLinear p = be.prepare(plan); DeviceTensor dx = be.upload(x);
+                DeviceTensor y = p.forward(dx)) {
+            want = be.download(y).toFloatArray();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(out())) {
+            assertThat(f.tensor("y", DType.F32, 5, 12).toFloatArray()).containsExactly(want);
+            assertThat(f.metadata()).containsEntry("nibble.layer", "blocks.0.attn.qkv").containsEntry("nibble.scheme.w", ws.describe());
+        }
+        try {
+            Files.delete(out());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        rejected(op("linear", "--backend", "cpu", "--in", in.toString(), "--out", out().toString(), "--checkpoint", ckpt.toString(),
+                "--layer", "nope"), "no such layer");
+    }
+
+    @Test
+    void quantizeOutputFeedsDequantizeAndWeightOnlyGemm() {
+        Tensor x = data(3, 32, 10);
+        Tensor w = data(4, 32, 11);
+        ok(op("quantize", "--backend", "cpu", "--in", file(Map.of("x", w), Map.of()).toString(), "--out", out().toString(),
+                "--bits", "4", "--granularity", "channel"));
+        Path q = dir.resolve("q.safetensors");
+        try {
+            Files.move(out(), q);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        ok(op("dequantize", "--backend", "cpu", "--in", q.toString(), "--out", out().toString()));
+        QuantizedTensor qw = Quantizer.quantize(w, QuantScheme.symmetric(4, Granularity.PER_CHANNEL));
+        float[] wd = Quantizer.dequantize(qw).toFloatArray();
+        try (SafetensorsFile f = SafetensorsFile.open(out())) {
+            assertThat(f.tensor("y").toFloatArray()).containsExactly(wd, within(1e-6f));
+        }
+        Path g = SafetensorsWriter.write(dir.resolve("g.safetensors"),
+                Map.of("x", x, "w.codes", qw.codes(), "w.scales", qw.scales()), Map.of("nibble.scheme.w", qw.scheme().describe()));
+        ok(op("gemm", "--backend", "cpu", "--in", g.toString(), "--out", out().toString()));
+        float[] xv = x.toFloatArray();
+        try (SafetensorsFile f = SafetensorsFile.open(out())) {
+            float[] y = f.tensor("y", DType.F32, 3, 4).toFloatArray();
+            assertThat(f.metadata()).containsEntry("nibble.kind", "weight-only");
+            for (int m = 0; m < 3; m++) {
+                for (int n = 0; n < 4; n++) {
+                    double s = 0;
+                    for (int k = 0; k < 32; k++) {
+                        s += xv[m * 32 + k] * wd[n * 32 + k];
+                    }
+                    assertThat(y[m * 4 + n]).isCloseTo((float) s, within(1e-4f));
+                }
+            }
         }
     }
 
