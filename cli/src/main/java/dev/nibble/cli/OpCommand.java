@@ -32,18 +32,22 @@ import picocli.CommandLine.Spec;
 
 /** {@code nibble op}: one operation of the backend contract on tensors from a file, so two machines can be compared. */
 @Command(name = "op", mixinStandardHelpOptions = true,
-        description = {"Apply one backend operation to tensors from a safetensors file and write the result.",
-            "Operations and the tensors they read (rename with --input-name ROLE=NAME):",
+        description = {"Apply one backend operation to tensors from a safetensors file and",
+            "write the result, so two machines or backends can be compared.",
+            "Tensors read (rename with --input-name ROLE=NAME):",
             "  rotate      x [M,K] F32 -> y [M,K'] (--rotation)",
-            "  quantize    x [M,K] F32 -> codes, scales, zeros (affine only) (--bits, --granularity, ...)",
-            "  dequantize  codes, scales, zeros + scheme (metadata nibble.scheme, or the options) -> y F32",
-            "  gemm        x [M,K], w [N,K] -> y [M,N] = x.w^T; each operand F32 or quantized parts",
-            "              x.codes/x.scales/x.zeros, w.codes/w.scales/w.zeros (schemes in metadata",
-            "              nibble.scheme.x / nibble.scheme.w, else the options); --accumulate: I32 acc",
-            "  linear      x [M,K] + w [N,K] F32 (quantized here with the options; or w.codes/w.scales/w.zeros),",
-            "              optional bias [N], down [K',r], up [N,r], --rotation, --act-bits; or --layer NAME",
-            "              from the quantized checkpoint --checkpoint -> y [M,N] via prepare/forward",
-            "The output's __metadata__ records nibble.op, nibble.backend, nibble.device and the scheme/rotation."})
+            "  quantize    x [M,K] F32 -> codes, scales, zeros (affine schemes only)",
+            "  dequantize  codes, scales, zeros -> y F32; the scheme from the options,",
+            "              else from metadata nibble.scheme (as quantize writes it)",
+            "  gemm        x [M,K], w [N,K] -> y [M,N] = x.w^T; each operand F32 or",
+            "              quantized parts x.codes/x.scales/x.zeros, w.codes/...",
+            "              (schemes: options, else nibble.scheme.x / nibble.scheme.w);",
+            "              --accumulate writes the exact I32 accumulator",
+            "  linear      x [M,K] and w [N,K] F32 (quantized on the host with the",
+            "              options) or w.codes/...; optional bias [N], down [K',r],",
+            "              up [N,r]; or --checkpoint FILE --layer NAME -> y [M,N]",
+            "The output's __metadata__ records nibble.op, nibble.backend, nibble.device",
+            "and the scheme and rotation used."})
 final class OpCommand implements Callable<Integer> {
     static final List<String> OPS = List.of("rotate", "quantize", "dequantize", "gemm", "linear");
 
