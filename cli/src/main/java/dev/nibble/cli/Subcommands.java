@@ -18,6 +18,7 @@ final class Subcommands {
                 new GenerateCommand(),
                 new EvalCommand(),
                 new DemoCommand(),
-                new BenchCommand());
+                new BenchCommand(),
+                new OpCommand());
     }
 }

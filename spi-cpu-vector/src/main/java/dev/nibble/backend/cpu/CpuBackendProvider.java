@@ -94,8 +94,8 @@ public final class CpuBackendProvider implements KernelBackendProvider {
 
     private static DeviceInfo device(CpuPlatform p, Map<String, String> details) {
         Map<String, String> props = new LinkedHashMap<>(details);
-        String name = System.getProperty("os.arch", "cpu") + " CPU, " + Runtime.getRuntime().availableProcessors()
-                + " cores, " + (p.vector() ? p.vectorBits() + "-bit vectors" : "scalar");
+        String name = CpuModelName.detect() + " (" + Runtime.getRuntime().availableProcessors()
+                + " cores, " + (p.vector() ? p.vectorBits() + "-bit vectors" : "scalar") + ")";
         return new DeviceInfo("cpu", name, Runtime.getRuntime().maxMemory(), capabilities(), props);
     }
 
