@@ -1,0 +1,91 @@
+package dev.nibble.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nibble.api.backend.KernelBackend;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The kit bites: deliberately broken backends fail it, the honest scalar backend does not. */
+class BrokenBackendsTest {
+
+    /** The scalar backend, rounding half away from zero in quantize. */
+    static class HalfAwaySuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new BrokenBackends.HalfAwayRounding(new ScalarBackend());
+        }
+    }
+
+    /** The scalar backend, packing 4-bit codes high nibble first. */
+    static class SwappedNibblesSuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return new BrokenBackends.SwappedNibbles(new ScalarBackend());
+        }
+    }
+
+    private static ConformanceRunner.Summary run(Class<? extends BackendConformance> suite, StringWriter text) {
+        ConformanceRunner.Summary s = ConformanceRunner.execute(suite, Map.of(), new PrintWriter(text), "quantization", "gemms");
+        System.out.println(text);
+        return s;
+    }
+
+    @Test
+    void halfAwayFromZeroRoundingFailsTheQuantizeTests() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = run(HalfAwaySuite.class, text);
+        assertThat(s.failed()).as(text.toString()).isGreaterThan(0);
+        assertThat(s.group(new dev.nibble.api.backend.Capability.Quantize(4).describe()).orElseThrow().failed())
+                .as(text.toString()).isNotEmpty();
+        assertThat(s.group(new dev.nibble.api.backend.Capability.Quantize(8).describe()).orElseThrow().failed())
+                .as(text.toString()).isNotEmpty();
+        assertThat(text.toString()).contains("codes").contains("must be bit-identical");
+    }
+
+    @Test
+    void swappedNibblesFailInt4ButNotInt8() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = run(SwappedNibblesSuite.class, text);
+        assertThat(s.failed()).as(text.toString()).isGreaterThan(0);
+        assertThat(s.group(new dev.nibble.api.backend.Capability.Quantize(4).describe()).orElseThrow().failed())
+                .as(text.toString()).isNotEmpty();
+        assertThat(s.group(new dev.nibble.api.backend.Capability.IntGemm(4, 4, false).describe()).orElseThrow().failed())
+                .as(text.toString()).isNotEmpty();
+        // 8-bit codes are not packed: the same decorator leaves them alone, and the kit sees no fault there
+        assertThat(s.group(new dev.nibble.api.backend.Capability.IntGemm(8, 8, false).describe()).orElseThrow().failed())
+                .as(text.toString()).isEmpty();
+    }
+
+    @Test
+    void theHonestBackendPassesAndTheLastLineCounts() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(ScalarOnlySuite.class, Map.of(), new PrintWriter(text), "quantization");
+        assertThat(s.failed()).as(text.toString()).isZero();
+        assertThat(s.passed()).isGreaterThan(100);
+        String[] lines = text.toString().strip().split("\\R");
+        assertThat(lines[lines.length - 1]).isEqualTo(s.passed() + " passed, 0 failed, " + s.skipped() + " skipped");
+    }
+
+    /** The honest scalar backend without NF4, to see "unsupported" reported as skipped. */
+    static class ScalarOnlySuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            java.util.Set<dev.nibble.api.backend.Capability> caps = new java.util.HashSet<>(ScalarBackend.ALL);
+            caps.remove(new dev.nibble.api.backend.Capability.QuantizeNf4());
+            return new ScalarBackend(caps);
+        }
+    }
+
+    @Test
+    void anUndeclaredCapabilityIsReportedUnsupported() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(ScalarOnlySuite.class, Map.of(), new PrintWriter(text), "quantization");
+        ConformanceRunner.Group nf4 = s.group(new dev.nibble.api.backend.Capability.QuantizeNf4().describe()).orElseThrow();
+        assertThat(nf4.unsupported()).as(text.toString()).isTrue();
+        assertThat(nf4.skipped()).containsExactly("unsupported: quantize nf4");
+        assertThat(text.toString()).contains("UNSUPPORTED quantize nf4");
+    }
+}

@@ -1,0 +1,149 @@
+package dev.nibble.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Cache-blocked F32 GEMM {@code y = x·wᵀ} on the Vector API. w [N, K] is packed per task into
+ * panels of {@code KC × NB} (k-major, NB = 3 vectors wide, zero-padded at the right edge) that stay
+ * in L2; a 4 × 3-vector micro-kernel keeps 12 accumulators in registers and broadcasts one x value
+ * per row and k. Tasks are (column block × row chunk) tiles on the pool.
+ */
+final class FloatGemm {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final int NV = 3;
+    static final int NB = NV * L;
+    static final int MR = 4;
+    static final int KC = 256;
+
+    private FloatGemm() {
+    }
+
+    static void run(WorkerPool pool, float[] x, int m, int k, float[] w, int n, float[] y) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            return;
+        }
+        int nBlocks = (n + NB - 1) / NB;
+        int mGroups = (m + MR - 1) / MR;
+        int want = Math.max(1, 2 * pool.threads());
+        int mChunks = Math.max(1, Math.min(mGroups, (want + nBlocks - 1) / nBlocks));
+        int groupsPerChunk = (mGroups + mChunks - 1) / mChunks;
+        int rowsPerChunk = groupsPerChunk * MR;
+        int chunks = (m + rowsPerChunk - 1) / rowsPerChunk;
+        pool.forEach(nBlocks * chunks, task -> {
+            int nb = task % nBlocks;
+            int mc = task / nBlocks;
+            int n0 = nb * NB;
+            int nw = Math.min(NB, n - n0);
+            int m0 = mc * rowsPerChunk;
+            int m1 = Math.min(m, m0 + rowsPerChunk);
+            float[] panel = new float[KC * NB];
+            float[] tile = new float[MR * NB];
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                pack(w, k, n0, nw, k0, kc, panel);
+                for (int i = m0; i < m1; i += MR) {
+                    int mr = Math.min(MR, m1 - i);
+                    tileStep(x, k, i, mr, k0, kc, panel, 0, NB, y, n, n0, nw, tile);
+                }
+            }
+        });
+    }
+
+    /** panel[kk][j] = w[n0 + j][k0 + kk], zero for j ≥ nw. */
+    static void pack(float[] w, int k, int n0, int nw, int k0, int kc, float[] panel) {
+        for (int j = 0; j < NB; j++) {
+            if (j < nw) {
+                int src = (n0 + j) * k + k0;
+                for (int kk = 0; kk < kc; kk++) {
+                    panel[kk * NB + j] = w[src + kk];
+                }
+            } else {
+                for (int kk = 0; kk < kc; kk++) {
+                    panel[kk * NB + j] = 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * Adds x[i..i+mr, k0..k0+kc] · panel into y[i..i+mr, n0..n0+nw] (through a tile at the edges).
+     * The panel holds NB columns at offset po of rows of stride ps.
+     */
+    static void tileStep(float[] x, int k, int i, int mr, int k0, int kc, float[] panel, int po, int ps, float[] y,
+            int n, int n0, int nw, float[] tile) {
+        boolean full = mr == MR && nw == NB;
+        int xo0 = i * k + k0;
+        int xo1 = (i + Math.min(1, mr - 1)) * k + k0;
+        int xo2 = (i + Math.min(2, mr - 1)) * k + k0;
+        int xo3 = (i + Math.min(3, mr - 1)) * k + k0;
+        if (full) {
+            int yo = i * n + n0;
+            micro(x, xo0, xo1, xo2, xo3, kc, panel, po, ps, y, yo, yo + n, yo + 2 * n, yo + 3 * n);
+            return;
+        }
+        for (int r = 0; r < MR; r++) {
+            for (int j = 0; j < NB; j++) {
+                tile[r * NB + j] = r < mr && j < nw ? y[(i + r) * n + n0 + j] : 0f;
+            }
+        }
+        micro(x, xo0, xo1, xo2, xo3, kc, panel, po, ps, tile, 0, NB, 2 * NB, 3 * NB);
+        for (int r = 0; r < mr; r++) {
+            System.arraycopy(tile, r * NB, y, (i + r) * n + n0, nw);
+        }
+    }
+
+    private static void micro(float[] x, int xo0, int xo1, int xo2, int xo3, int kc, float[] p, int po0, int ps,
+            float[] y, int yo0, int yo1, int yo2, int yo3) {
+        FloatVector c00 = FloatVector.fromArray(F, y, yo0);
+        FloatVector c01 = FloatVector.fromArray(F, y, yo0 + L);
+        FloatVector c02 = FloatVector.fromArray(F, y, yo0 + 2 * L);
+        FloatVector c10 = FloatVector.fromArray(F, y, yo1);
+        FloatVector c11 = FloatVector.fromArray(F, y, yo1 + L);
+        FloatVector c12 = FloatVector.fromArray(F, y, yo1 + 2 * L);
+        FloatVector c20 = FloatVector.fromArray(F, y, yo2);
+        FloatVector c21 = FloatVector.fromArray(F, y, yo2 + L);
+        FloatVector c22 = FloatVector.fromArray(F, y, yo2 + 2 * L);
+        FloatVector c30 = FloatVector.fromArray(F, y, yo3);
+        FloatVector c31 = FloatVector.fromArray(F, y, yo3 + L);
+        FloatVector c32 = FloatVector.fromArray(F, y, yo3 + 2 * L);
+        for (int kk = 0; kk < kc; kk++) {
+            int po = po0 + kk * ps;
+            FloatVector b0 = FloatVector.fromArray(F, p, po);
+            FloatVector b1 = FloatVector.fromArray(F, p, po + L);
+            FloatVector b2 = FloatVector.fromArray(F, p, po + 2 * L);
+            FloatVector a = FloatVector.broadcast(F, x[xo0 + kk]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            c02 = b2.fma(a, c02);
+            a = FloatVector.broadcast(F, x[xo1 + kk]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            c12 = b2.fma(a, c12);
+            a = FloatVector.broadcast(F, x[xo2 + kk]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            c22 = b2.fma(a, c22);
+            a = FloatVector.broadcast(F, x[xo3 + kk]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            c32 = b2.fma(a, c32);
+        }
+        c00.intoArray(y, yo0);
+        c01.intoArray(y, yo0 + L);
+        c02.intoArray(y, yo0 + 2 * L);
+        c10.intoArray(y, yo1);
+        c11.intoArray(y, yo1 + L);
+        c12.intoArray(y, yo1 + 2 * L);
+        c20.intoArray(y, yo2);
+        c21.intoArray(y, yo2 + L);
+        c22.intoArray(y, yo2 + 2 * L);
+        c30.intoArray(y, yo3);
+        c31.intoArray(y, yo3 + L);
+        c32.intoArray(y, yo3 + 2 * L);
+    }
+}
