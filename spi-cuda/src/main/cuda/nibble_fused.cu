@@ -7,135 +7,173 @@
 
 // ---------------------------------------------------------------- transform + quantize
 
-// One CUDA block (256 threads) per token row; the row lives in shared memory (Kpad floats).
-// rot: 0 none, 1 regular Hadamard (blocks n0 = 4^k), 2 Sylvester blocks (n0 = 2^k).
+// One CUDA block (256 threads) per R token rows (R = 1 without a low-rank branch; up to 8 with one,
+// so that each element of `down` read from L2 serves R rows). Each row lives in shared memory
+// (Kpad floats). rot: 0 none, 1 regular Hadamard (blocks n0 = 4^k), 2 Sylvester blocks (n0 = 2^k).
 // Activation scales: per token (gs = Kpad, G = 1) or per group gs; written to scales[m*Gout + g]
 // (replicated over Gout groups when the scheme is per token but the GEMM is grouped).
 // codes: [M, Kpad] int8 or [M, Kpad/2] packed int4 (canonical packing). Padding columns get code 0.
-// lr (optional, r > 0): x_t·down in F16 (lrDt = DT_F16) or BF16, [M, r]; down is [Kp, r].
+// lr (optional, r > 0): x_t·down as hi/lo F16 (lrDt = DT_F16) or BF16 pairs, [M, 2r]; down is [Kp, r].
+#define TQ_MAX_ROWS 8
 extern "C" __global__ void __launch_bounds__(256) k_tq(
         const float* __restrict__ x, int K, int Kp, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int n0, float rscale, int bits, int gs, int Gout,
         int replicate, float clip, int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales,
-        const void* __restrict__ down, int downDt, int r, void* __restrict__ lr, int lrDt) {
-    extern __shared__ float v[];
+        const void* __restrict__ down, int downDt, int r, void* __restrict__ lr, int lrDt, int M, int R) {
+    extern __shared__ __align__(16) float sm[];
     __shared__ float red[32];
     __shared__ float gscale[1024];
-    const long long m = blockIdx.x;
-    const float* xr = x + m * K;
-    const int tid = threadIdx.x;
-    // 1. load, smooth, shift, pad
-    if ((K & 3) == 0 && smooth == nullptr && shift == nullptr) {
-        const float4* x4 = reinterpret_cast<const float4*>(xr);
-        for (int i = tid; i < K / 4; i += 256) reinterpret_cast<float4*>(v)[i] = x4[i];
-        for (int i = K + tid; i < Kpad; i += 256) v[i] = 0.0f;
-    } else {
-        for (int i = tid; i < Kpad; i += 256) {
-            float t = 0.0f;
-            if (i < K) {
-                t = xr[i];
-                if (smooth) t = __fdiv_rn(t, smooth[i]);
-                if (shift) t = __fadd_rn(t, shift[i]);
-            }
-            v[i] = t;
-        }
-    }
-    __syncthreads();
-    // 2. rotation, canonical butterfly order, then the exact scale
-    if (rot == 1) {
-        int quads = Kp >> 2, qpb = n0 >> 2;
-        for (int s = 1; s < n0; s <<= 2) {
-            for (int q = tid; q < quads; q += 256) {
-                int blk = q / qpb, qq = q - blk * qpb;
-                int j = blk * n0 + (qq / s) * 4 * s + qq % s;
-                float a = v[j], b = v[j + s], c = v[j + 2 * s], d = v[j + 3 * s];
-                float apb = a + b, amb = a - b, cpd = c + d, cmd = c - d;
-                v[j] = apb + cmd; v[j + s] = apb - cmd; v[j + 2 * s] = amb + cpd; v[j + 3 * s] = cpd - amb;
-            }
-            __syncthreads();
-        }
-    } else if (rot == 2) {
-        int pairs = Kp >> 1, ppb = n0 >> 1;
-        for (int s = 1; s < n0; s <<= 1) {
-            for (int q = tid; q < pairs; q += 256) {
-                int blk = q / ppb, qq = q - blk * ppb;
-                int j = blk * n0 + (qq / s) * 2 * s + qq % s;
-                float a = v[j], b = v[j + s];
-                v[j] = a + b; v[j + s] = a - b;
-            }
-            __syncthreads();
-        }
-    }
-    // 3. scale the rotation, absmax per group
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int G = (Kpad + gs - 1) / gs;
-    const int lane = tid & 31, warp = tid >> 5;
-    if (rot != 0) {
-        for (int i = tid; i < Kp; i += 256) v[i] = v[i] * rscale;
+    const int ln0 = __ffs(n0) - 1;
+    for (int rr = 0; rr < R; rr++) {
+        const long long m = (long long)blockIdx.x * R + rr;
+        if (m >= M) break;  // uniform over the block
+        float* v = sm + rr * Kpad;
+        const float* xr = x + m * K;
+        // 1. load, smooth, shift, pad
+        if ((K & 3) == 0 && smooth == nullptr && shift == nullptr) {
+            const float4* x4 = reinterpret_cast<const float4*>(xr);
+            for (int i = tid; i < K / 4; i += 256) reinterpret_cast<float4*>(v)[i] = x4[i];
+            for (int i = K + tid; i < Kpad; i += 256) v[i] = 0.0f;
+        } else {
+            for (int i = tid; i < Kpad; i += 256) {
+                float t = 0.0f;
+                if (i < K) {
+                    t = xr[i];
+                    if (smooth) t = __fdiv_rn(t, smooth[i]);
+                    if (shift) t = __fadd_rn(t, shift[i]);
+                }
+                v[i] = t;
+            }
+        }
         __syncthreads();
-    }
-    if (G == 1) {
-        float amax = 0.0f;
-        for (int i = tid; i < Kpad; i += 256) amax = fmaxf(amax, fabsf(v[i]));
-        amax = block_max(amax, red);
-        if (tid == 0) gscale[0] = __fdiv_rn(__fmul_rn(amax, clip), (float)qmax);
-    } else {
-        for (int g = warp; g < G; g += 8) {
+        // 2. rotation, canonical butterfly order (all sizes are powers of two: shifts, no divisions)
+        if (rot == 1) {
+            const int quads = Kp >> 2, lqpb = ln0 - 2;
+            for (int ls = 0; ls < ln0; ls += 2) {
+                const int s = 1 << ls;
+                for (int q = tid; q < quads; q += 256) {
+                    int blk = q >> lqpb, qq = q & ((1 << lqpb) - 1);
+                    int j = (blk << ln0) + ((qq >> ls) << (ls + 2)) + (qq & (s - 1));
+                    float a = v[j], b = v[j + s], c = v[j + 2 * s], d = v[j + 3 * s];
+                    float apb = a + b, amb = a - b, cpd = c + d, cmd = c - d;
+                    v[j] = apb + cmd; v[j + s] = apb - cmd; v[j + 2 * s] = amb + cpd; v[j + 3 * s] = cpd - amb;
+                }
+                __syncthreads();
+            }
+        } else if (rot == 2) {
+            const int pairs = Kp >> 1, lppb = ln0 - 1;
+            for (int ls = 0; ls < ln0; ls++) {
+                const int s = 1 << ls;
+                for (int q = tid; q < pairs; q += 256) {
+                    int blk = q >> lppb, qq = q & ((1 << lppb) - 1);
+                    int j = (blk << ln0) + ((qq >> ls) << (ls + 1)) + (qq & (s - 1));
+                    float a = v[j], b = v[j + s];
+                    v[j] = a + b; v[j + s] = a - b;
+                }
+                __syncthreads();
+            }
+        }
+        // 3. the rotation's exact scale, then absmax per group
+        if (rot != 0) {
+            for (int i = tid; i < Kp; i += 256) v[i] = v[i] * rscale;
+            __syncthreads();
+        }
+        if (G == 1) {
             float amax = 0.0f;
-            int from = g * gs, to = min(Kpad, from + gs);
-            for (int i = from + lane; i < to; i += 32) amax = fmaxf(amax, fabsf(v[i]));
-            amax = warp_max(amax);
-            if (lane == 0) gscale[g] = __fdiv_rn(__fmul_rn(amax, clip), (float)qmax);
-        }
-    }
-    __syncthreads();
-    if (tid < Gout) scales[m * Gout + tid] = replicate ? gscale[0] : gscale[tid];
-    for (int g = tid + 256; g < Gout; g += 256) scales[m * Gout + g] = replicate ? gscale[0] : gscale[g];
-    // 4. codes, 8 elements per thread step
-    if (bits == 4) {
-        uint32_t* out = reinterpret_cast<uint32_t*>(codes + m * (Kpad / 2));
-        for (int e = tid; e < Kpad / 8; e += 256) {
-            uint32_t word = 0;
-#pragma unroll
-            for (int t = 0; t < 8; t++) {
-                int col = e * 8 + t;
-                float s = gscale[G == 1 ? 0 : col / gs];
-                int c = int_code(v[col], s, 0, qmin, qmax);
-                word |= (uint32_t)(c & 0xF) << (4 * t);
+            for (int i = tid; i < Kpad / 4; i += 256) {
+                float4 t = reinterpret_cast<const float4*>(v)[i];
+                amax = fmaxf(amax, fmaxf(fmaxf(fabsf(t.x), fabsf(t.y)), fmaxf(fabsf(t.z), fabsf(t.w))));
             }
-            out[e] = word;
-        }
-    } else {
-        uint32_t* out = reinterpret_cast<uint32_t*>(codes + m * Kpad);
-        for (int e = tid; e < Kpad / 4; e += 256) {
-            uint32_t word = 0;
-#pragma unroll
-            for (int t = 0; t < 4; t++) {
-                int col = e * 4 + t;
-                float s = gscale[G == 1 ? 0 : col / gs];
-                int c = int_code(v[col], s, 0, qmin, qmax);
-                word |= (uint32_t)(c & 0xFF) << (8 * t);
+            amax = block_max(amax, red);
+            if (tid == 0) gscale[0] = __fdiv_rn(__fmul_rn(amax, clip), (float)qmax);
+        } else {
+            for (int g = warp; g < G; g += 8) {
+                float amax = 0.0f;
+                int from = g * gs, to = min(Kpad, from + gs);
+                for (int i = from + lane; i < to; i += 32) amax = fmaxf(amax, fabsf(v[i]));
+                amax = warp_max(amax);
+                if (lane == 0) gscale[g] = __fdiv_rn(__fmul_rn(amax, clip), (float)qmax);
             }
-            out[e] = word;
         }
-    }
-    // 5. low-rank down projection on the transformed row: lane j owns output j (and j + 32)
-    if (r > 0) {
-        float* part = v + Kpad;  // 8 warps x 64
-        float a0 = 0.0f, a1 = 0.0f;
-        int chunk = (Kp + 7) / 8, from = warp * chunk, to = min(Kp, from + chunk);
-        for (int k = from; k < to; k++) {
-            float xv = v[k];
-            if (lane < r) a0 += xv * ldf(down, downDt, (long long)k * r + lane);
-            if (lane + 32 < r) a1 += xv * ldf(down, downDt, (long long)k * r + lane + 32);
-        }
-        part[warp * 64 + lane] = a0;
-        part[warp * 64 + 32 + lane] = a1;
         __syncthreads();
-        if (tid < r) {
+        for (int g = tid; g < Gout; g += 256) scales[m * Gout + g] = replicate ? gscale[0] : gscale[g];
+        // 4. codes, 8 elements per step (a group holds a whole number of 8-element steps)
+        if (bits == 4) {
+            uint32_t* out = reinterpret_cast<uint32_t*>(codes + m * (Kpad / 2));
+            for (int e = tid; e < Kpad / 8; e += 256) {
+                const float s = gscale[G == 1 ? 0 : (e * 8) / gs];
+                float4 t0 = reinterpret_cast<const float4*>(v)[2 * e], t1 = reinterpret_cast<const float4*>(v)[2 * e + 1];
+                float vals[8] = {t0.x, t0.y, t0.z, t0.w, t1.x, t1.y, t1.z, t1.w};
+                uint32_t word = 0;
+#pragma unroll
+                for (int t = 0; t < 8; t++) word |= (uint32_t)(int_code(vals[t], s, 0, qmin, qmax) & 0xF) << (4 * t);
+                out[e] = word;
+            }
+        } else {
+            uint2* out = reinterpret_cast<uint2*>(codes + m * Kpad);
+            for (int e = tid; e < Kpad / 8; e += 256) {
+                const float s = gscale[G == 1 ? 0 : (e * 8) / gs];
+                float4 t0 = reinterpret_cast<const float4*>(v)[2 * e], t1 = reinterpret_cast<const float4*>(v)[2 * e + 1];
+                float vals[8] = {t0.x, t0.y, t0.z, t0.w, t1.x, t1.y, t1.z, t1.w};
+                uint32_t w0 = 0, w1 = 0;
+#pragma unroll
+                for (int t = 0; t < 4; t++) {
+                    w0 |= (uint32_t)(int_code(vals[t], s, 0, qmin, qmax) & 0xFF) << (8 * t);
+                    w1 |= (uint32_t)(int_code(vals[t + 4], s, 0, qmin, qmax) & 0xFF) << (8 * t);
+                }
+                out[e] = make_uint2(w0, w1);
+            }
+        }
+        __syncthreads();
+    }
+    // 5. low-rank down projection of the block's rows: lane j owns outputs j and j + 32; each
+    //    element of `down` is read once for all R rows
+    if (r > 0) {
+        const long long m0 = (long long)blockIdx.x * R;
+        const int rows = (int)min((long long)R, (long long)M - m0);
+        float* part = sm + R * Kpad;  // [8 warps][R][64]
+        float a0[TQ_MAX_ROWS], a1[TQ_MAX_ROWS];
+#pragma unroll
+        for (int rr = 0; rr < TQ_MAX_ROWS; rr++) { a0[rr] = 0.0f; a1[rr] = 0.0f; }
+        const int chunk = (Kp + 7) / 8, from = warp * chunk, to = min(Kp, from + chunk);
+        for (int k = from; k < to; k++) {
+            float d0 = lane < r ? ldf(down, downDt, (long long)k * r + lane) : 0.0f;
+            float d1 = lane + 32 < r ? ldf(down, downDt, (long long)k * r + lane + 32) : 0.0f;
+#pragma unroll
+            for (int rr = 0; rr < TQ_MAX_ROWS; rr++) {
+                if (rr < rows) {
+                    float xv = sm[rr * Kpad + k];
+                    a0[rr] = __fmaf_rn(xv, d0, a0[rr]);
+                    a1[rr] = __fmaf_rn(xv, d1, a1[rr]);
+                }
+            }
+        }
+#pragma unroll
+        for (int rr = 0; rr < TQ_MAX_ROWS; rr++) {
+            if (rr < rows) {
+                part[(warp * R + rr) * 64 + lane] = a0[rr];
+                part[(warp * R + rr) * 64 + 32 + lane] = a1[rr];
+            }
+        }
+        __syncthreads();
+        for (int o = tid; o < rows * r; o += 256) {
+            int rr = o / r, j = o - rr * r;
+            // stored as hi + lo 16-bit halves, [M, 2r]: the epilogue's two 16-bit mmas then see
+            // x_t·down to ~2^-17 (BF16) / ~2^-22 (F16) instead of one 16-bit rounding
             float s = 0.0f;
-            for (int w = 0; w < 8; w++) s += part[w * 64 + tid];
-            if (lrDt == DT_F16) reinterpret_cast<__half*>(lr)[m * r + tid] = __float2half_rn(s);
-            else reinterpret_cast<__nv_bfloat16*>(lr)[m * r + tid] = __float2bfloat16_rn(s);
+            for (int w = 0; w < 8; w++) s += part[(w * R + rr) * 64 + j];
+            long long idx = (m0 + rr) * 2 * r + j;
+            if (lrDt == DT_F16) {
+                __half hi = __float2half_rn(s);
+                reinterpret_cast<__half*>(lr)[idx] = hi;
+                reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
+            } else {
+                __nv_bfloat16 hi = __float2bfloat16_rn(s);
+                reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
+                reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
+            }
         }
     }
 }
@@ -193,8 +231,9 @@ __device__ __forceinline__ int swz(int row, int c) { return row * BKB + ((c ^ (r
 
 // MODE 0: int8 codes; 1: int4 codes unpacked to int8 (sm_90); 2: int4 codes on native s4 mma (sm_80-89)
 // A [M, Kpad] codes (bytes per row = Kpad or Kpad/2), W [N, Kpad]; Kpad a multiple of 128 (INT8) or 256 (INT4).
-// GROUPED: scales sa [M, G], sw [N, G], group = cpg chunks of 32 bytes; else sa [M], sw [N].
-// lr [M, r] and up [N, r] in F16 or BF16 (r a multiple of 16, 0 for none); bias [N] or null.
+// GROUPED: scales sa [M, G], sw [N, G], group = |cpg| chunks of 32 bytes (cpg < 0: group sums fit
+// 22 bits, convert without I2F); else sa [M], sw [N].
+// lr [M, 2r] (hi, lo) and up [N, r] in F16 or BF16 (r a multiple of 16, 0 for none); bias [N] or null.
 template <int MODE, bool GROUPED>
 __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, int G, int cpg,
@@ -239,6 +278,8 @@ __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const u
                 for (int t = 0; t < 4; t++) facc[GROUPED ? i : 0][GROUPED ? j : 0][GROUPED ? t : 0] = 0.0f;
     }
     const int gid = lane >> 2, tig = lane & 3;
+    const bool fastcvt = cpg < 0;   // the host passes -cpg when every group sum fits 22 bits
+    cpg = cpg < 0 ? -cpg : cpg;
 
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
@@ -306,8 +347,13 @@ __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const u
                         for (int j = 0; j < 4; j++)
 #pragma unroll
                             for (int t = 0; t < 4; t++) {
-                                facc[GROUPED ? i : 0][GROUPED ? j : 0][GROUPED ? t : 0] +=
-                                        (float)acc[i][j][t] * fa[i][t >> 1] * fb[j][t & 1];
+                                // |acc| < 2^22 here (checked on the host): 1.5·2^23 + acc is exact as a
+                                // float, which avoids the quarter-rate int->float conversion
+                                float f = fastcvt ? __fsub_rn(__int_as_float(0x4B400000 + acc[i][j][t]), 12582912.0f)
+                                                  : (float)acc[i][j][t];
+                                facc[GROUPED ? i : 0][GROUPED ? j : 0][GROUPED ? t : 0] = __fmaf_rn(
+                                        __fmul_rn(f, fb[j][t & 1]), fa[i][t >> 1],
+                                        facc[GROUPED ? i : 0][GROUPED ? j : 0][GROUPED ? t : 0]);
                                 acc[i][j][t] = 0;
                             }
                 }
@@ -346,16 +392,17 @@ __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const u
     if (r > 0) {
         const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
         const uint16_t* U = reinterpret_cast<const uint16_t*>(up);
-        for (int k0 = 0; k0 < r; k0 += 16) {
+        for (int kk = 0; kk < 2 * r; kk += 16) {   // hi halves, then lo halves
+            const int k0 = kk < r ? kk : kk - r;
             uint32_t la[4][4], ub[4][2];
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 int row = m0 + wm * 64 + i * 16 + gid;
                 int r0 = min(row, M - 1), r1 = min(row + 8, M - 1);
-                la[i][0] = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * r + k0 + tig * 2);
-                la[i][1] = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * r + k0 + tig * 2);
-                la[i][2] = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * r + k0 + 8 + tig * 2);
-                la[i][3] = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * r + k0 + 8 + tig * 2);
+                la[i][0] = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
+                la[i][1] = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
+                la[i][2] = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
+                la[i][3] = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
             }
 #pragma unroll
             for (int j = 0; j < 4; j++) {

@@ -51,7 +51,8 @@ final class CudaBackend implements KernelBackend {
         this.info = info;
         this.ccMajor = driver.attribute(ordinal, 75);
         int ccMinor = driver.attribute(ordinal, 76);
-        this.smemOptin = driver.attribute(ordinal, 97);
+        // the opt-in limit less room for each kernel's static shared memory
+        this.smemOptin = driver.attribute(ordinal, 97) - 8192;
         this.context = driver.retainPrimaryContext(ordinal);
         driver.setCurrent(context);
         long m;
@@ -592,7 +593,9 @@ final class CudaBackend implements KernelBackend {
                 throw new InvalidInputException("gemmWeightOnly: x has K=" + k + ", weight has K=" + qw.k());
             }
             int m = Math.toIntExact(xs.shape().rows());
-            return gemmF(xs, m, Math.toIntExact(qw.rows()), k, qw.codes(), qw.codes().dtype(), 0, 0, qw, null, null);
+            int n = Math.toIntExact(qw.rows());
+            return reshaped(gemmF(xs, m, n, k, qw.codes(), qw.codes().dtype(), 0, 0, qw, null, null),
+                    xs.shape().withCols(n));
         }
     }
 
@@ -610,7 +613,8 @@ final class CudaBackend implements KernelBackend {
                 throw new InvalidInputException("gemm: x has K=" + k + ", w is " + ws.shape());
             }
             int n = Math.toIntExact(ws.shape().dim(0));
-            return gemmF(xs, Math.toIntExact(xs.shape().rows()), n, k, ws, ws.dtype(), k, 1, null, null, null);
+            return reshaped(gemmF(xs, Math.toIntExact(xs.shape().rows()), n, k, ws, ws.dtype(), k, 1, null, null, null),
+                    xs.shape().withCols(n));
         }
     }
 
@@ -618,7 +622,9 @@ final class CudaBackend implements KernelBackend {
     public DeviceTensor lowRank(DeviceTensor x, DeviceTensor down, DeviceTensor up) {
         synchronized (lock) {
             enter();
-            return lowRankLocked(f32(x, "x"), t(down, "down"), t(up, "up"), null);
+            CudaTensor xs = f32(x, "x");
+            CudaTensor y = lowRankLocked(xs, t(down, "down"), t(up, "up"), null);
+            return reshaped(y, xs.shape().withCols(y.shape().cols()));
         }
     }
 

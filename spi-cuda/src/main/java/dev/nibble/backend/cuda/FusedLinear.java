@@ -90,7 +90,7 @@ final class FusedLinear implements PreparedLinear {
         }
         int kpad = pad(plan.transformedInFeatures(), a.bits());
         int g = ga ? a.groupSize() : gw ? w.groupSize() : kpad;
-        return 4L * kpad + 2048 <= b.sharedMemoryOptin() && kpad / g <= 1024 && plan.inFeatures() > 0;
+        return 4L * (kpad + 512) <= b.sharedMemoryOptin() && kpad / g <= 1024 && plan.inFeatures() > 0;
     }
 
     static int pad(int k, int bits) {
@@ -197,6 +197,14 @@ final class FusedLinear implements PreparedLinear {
         return plan;
     }
 
+    /** Rows per k_tq block: several when a low-rank branch reads `down` (once for all of them). */
+    private int rowsPerBlock() {
+        if (rank == 0) {
+            return 1;
+        }
+        return Math.max(1, Math.min(8, b.sharedMemoryOptin() / 4 / (kpad + 512)));
+    }
+
     @Override
     public DeviceTensor forward(DeviceTensor x, int step) {
         synchronized (b.lock()) {
@@ -218,13 +226,16 @@ final class FusedLinear implements PreparedLinear {
             }
             try (CudaTensor codes = b.alloc(bits == 4 ? DType.INT4 : DType.I8, Shape.of(m, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
-                    CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, rank))) {
+                    CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
                 DType dd = down == null ? DType.BF16 : down.dtype();
-                b.launch("k_tq", m, 1, 1, 256, 4 * kpad + 2048, in, k, kp, kpad, smooth, shift, rot, n0, rscale, bits,
+                int rows = rowsPerBlock();
+                b.launch("k_tq", (m + rows - 1) / rows, 1, 1, 256, 4 * (rows * kpad + 8 * rows * 64), in, k, kp, kpad,
+                        smooth, shift, rot, n0, rscale, bits,
                         replicate ? kpad : gs, gout, replicate ? 1 : 0, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, down,
-                        dd.ordinal(), rank, lr, up == null ? DType.BF16.ordinal() : up.dtype().ordinal());
+                        dd.ordinal(), rank, lr, up == null ? DType.BF16.ordinal() : up.dtype().ordinal(), m, rows);
                 TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
-                        gs / TensorCoreGemm.chunk(bits), lr, up, rank, up == null ? DType.BF16 : up.dtype(), bias, y);
+                        TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank,
+                        up == null ? DType.BF16 : up.dtype(), bias, y);
             }
             return y;
         }

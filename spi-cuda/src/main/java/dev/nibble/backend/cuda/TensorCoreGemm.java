@@ -51,6 +51,16 @@ final class TensorCoreGemm {
                 && sa.groupSize() == sw.groupSize() && sa.groupSize() % chunk(sa.bits()) == 0 && k % sa.groupSize() == 0;
     }
 
+    /**
+     * @return the kernel's chunks-per-group argument: negative when every per-group int32 sum stays
+     *     below 2^22 in magnitude, so the epilogue may convert it to float without I2F
+     */
+    static int chunksPerGroupArg(int bits, int g, int ccMajor) {
+        int cpg = g / chunk(bits);
+        long maxProduct = bits == 8 ? 128L * 128 : ccMajor >= 9 ? 8L * 8 * 256 : 8L * 8;
+        return (long) g * maxProduct < (1L << 22) ? -cpg : cpg;
+    }
+
     static String kernel(int bits, boolean grouped, int ccMajor) {
         String base = bits == 8 ? "k_gemm_i8" : ccMajor >= 9 ? "k_gemm_i4" : "k_gemm_s4";
         return grouped ? base + "_g" : base;
@@ -61,7 +71,7 @@ final class TensorCoreGemm {
         boolean grouped = a.scheme().granularity() == Granularity.PER_GROUP;
         int g = grouped ? a.scheme().groupSize() : a.k();
         launch(b, bits, grouped, a.codes(), w.codes(), (int) a.rows(), (int) w.rows(), a.k(), a.scales(), w.scales(),
-                a.k() / g, g / chunk(bits), null, null, 0, DType.BF16, null, out);
+                a.k() / g, chunksPerGroupArg(bits, g, b.computeMajor()), null, null, 0, DType.BF16, null, out);
     }
 
     static void launch(CudaBackend b, int bits, boolean grouped, CudaTensor codesA, CudaTensor codesW, int m, int n,

@@ -179,7 +179,7 @@ public final class GpuChecks {
             {"w8a8", new Rotation.RegularHadamard(64), QuantScheme.symmetric(8, Granularity.PER_TOKEN),
                 QuantScheme.symmetric(8, Granularity.PER_CHANNEL), false, 0, 1e-5},
             {"svdquant", new Rotation.Identity(), QuantScheme.symmetricGroup(4, 64), QuantScheme.symmetricGroup(4, 64), true,
-                32, 5e-3},
+                32, 2e-5},
             {"w4 g128 x per-token", new Rotation.SylvesterHadamard(128), QuantScheme.symmetric(4, Granularity.PER_TOKEN),
                 QuantScheme.symmetricGroup(4, 128), false, 0, 1e-5},
         };
