@@ -103,7 +103,7 @@ static int check_case(const Case& c, int M, int K, int N) {
     CK(cudaMemcpy(ddown, down.data(), down.size() * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dup, up.data(), up.size() * 2, cudaMemcpyHostToDevice));
     CK(cudaMemset(dy, 0xFF, (size_t)M * N * 4));  // poison (NaN)
-    int R = c.r ? 8 : 1;
+    int R = c.r ? std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512))) : 1;
     size_t smem = ((size_t)R * Kpad + 8 * R * 64) * 4;
     k_tq<<<(M + R - 1) / R, 256, smem>>>(dx, K, Kp, Kpad, c.smooth ? dsm : nullptr, nullptr, c.had ? 1 : 0, c.had, c.had ? 1.0f / (float)(1 << (__builtin_ctz(c.had) / 2)) : 1.0f,
                            c.bits, gs, G, 0, 1.0f, -qmax - 1, qmax, dac, das, ddown, DT_BF16, c.r, dlr, DT_BF16, M, R);

@@ -234,7 +234,12 @@ final class CudaBackend implements KernelBackend {
     CudaTensor rotateLocked(CudaTensor x, Rotation rotation) {
         long rows = x.shape().rows();
         int k = Math.toIntExact(x.shape().cols());
-        int kp = rotation.outputDim(k);
+        int kp;
+        try {
+            kp = rotation.outputDim(k);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException("rotate: " + e.getMessage());
+        }
         CudaTensor out = alloc(DType.F32, x.shape().withCols(kp));
         elementwise("k_pad_rows", rows * kp, out, x, rows, k, kp);
         if (rows == 0) {
