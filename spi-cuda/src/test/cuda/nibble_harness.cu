@@ -105,7 +105,7 @@ static int check_case(const Case& c, int M, int K, int N) {
     CK(cudaMemset(dy, 0xFF, (size_t)M * N * 4));  // poison (NaN)
     int R = c.r ? std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512))) : 1;
     size_t smem = ((size_t)R * Kpad + 8 * R * 64) * 4;
-    k_tq<<<(M + R - 1) / R, 256, smem>>>(dx, K, Kp, Kpad, c.smooth ? dsm : nullptr, nullptr, c.had ? 1 : 0, c.had, c.had ? 1.0f / (float)(1 << (__builtin_ctz(c.had) / 2)) : 1.0f,
+    (c.r ? k_tq_lr : k_tq)<<<(M + R - 1) / R, 256, smem>>>(dx, K, Kp, Kpad, c.smooth ? dsm : nullptr, nullptr, c.had ? 1 : 0, c.had, c.had ? 1.0f / (float)(1 << (__builtin_ctz(c.had) / 2)) : 1.0f,
                            c.bits, gs, G, 0, 1.0f, -qmax - 1, qmax, dac, das, ddown, DT_BF16, c.r, dlr, DT_BF16, M, R);
     CKL(); CK(cudaDeviceSynchronize());
     // compare codes and scales exactly
@@ -159,6 +159,7 @@ static int check_case(const Case& c, int M, int K, int N) {
 
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
 }
@@ -241,7 +242,7 @@ int main(int argc, char** argv) {
         }
         dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
         size_t smem = ((size_t)Kpad + 512) * 4;
-        int R = std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512)));
+        int R = std::min(4, (int)((100 * 1024 / 4) / (Kpad + 512)));
         size_t smemR = ((size_t)R * Kpad + 512 * R) * 4;
         int it = 0;
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
@@ -249,7 +250,7 @@ int main(int argc, char** argv) {
             float* x = xs[it % sets];
             if (v == 0) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
             if (v == 1) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, 0, 1.0f, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
-            if (v == 2) k_tq<<<(M + R - 1) / R, 256, smemR>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, down, DT_BF16, 32, lr, DT_BF16, M, R);
+            if (v == 2) k_tq_lr<<<(M + R - 1) / R, 256, smemR>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, down, DT_BF16, 32, lr, DT_BF16, M, R);
             if (v == 3) k_tq<<<M, 256, smem>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
         };
         auto gemm = [&](int v) {

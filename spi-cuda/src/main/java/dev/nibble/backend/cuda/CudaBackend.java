@@ -64,7 +64,7 @@ final class CudaBackend implements KernelBackend {
         }
         this.module = m;
         this.pool = new DevicePool(driver);
-        for (String big : List.of("k_tq", "k_attention", "k_regular_had", "k_sylv_had")) {
+        for (String big : List.of("k_tq", "k_tq_lr", "k_attention", "k_regular_had", "k_sylv_had")) {
             driver.setFunctionAttribute(fn(big), ATTR_MAX_DYNAMIC_SMEM, smemOptin);
         }
         for (String g : List.of("k_gemm_i8", "k_gemm_i8_g", "k_gemm_i4", "k_gemm_i4_g", "k_gemm_s4", "k_gemm_s4_g")) {

@@ -202,7 +202,7 @@ final class FusedLinear implements PreparedLinear {
         if (rank == 0) {
             return 1;
         }
-        return Math.max(1, Math.min(8, b.sharedMemoryOptin() / 4 / (kpad + 512)));
+        return Math.max(1, Math.min(4, b.sharedMemoryOptin() / 2 / 4 / (kpad + 512)));  // 2 blocks per SM
     }
 
     @Override
@@ -229,7 +229,7 @@ final class FusedLinear implements PreparedLinear {
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
                 DType dd = down == null ? DType.BF16 : down.dtype();
                 int rows = rowsPerBlock();
-                b.launch("k_tq", (m + rows - 1) / rows, 1, 1, 256, 4 * (rows * kpad + 8 * rows * 64), in, k, kp, kpad,
+                b.launch(rank > 0 ? "k_tq_lr" : "k_tq", (m + rows - 1) / rows, 1, 1, 256, 4 * (rows * kpad + 8 * rows * 64), in, k, kp, kpad,
                         smooth, shift, rot, n0, rscale, bits,
                         replicate ? kpad : gs, gout, replicate ? 1 : 0, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, down,
                         dd.ordinal(), rank, lr, up == null ? DType.BF16.ordinal() : up.dtype().ordinal(), m, rows);
