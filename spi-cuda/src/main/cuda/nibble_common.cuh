@@ -64,6 +64,22 @@ __device__ __forceinline__ int int_code(float x, float scale, int zero, int qmin
     return (int)v;
 }
 
+// int_code with a symmetric zero point of 0 and a precomputed inv = 1/scale: rint(x·inv) equals
+// rint(x / scale) unless the quotient lies within a few ulps of a half-integer (x·inv is within
+// 2 ulps of the correctly rounded quotient); those few fall back to the IEEE division. Bit-identical
+// to int_code.
+__device__ __forceinline__ int int_code_fast(float x, float scale, float inv, int qmin, int qmax) {
+    if (scale == 0.0f) return 0;
+    float qa = __fmul_rn(x, inv);
+    float fr = fabsf(qa - truncf(qa));
+    float tol = 8.0f * fmaxf(fabsf(qa), 1.0f) * 1.1920929e-7f;
+    float q = (isfinite(qa) && fabsf(fr - 0.5f) > tol) ? rintf(qa) : rintf(__fdiv_rn(x, scale));
+    if (isnan(q)) return 0;
+    q = fminf((float)qmax, q);
+    q = fmaxf((float)qmin, q);
+    return (int)q;
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

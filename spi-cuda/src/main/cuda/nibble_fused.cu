@@ -54,6 +54,8 @@ __device__ __forceinline__ void tq_body(TQ_ARGS) {
         }
         __syncthreads();
         // 2. rotation, canonical butterfly order (all sizes are powers of two: shifts, no divisions)
+        float lmax = 0.0f;      // this thread's absmax over the values it finished (regular Hadamard)
+        bool scaled = false;
         if (rot == 1) {
             const int quads = Kp >> 2, lqpb = ln0 - 2;
             for (int ls = 0; ls < ln0; ls += 2) {
@@ -63,10 +65,16 @@ __device__ __forceinline__ void tq_body(TQ_ARGS) {
                     int j = (blk << ln0) + ((qq >> ls) << (ls + 2)) + (qq & (s - 1));
                     float a = v[j], b = v[j + s], c = v[j + 2 * s], d = v[j + 3 * s];
                     float apb = a + b, amb = a - b, cpd = c + d, cmd = c - d;
-                    v[j] = apb + cmd; v[j + s] = apb - cmd; v[j + 2 * s] = amb + cpd; v[j + 3 * s] = cpd - amb;
+                    float o0 = apb + cmd, o1 = apb - cmd, o2 = amb + cpd, o3 = cpd - amb;
+                    if (ls + 2 >= ln0) {  // last stage: the exact 2^-k scale (same product as a separate pass)
+                        o0 *= rscale; o1 *= rscale; o2 *= rscale; o3 *= rscale;
+                        lmax = fmaxf(lmax, fmaxf(fmaxf(fabsf(o0), fabsf(o1)), fmaxf(fabsf(o2), fabsf(o3))));
+                    }
+                    v[j] = o0; v[j + s] = o1; v[j + 2 * s] = o2; v[j + 3 * s] = o3;
                 }
                 __syncthreads();
             }
+            scaled = true;
         } else if (rot == 2) {
             const int pairs = Kp >> 1, lppb = ln0 - 1;
             for (int ls = 0; ls < ln0; ls++) {
@@ -81,15 +89,17 @@ __device__ __forceinline__ void tq_body(TQ_ARGS) {
             }
         }
         // 3. the rotation's exact scale, then absmax per group
-        if (rot != 0) {
+        if (rot != 0 && !scaled) {
             for (int i = tid; i < Kp; i += 256) v[i] = v[i] * rscale;
             __syncthreads();
         }
         if (G == 1) {
-            float amax = 0.0f;
-            for (int i = tid; i < Kpad / 4; i += 256) {
-                float4 t = reinterpret_cast<const float4*>(v)[i];
-                amax = fmaxf(amax, fmaxf(fmaxf(fabsf(t.x), fabsf(t.y)), fmaxf(fabsf(t.z), fabsf(t.w))));
+            float amax = lmax;  // padding columns are zero
+            if (!scaled) {
+                for (int i = tid; i < Kpad / 4; i += 256) {
+                    float4 t = reinterpret_cast<const float4*>(v)[i];
+                    amax = fmaxf(amax, fmaxf(fmaxf(fabsf(t.x), fabsf(t.y)), fmaxf(fabsf(t.z), fabsf(t.w))));
+                }
             }
             amax = block_max(amax, red);
             if (tid == 0) gscale[0] = __fdiv_rn(__fmul_rn(amax, clip), (float)qmax);
@@ -109,24 +119,26 @@ __device__ __forceinline__ void tq_body(TQ_ARGS) {
             uint32_t* out = reinterpret_cast<uint32_t*>(codes + m * (Kpad / 2));
             for (int e = tid; e < Kpad / 8; e += 256) {
                 const float s = gscale[G == 1 ? 0 : (e * 8) / gs];
+                const float inv = 1.0f / s;
                 float4 t0 = reinterpret_cast<const float4*>(v)[2 * e], t1 = reinterpret_cast<const float4*>(v)[2 * e + 1];
                 float vals[8] = {t0.x, t0.y, t0.z, t0.w, t1.x, t1.y, t1.z, t1.w};
                 uint32_t word = 0;
 #pragma unroll
-                for (int t = 0; t < 8; t++) word |= (uint32_t)(int_code(vals[t], s, 0, qmin, qmax) & 0xF) << (4 * t);
+                for (int t = 0; t < 8; t++) word |= (uint32_t)(int_code_fast(vals[t], s, inv, qmin, qmax) & 0xF) << (4 * t);
                 out[e] = word;
             }
         } else {
             uint2* out = reinterpret_cast<uint2*>(codes + m * Kpad);
             for (int e = tid; e < Kpad / 8; e += 256) {
                 const float s = gscale[G == 1 ? 0 : (e * 8) / gs];
+                const float inv = 1.0f / s;
                 float4 t0 = reinterpret_cast<const float4*>(v)[2 * e], t1 = reinterpret_cast<const float4*>(v)[2 * e + 1];
                 float vals[8] = {t0.x, t0.y, t0.z, t0.w, t1.x, t1.y, t1.z, t1.w};
                 uint32_t w0 = 0, w1 = 0;
 #pragma unroll
                 for (int t = 0; t < 4; t++) {
-                    w0 |= (uint32_t)(int_code(vals[t], s, 0, qmin, qmax) & 0xFF) << (8 * t);
-                    w1 |= (uint32_t)(int_code(vals[t + 4], s, 0, qmin, qmax) & 0xFF) << (8 * t);
+                    w0 |= (uint32_t)(int_code_fast(vals[t], s, inv, qmin, qmax) & 0xFF) << (8 * t);
+                    w1 |= (uint32_t)(int_code_fast(vals[t + 4], s, inv, qmin, qmax) & 0xFF) << (8 * t);
                 }
                 out[e] = make_uint2(w0, w1);
             }
