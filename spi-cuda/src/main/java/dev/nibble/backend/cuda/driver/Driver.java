@@ -1,0 +1,99 @@
+package dev.nibble.backend.cuda.driver;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The few CUDA driver API functions the backend uses, with handles as plain longs. Two bindings:
+ * {@link JCudaBinding} (JNI, JCuda) and {@link FfmBinding} (java.lang.foreign on libcuda.so.1).
+ * Every method throws {@link CudaException} when the driver returns an error.
+ */
+public interface Driver {
+    /** @return "jcuda" or "ffm" */
+    String binding();
+
+    /** cuInit(0). */
+    void init();
+
+    /** @return cuDriverGetVersion, e.g. 13000 */
+    int driverVersion();
+
+    /** @return cuDeviceGetCount */
+    int deviceCount();
+
+    /** @param ordinal device ordinal @return its name */
+    String deviceName(int ordinal);
+
+    /** @param ordinal device ordinal @param attribute a CUdevice_attribute @return its value */
+    int attribute(int ordinal, int attribute);
+
+    /** @param ordinal device ordinal @return total memory in bytes */
+    long totalMemory(int ordinal);
+
+    /** @param ordinal device ordinal @return the retained primary context */
+    long retainPrimaryContext(int ordinal);
+
+    /** @param ordinal device ordinal */
+    void releasePrimaryContext(int ordinal);
+
+    /** @param context a context to make current on this thread */
+    void setCurrent(long context);
+
+    /** @param image PTX (NUL-terminated) or cubin bytes @return the module */
+    long loadModule(byte[] image);
+
+    /** @param module a module */
+    void unloadModule(long module);
+
+    /** @param module a module @param name an extern "C" kernel name @return the function */
+    long function(long module, String name);
+
+    /** @param function a function @param attribute CUfunction_attribute @param value its value */
+    void setFunctionAttribute(long function, int attribute, int value);
+
+    /** @param bytes size @return a device pointer */
+    long malloc(long bytes);
+
+    /** @param pointer a device pointer from {@link #malloc} */
+    void free(long pointer);
+
+    /** @param dst device pointer @param src host memory @param bytes count */
+    void copyToDevice(long dst, MemorySegment src, long bytes);
+
+    /** @param dst host memory @param src device pointer @param bytes count */
+    void copyToHost(MemorySegment dst, long src, long bytes);
+
+    /** @param dst device @param src device @param bytes count */
+    void copyDeviceToDevice(long dst, long src, long bytes);
+
+    /** @param dst device pointer @param value byte value @param bytes count */
+    void memset(long dst, byte value, long bytes);
+
+    /**
+     * Launches on the default stream.
+     *
+     * @param function the kernel
+     * @param grid grid dimensions x, y, z
+     * @param block block dimensions x, y, z
+     * @param sharedBytes dynamic shared memory
+     * @param args one 8-byte slot per kernel parameter (ints and floats in the low 4 bytes)
+     */
+    void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args);
+
+    /** cuCtxSynchronize. */
+    void synchronize();
+
+    /** @return {free, total} bytes of the current context's device */
+    long[] memoryInfo();
+
+    /** @return a new event */
+    long createEvent();
+
+    /** @param event an event to record on the default stream */
+    void recordEvent(long event);
+
+    /** @param start recorded event @param end recorded event @return milliseconds between them (waits for end) */
+    float elapsedMillis(long start, long end);
+
+    /** @param event an event */
+    void destroyEvent(long event);
+}

@@ -1,0 +1,289 @@
+// Standalone check and benchmark of the fused kernels (same sources the jar's PTX is built from).
+//   nvcc -O3 -arch=sm_90 --fmad=false -Xcompiler -ffp-contract=off nibble_harness.cu -o harness
+//   ./harness check | ./harness bench
+#include "../../main/cuda/nibble_ops.cu"
+#include "../../main/cuda/nibble_fused.cu"
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+#include <vector>
+#include <algorithm>
+#include <cstring>
+
+#define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); exit(1); } } while (0)
+#define CKL() CK(cudaGetLastError())
+
+static uint64_t rng = 88172645463325252ull;
+static double urand() { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (rng >> 11) * (1.0 / 9007199254740992.0); }
+static float nrand() { double u = urand() + 1e-12, v = urand(); return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v)); }
+static uint16_t bf16(float f) { uint32_t b; memcpy(&b, &f, 4); b += 0x7FFF + ((b >> 16) & 1); return (uint16_t)(b >> 16); }
+static float bf16f(uint16_t h) { uint32_t b = (uint32_t)h << 16; float f; memcpy(&f, &b, 4); return f; }
+
+// ---------------------------------------------------------------- host reference of the numerics
+static void host_regular(float* v, int n) {
+    for (int s = 1; s < n; s *= 4)
+        for (int base = 0; base < n; base += 4 * s)
+            for (int j = base; j < base + s; j++) {
+                float a = v[j], b = v[j + s], c = v[j + 2 * s], d = v[j + 3 * s];
+                float apb = a + b, amb = a - b, cpd = c + d, cmd = c - d;
+                v[j] = apb + cmd; v[j + s] = apb - cmd; v[j + 2 * s] = amb + cpd; v[j + 3 * s] = cpd - amb;
+            }
+    float sc = 1.0f / (float)(1 << (__builtin_ctz(n) / 2));
+    for (int i = 0; i < n; i++) v[i] *= sc;
+}
+static int host_code(float x, float s, int qmin, int qmax) {
+    if (s == 0.0f) return 0;
+    volatile float d = x / s;
+    float q = rintf(d);
+    return (int)std::max((float)qmin, std::min((float)qmax, q));
+}
+// quantize rows of xt [rows, Kpad] (already transformed) with groups of gs; codes unpacked
+static void host_quant(const std::vector<float>& xt, int rows, int Kpad, int gs, int qmax,
+                       std::vector<int>& codes, std::vector<float>& scales) {
+    int G = Kpad / gs;
+    codes.assign((size_t)rows * Kpad, 0); scales.assign((size_t)rows * G, 0);
+    for (int r = 0; r < rows; r++)
+        for (int g = 0; g < G; g++) {
+            float am = 0; for (int i = 0; i < gs; i++) am = std::max(am, fabsf(xt[(size_t)r * Kpad + g * gs + i]));
+            volatile float s = am * 1.0f; s = s / (float)qmax;
+            scales[(size_t)r * G + g] = s;
+            for (int i = 0; i < gs; i++) codes[(size_t)r * Kpad + g * gs + i] = host_code(xt[(size_t)r * Kpad + g * gs + i], s, -qmax - 1, qmax);
+        }
+}
+static std::vector<uint8_t> pack(const std::vector<int>& c, int rows, int K, int bits) {
+    std::vector<uint8_t> o((size_t)rows * K * bits / 8, 0);
+    for (int r = 0; r < rows; r++) for (int k = 0; k < K; k++) {
+        int v = c[(size_t)r * K + k];
+        if (bits == 8) o[(size_t)r * K + k] = (uint8_t)v;
+        else o[(size_t)r * (K / 2) + k / 2] |= (uint8_t)((v & 0xF) << (4 * (k & 1)));
+    }
+    return o;
+}
+
+struct Case { const char* name; int bits; int had; int gs; int r; bool smooth; bool bias; int mode; };
+
+static int check_case(const Case& c, int M, int K, int N) {
+    int align = c.bits == 4 ? 256 : 128;
+    int Kp = c.had ? (K + c.had - 1) / c.had * c.had : K;
+    int Kpad = (Kp + align - 1) / align * align;
+    bool grouped = c.gs > 0;
+    int gs = grouped ? c.gs : Kpad, G = Kpad / gs;
+    int qmax = c.bits == 4 ? 7 : 127;
+    std::vector<float> x((size_t)M * K), sm(K), bias(N), w((size_t)N * Kpad, 0.f);
+    for (auto& v : x) v = nrand();
+    for (int m = 0; m < M; m++) x[(size_t)m * K + 5] *= 30.0f;  // an outlier channel
+    for (auto& v : sm) v = 0.5f + (float)urand();
+    for (auto& v : bias) v = nrand();
+    // host transform
+    std::vector<float> xt((size_t)M * Kpad, 0.f);
+    for (int m = 0; m < M; m++) {
+        for (int k = 0; k < K; k++) { volatile float t = x[(size_t)m * K + k]; if (c.smooth) t = t / sm[k]; xt[(size_t)m * Kpad + k] = t; }
+        if (c.had) for (int b = 0; b < Kp; b += c.had) host_regular(&xt[(size_t)m * Kpad + b], c.had);
+    }
+    std::vector<int> ac, wc; std::vector<float> as, ws;
+    host_quant(xt, M, Kpad, gs, qmax, ac, as);
+    for (int n = 0; n < N; n++) for (int k = 0; k < Kp; k++) w[(size_t)n * Kpad + k] = nrand();
+    host_quant(w, N, Kpad, gs, qmax, wc, ws);
+    std::vector<uint8_t> wpk = pack(wc, N, Kpad, c.bits);
+    // low rank
+    std::vector<uint16_t> down((size_t)Kp * std::max(c.r, 1)), up((size_t)N * std::max(c.r, 1));
+    for (auto& v : down) v = bf16(nrand() * 0.05f);
+    for (auto& v : up) v = bf16(nrand() * 0.05f);
+    // device
+    float *dx, *dsm, *dbias, *das, *dws, *dy; uint8_t *dac, *dwc; void *ddown, *dup, *dlr;
+    CK(cudaMalloc(&dx, x.size() * 4)); CK(cudaMalloc(&dsm, K * 4)); CK(cudaMalloc(&dbias, N * 4));
+    CK(cudaMalloc(&das, (size_t)M * G * 4)); CK(cudaMalloc(&dws, ws.size() * 4)); CK(cudaMalloc(&dy, (size_t)M * N * 4));
+    CK(cudaMalloc(&dac, (size_t)M * Kpad)); CK(cudaMalloc(&dwc, wpk.size()));
+    CK(cudaMalloc(&ddown, down.size() * 2)); CK(cudaMalloc(&dup, up.size() * 2)); CK(cudaMalloc(&dlr, (size_t)M * 128 * 2));
+    CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dsm, sm.data(), K * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dbias, bias.data(), N * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dws, ws.data(), ws.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dwc, wpk.data(), wpk.size(), cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(ddown, down.data(), down.size() * 2, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dup, up.data(), up.size() * 2, cudaMemcpyHostToDevice));
+    CK(cudaMemset(dy, 0xFF, (size_t)M * N * 4));  // poison (NaN)
+    int R = c.r ? std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512))) : 1;
+    size_t smem = ((size_t)R * Kpad + 8 * R * 64) * 4;
+    (c.r ? k_tq_lr : k_tq)<<<(M + R - 1) / R, 256, smem>>>(dx, K, Kp, Kpad, c.smooth ? dsm : nullptr, nullptr, c.had ? 1 : 0, c.had, c.had ? 1.0f / (float)(1 << (__builtin_ctz(c.had) / 2)) : 1.0f,
+                           c.bits, gs, G, 0, 1.0f, -qmax - 1, qmax, dac, das, ddown, DT_BF16, c.r, dlr, DT_BF16, M, R);
+    CKL(); CK(cudaDeviceSynchronize());
+    // compare codes and scales exactly
+    std::vector<uint8_t> gac((size_t)M * Kpad * c.bits / 8); std::vector<float> gas((size_t)M * G);
+    CK(cudaMemcpy(gac.data(), dac, gac.size(), cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(gas.data(), das, gas.size() * 4, cudaMemcpyDeviceToHost));
+    std::vector<uint8_t> hac = pack(ac, M, Kpad, c.bits);
+    long bad = 0; for (size_t i = 0; i < hac.size(); i++) bad += hac[i] != gac[i];
+    long badS = 0; for (size_t i = 0; i < gas.size(); i++) badS += gas[i] != as[i];
+    std::vector<uint16_t> glr((size_t)M * 2 * std::max(c.r, 1));
+    if (c.r) CK(cudaMemcpy(glr.data(), dlr, glr.size() * 2, cudaMemcpyDeviceToHost));
+    int cpg = grouped ? gs / (c.bits == 4 ? 64 : 32) : 1;
+    if (grouped && (long)gs * (c.bits == 8 ? 128 * 128 : c.mode == 2 ? 64 : 64 * 256) < (1L << 22)) cpg = -cpg;
+    dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
+    const char* kn = "";
+    if (c.bits == 8) { kn = grouped ? "k_gemm_i8_g" : "k_gemm_i8"; (grouped ? k_gemm_i8_g : k_gemm_i8)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy); }
+    else if (c.mode == 2) { kn = grouped ? "k_gemm_s4_g" : "k_gemm_s4"; (grouped ? k_gemm_s4_g : k_gemm_s4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy); }
+    else { kn = grouped ? "k_gemm_i4_g" : "k_gemm_i4"; (grouped ? k_gemm_i4_g : k_gemm_i4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy); }
+    CKL(); CK(cudaDeviceSynchronize());
+    std::vector<float> y((size_t)M * N);
+    CK(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost));
+    // reference in double from the exact codes
+    double num = 0, den = 0, lrerr = 0, lrden = 0; long nan = 0;
+    for (int m = 0; m < M; m++) {
+        std::vector<double> lrr(std::max(c.r, 1), 0.0);
+        for (int j = 0; j < c.r; j++) { double s = 0; for (int k = 0; k < Kp; k++) s += (double)xt[(size_t)m * Kpad + k] * bf16f(down[(size_t)k * c.r + j]); lrr[j] = s;
+            double g2 = (double)bf16f(glr[(size_t)m * 2 * c.r + j]) + bf16f(glr[(size_t)m * 2 * c.r + c.r + j]);
+            lrerr += (s - g2) * (s - g2); lrden += s * s; }
+        for (int n = 0; n < N; n++) {
+            double ref = 0;
+            for (int g = 0; g < G; g++) {
+                long acc = 0;
+                for (int k = g * gs; k < (g + 1) * gs; k++) acc += (long)ac[(size_t)m * Kpad + k] * wc[(size_t)n * Kpad + k];
+                ref += (double)acc * as[(size_t)m * G + g] * ws[(size_t)n * G + g];
+            }
+            for (int j = 0; j < c.r; j++) ref += lrr[j] * bf16f(up[(size_t)n * c.r + j]);
+            if (c.bias) ref += bias[n];
+            double d = y[(size_t)m * N + n];
+            if (std::isnan(d)) nan++;
+            num += (d - ref) * (d - ref); den += ref * ref;
+        }
+    }
+    double rel = sqrt(num / den);
+    bool ok = bad == 0 && badS == 0 && nan == 0 && rel < 1e-5 && (c.r == 0 || sqrt(lrerr / lrden) < 1e-4);
+    printf("%-28s %-12s M=%d K=%d N=%d: code mismatches %ld, scale mismatches %ld, NaN %ld, rel err %.3e, lr rel err %.3e -> %s\n",
+           c.name, kn, M, K, N, bad, badS, nan, rel, c.r ? sqrt(lrerr / lrden) : 0.0, ok ? "OK" : "FAIL");
+    cudaFree(dx); cudaFree(dsm); cudaFree(dbias); cudaFree(das); cudaFree(dws); cudaFree(dy); cudaFree(dac); cudaFree(dwc);
+    cudaFree(ddown); cudaFree(dup); cudaFree(dlr);
+    return ok ? 0 : 1;
+}
+
+static void set_attrs() {
+    CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
+    for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
+}
+
+// ---------------------------------------------------------------- peak INT8 mma.sync rate
+__global__ void k_mma_peak(int* out, int iters) {
+    int acc[8][4] = {};
+    uint32_t a0 = threadIdx.x, a1 = a0 * 3, a2 = a0 * 5, a3 = a0 * 7, b0 = a0 * 11, b1 = a0 * 13;
+    for (int i = 0; i < iters; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) mma_s8(acc[j], a0, a1, a2, a3, b0, b1);
+    int s = 0; for (int j = 0; j < 8; j++) for (int t = 0; t < 4; t++) s += acc[j][t];
+    if (s == 0x7fffffff) out[0] = s;
+}
+
+static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
+
+int main(int argc, char** argv) {
+    bool bench = argc > 1 && !strcmp(argv[1], "bench");
+    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
+    printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", p.name, p.major, p.minor, p.multiProcessorCount, p.l2CacheSize >> 20);
+    set_attrs();
+    int fails = 0;
+    Case cases[] = {
+        {"w4a4 convrot had256 tok", 4, 256, 0, 0, false, true, 1},
+        {"w4a4 convrot had256 s4", 4, 256, 0, 0, false, true, 2},
+        {"w8a8 had64 tok", 8, 64, 0, 0, false, true, 0},
+        {"w8a8 none tok", 8, 0, 0, 0, true, false, 0},
+        {"svdquant w4a4 g64 r32", 4, 0, 64, 32, true, true, 1},
+        {"svdquant w4a4 g64 r32 s4", 4, 0, 64, 32, true, true, 2},
+        {"w8a8 g64 r16", 8, 16, 64, 16, false, true, 0},
+        {"w4a4 g128 had16", 4, 16, 128, 0, false, false, 1},
+    };
+    for (auto& c : cases) { fails += check_case(c, 300, 1152, 200); }
+    fails += check_case(cases[0], 1024, 3072, 3072);
+    fails += check_case(cases[4], 257, 3072, 1000);
+    fails += check_case(cases[4], 1031, 12288, 256);
+    printf("check: %d failures\n", fails);
+    if (!bench) return fails ? 1 : 0;
+
+    // ---- ceilings
+    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    {
+        size_t bytes = 1ull << 30; void *a, *b; CK(cudaMalloc(&a, bytes)); CK(cudaMalloc(&b, bytes)); CK(cudaMemset(a, 1, bytes));
+        std::vector<float> t;
+        for (int i = 0; i < 12; i++) { CK(cudaEventRecord(e0)); CK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice)); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1)); float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); if (i >= 2) t.push_back(ms); }
+        printf("RESULT copy_d2d_GBps %.1f\n", 2.0 * bytes / (median(t) * 1e-3) / 1e9);
+        cudaFree(a); cudaFree(b);
+        int* o; CK(cudaMalloc(&o, 4)); int iters = 4096; int blocks = p.multiProcessorCount * 8;
+        t.clear();
+        for (int i = 0; i < 8; i++) { CK(cudaEventRecord(e0)); k_mma_peak<<<blocks, 256>>>(o, iters); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1)); CKL(); float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); if (i >= 2) t.push_back(ms); }
+        double ops = 2.0 * 16 * 8 * 32 * 8.0 * iters * (blocks * 8.0);
+        printf("RESULT mma_s8_peak_TOPS %.1f\n", ops / (median(t) * 1e-3) / 1e12);
+        cudaFree(o);
+    }
+    // ---- fused linears
+    int Ms[] = {256, 1024, 4096};
+    int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
+    for (auto& kn : KNs) for (int M : Ms) {
+        int K = kn[0], N = kn[1];
+        int Kpad = (K + 255) / 256 * 256;
+        size_t xbytes = (size_t)M * K * 4;
+        int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
+        std::vector<float*> xs(sets);
+        std::vector<float> hx((size_t)M * K);
+        for (int s = 0; s < sets; s++) { for (auto& v : hx) v = nrand(); CK(cudaMalloc(&xs[s], xbytes)); CK(cudaMemcpy(xs[s], hx.data(), xbytes, cudaMemcpyHostToDevice)); }
+        float *sm, *bias, *as, *ws, *y; uint8_t *ac, *wc4, *wc8; uint16_t *down, *up, *lr;
+        int G = Kpad / 64;
+        CK(cudaMalloc(&sm, K * 4)); CK(cudaMalloc(&bias, N * 4)); CK(cudaMalloc(&as, (size_t)M * G * 4)); CK(cudaMalloc(&ws, (size_t)N * G * 4));
+        CK(cudaMalloc(&y, (size_t)M * N * 4)); CK(cudaMalloc(&ac, (size_t)M * Kpad)); CK(cudaMalloc(&wc4, (size_t)N * Kpad / 2)); CK(cudaMalloc(&wc8, (size_t)N * Kpad));
+        CK(cudaMalloc(&down, (size_t)Kpad * 32 * 2)); CK(cudaMalloc(&up, (size_t)N * 32 * 2)); CK(cudaMalloc(&lr, (size_t)M * 64 * 2));
+        {
+            std::vector<uint8_t> r8((size_t)N * Kpad); for (auto& v : r8) v = (uint8_t)(urand() * 256);
+            CK(cudaMemcpy(wc8, r8.data(), r8.size(), cudaMemcpyHostToDevice)); CK(cudaMemcpy(wc4, r8.data(), r8.size() / 2, cudaMemcpyHostToDevice));
+            std::vector<float> f((size_t)N * G); for (auto& v : f) v = 0.01f + (float)urand() * 0.01f; CK(cudaMemcpy(ws, f.data(), f.size() * 4, cudaMemcpyHostToDevice));
+            std::vector<float> s(K); for (auto& v : s) v = 0.5f + (float)urand(); CK(cudaMemcpy(sm, s.data(), K * 4, cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(bias, s.data(), std::min(K, N) * 4, cudaMemcpyHostToDevice));
+            std::vector<uint16_t> h((size_t)std::max(Kpad, N) * 32); for (auto& v : h) v = bf16(nrand() * 0.05f);
+            CK(cudaMemcpy(down, h.data(), (size_t)Kpad * 64, cudaMemcpyHostToDevice)); CK(cudaMemcpy(up, h.data(), (size_t)N * 64, cudaMemcpyHostToDevice));
+        }
+        dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
+        size_t smem = ((size_t)Kpad + 512) * 4;
+        int R = std::min(4, (int)((100 * 1024 / 4) / (Kpad + 512)));
+        size_t smemR = ((size_t)R * Kpad + 512 * R) * 4;
+        int it = 0;
+        // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
+        auto tq = [&](int v) {
+            float* x = xs[it % sets];
+            if (v == 0) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+            if (v == 1) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, 0, 1.0f, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+            if (v == 2) k_tq_lr<<<(M + R - 1) / R, 256, smemR>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, down, DT_BF16, 32, lr, DT_BF16, M, R);
+            if (v == 3) k_tq<<<M, 256, smem>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+        };
+        auto gemm = [&](int v) {
+            if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
+            if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
+            if (v == 2) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lr, up, 32, 1, bias, y);
+            if (v == 3) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, nullptr, nullptr, 0, 1, bias, y);
+        };
+        const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64"};
+        for (int v = 0; v < 4; v++) {
+            float res[3];
+            for (int part = 0; part < 3; part++) {  // 0 full, 1 tq only, 2 gemm only
+                for (int i = 0; i < 5; i++) { if (part != 2) tq(v); if (part != 1) gemm(v); it++; }
+                CKL(); CK(cudaDeviceSynchronize());
+                std::vector<float> t;
+                int reps = 10;
+                for (int s = 0; s < 40; s++) {
+                    CK(cudaEventRecord(e0));
+                    for (int i = 0; i < reps; i++) { if (part != 2) tq(v); if (part != 1) gemm(v); it++; }
+                    CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
+                    float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 1000.0f / reps);
+                }
+                CKL();
+                res[part] = median(t);
+            }
+            double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
+            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 ? 1 : 0.5);
+            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f\n",
+                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9);
+        }
+        for (auto p2 : xs) cudaFree(p2);
+        cudaFree(sm); cudaFree(bias); cudaFree(as); cudaFree(ws); cudaFree(y); cudaFree(ac); cudaFree(wc4); cudaFree(wc8);
+        cudaFree(down); cudaFree(up); cudaFree(lr);
+    }
+    return fails ? 1 : 0;
+}

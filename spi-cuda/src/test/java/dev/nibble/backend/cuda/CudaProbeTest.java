@@ -1,0 +1,72 @@
+package dev.nibble.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.nibble.api.backend.BackendProbe;
+import dev.nibble.api.backend.BackendUnavailableException;
+import dev.nibble.api.backend.DeviceInfo;
+import dev.nibble.api.backend.Backends;
+import dev.nibble.api.backend.ProviderStatus;
+import dev.nibble.backend.cuda.driver.Drivers;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+class CudaProbeTest {
+
+    @Test
+    void providerIsDiscoveredWithItsIdAndPriority() {
+        ProviderStatus s = Backends.available().stream().filter(x -> x.id().equals("cuda")).findFirst().orElseThrow();
+        assertThat(s.priority()).isEqualTo(30);
+        assertThat(s.provider()).isInstanceOf(CudaBackendProvider.class);
+        assertThat(s.provider().description()).contains("CUDA");
+        if (!s.available()) {
+            assertThat(s.probe().reason()).isNotBlank();
+        }
+    }
+
+    @Test
+    void probeNeverThrowsAndExplainsItself() {
+        BackendProbe probe = new CudaBackendProvider().probe();
+        assertThat(probe.details()).containsKey("driver library");
+        if (!probe.available()) {
+            assertThat(probe.reason()).isNotBlank();
+            assertThat(probe.remedy()).isNotBlank();
+            assertThat(probe.devices()).isEmpty();
+        } else {
+            assertThat(probe.devices()).allSatisfy(d -> {
+                assertThat(d.id()).matches("cuda:\\d+");
+                assertThat(d.properties()).containsKeys("compute capability", "kernel path", "driver", "binding");
+            });
+        }
+    }
+
+    @Test
+    void withoutDriverTheProbeNamesTheMissingLibrary() {
+        Assumptions.assumeTrue(Drivers.cudaLibrary().isEmpty(), "a CUDA driver is installed on this machine");
+        BackendProbe probe = new CudaBackendProvider().probe();
+        assertThat(probe.available()).isFalse();
+        assertThat(probe.reason()).isEqualTo("no CUDA driver: libcuda.so.1 not found");
+        assertThat(probe.remedy()).contains("NVIDIA driver");
+    }
+
+    @Test
+    void openingWithoutDriverFailsWithTheProbeReason() {
+        Assumptions.assumeTrue(Drivers.cudaLibrary().isEmpty(), "a CUDA driver is installed on this machine");
+        DeviceInfo fake = new DeviceInfo("cuda:0", "none", 0, Set.of(), Map.of());
+        assertThatThrownBy(() -> new CudaBackendProvider().open(fake, Map.of()))
+                .isInstanceOf(BackendUnavailableException.class).hasMessageContaining("libcuda.so.1 not found");
+    }
+
+    @Test
+    void kernelPathFollowsTheComputeCapability() {
+        assertThat(CudaBackendProvider.kernelPath(9, 0)).contains("nibble.sm_90.cubin").contains("unpacked to INT8");
+        assertThat(CudaBackendProvider.kernelPath(8, 6)).contains("nibble.sm_86.cubin").contains("native mma.sync m16n8k64 s4");
+        assertThat(CudaBackendProvider.kernelPath(12, 0)).contains("nibble.ptx");
+        assertThat(TensorCoreGemm.kernel(4, true, 9)).isEqualTo("k_gemm_i4_g");
+        assertThat(TensorCoreGemm.kernel(4, false, 8)).isEqualTo("k_gemm_s4");
+        assertThat(TensorCoreGemm.kernel(8, false, 9)).isEqualTo("k_gemm_i8");
+    }
+}
