@@ -21,7 +21,16 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
             + "(NVIDIA: the driver's libnvidia-opencl.so.1 registered in /etc/OpenCL/vendors/nvidia.icd; "
             + "AMD: ROCm's rocm-opencl-runtime; Intel: intel-opencl-icd)";
 
+    /** Rank when a GPU or accelerator is present: above the CPU backend (10), below CUDA (30). */
+    static final int PRIORITY_ACCELERATOR = 20;
+    /**
+     * Rank when every device is a CPU (PoCL): below the CPU backend, which is faster on the same
+     * cores, so automatic selection keeps the CPU backend there; an explicit request still works.
+     */
+    static final int PRIORITY_CPU_ONLY = 5;
+
     private final Supplier<ClPlatformScan.Result> scanner;
+    private volatile ClPlatformScan.Result scanned;
 
     /** Creates the provider; touches no native code. */
     public OpenClBackendProvider() {
@@ -45,7 +54,21 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
 
     @Override
     public int priority() {
-        return 20;
+        try {
+            return scan().devices().stream().anyMatch(f -> !f.cpu()) ? PRIORITY_ACCELERATOR : PRIORITY_CPU_ONLY;
+        } catch (LinkageError | RuntimeException e) {
+            return PRIORITY_ACCELERATOR; // the probe reports the failure; rank does not matter then
+        }
+    }
+
+    /** One platform scan per provider instance: priority() and probe() share it. */
+    private ClPlatformScan.Result scan() {
+        ClPlatformScan.Result r = scanned;
+        if (r == null) {
+            r = scanner.get();
+            scanned = r;
+        }
+        return r;
     }
 
     @Override
@@ -54,7 +77,7 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
         details.put("jocl", "2.0.6");
         ClPlatformScan.Result r;
         try {
-            r = scanner.get();
+            r = scan();
         } catch (LinkageError e) {
             details.put("error", e.toString());
             return BackendProbe.unavailable("the OpenCL library could not be loaded (" + e.getMessage() + ")",
@@ -70,10 +93,10 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
             return BackendProbe.unavailable(r.platforms().isEmpty() ? "no OpenCL platform is installed"
                     : "the OpenCL platforms have no devices", REMEDY, details);
         }
+        // accelerators first, so that automatic selection within OpenCL prefers a GPU over PoCL
         List<DeviceInfo> devices = new ArrayList<>();
-        for (ClDeviceFacts f : r.devices()) {
-            devices.add(deviceInfo(f));
-        }
+        r.devices().stream().sorted(java.util.Comparator.comparing(ClDeviceFacts::cpu))
+                .forEach(f -> devices.add(deviceInfo(f)));
         return BackendProbe.available(devices, details);
     }
 

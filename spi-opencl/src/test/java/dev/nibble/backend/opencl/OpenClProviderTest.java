@@ -56,6 +56,19 @@ class OpenClProviderTest {
     }
 
     @Test
+    void cpuOnlyPlatformsRankBelowTheCpuBackendAndAcceleratorsAreListedFirst() {
+        ClDeviceFacts gpu = facts("NVIDIA Corporation", "cl_khr_fp64", true, 90);
+        ClDeviceFacts pocl = new ClDeviceFacts(0, 0, null, null, "Portable Computing Language", "pthread-cpu", "AMD",
+                "OpenCL 3.0", "6.0", "cl_khr_fp64", 1L << 30, 48 << 10, 1L << 28, 4096, 2, true, 0, true);
+        OpenClBackendProvider cpuOnly = new OpenClBackendProvider(() -> new ClPlatformScan.Result(List.of("PoCL"), List.of(pocl)));
+        assertThat(cpuOnly.priority()).isEqualTo(OpenClBackendProvider.PRIORITY_CPU_ONLY).isLessThan(10);
+        OpenClBackendProvider both = new OpenClBackendProvider(
+                () -> new ClPlatformScan.Result(List.of("PoCL", "NVIDIA"), List.of(pocl, gpu)));
+        assertThat(both.priority()).isEqualTo(OpenClBackendProvider.PRIORITY_ACCELERATOR).isGreaterThan(10);
+        assertThat(both.probe().devices()).extracting(d -> d.id()).containsExactly("opencl:1:2", "opencl:0:0");
+    }
+
+    @Test
     void withoutExactDivisionNothingThatDividesIsOffered() {
         Set<Capability> c = ClCapabilities.of(facts("Acme", "cl_khr_byte_addressable_store", false, 0));
         assertThat(c).doesNotContain(new Capability.Quantize(4), new Capability.Quantize(8), new Capability.QuantizeNf4(),
