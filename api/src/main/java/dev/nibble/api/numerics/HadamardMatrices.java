@@ -93,7 +93,7 @@ public final class HadamardMatrices {
             case 52 -> paleyTwo(new GaloisField(5, 2));
             case 156 -> williamsonArray(WILLIAMSON_39);
             case 172 -> williamsonArray(WILLIAMSON_43);
-            case 40 -> kronecker(matrix(2), matrix(20));
+            case 40 -> kronecker(build(2), build(20)); // not matrix(): no nested update of the cache
             default -> throw new InvalidInputException("no construction for a Hadamard matrix of order " + n);
         };
         if (!isHadamard(h)) {

@@ -326,7 +326,7 @@ final class CpuKernelBackend implements KernelBackend {
         int[] acc = kernels.accumulate(qa, qw, g);
         boolean grouped = qa.scheme().granularity() == Granularity.PER_GROUP
                 || qw.scheme().granularity() == Granularity.PER_GROUP;
-        Shape s = grouped ? Shape.of((qa.k() + g - 1) / g, qa.rows(), qw.rows()) : Shape.of(qa.rows(), qw.rows());
+        Shape s = grouped ? Shape.of(Math.max(1, (qa.k() + g - 1) / g), qa.rows(), qw.rows()) : Shape.of(qa.rows(), qw.rows());
         return CpuTensor.ofInts(this, s, acc);
     }
 

@@ -13,9 +13,10 @@ import dev.nibble.api.backend.PreparedLinear;
 import dev.nibble.api.backend.UnsupportedCapabilityException;
 
 /**
- * A {@link QuantizedLinear} laid out for the CPU kernels once, at prepare time: weights unpacked
- * (one code per byte) or converted to F32, the low-rank down factor transposed. {@link #forward}
- * only reads this state, so concurrent calls are safe.
+ * A {@link QuantizedLinear} laid out for the CPU kernels once, at prepare time: quantized weights
+ * re-laid out by the kernels ({@link PackedWeight} on the vector path: column blocks, k-major, 4-bit
+ * codes still packed), dense weights converted to F32 and packed, the low-rank down factor
+ * transposed. {@link #forward} only reads this state, so concurrent calls are safe.
  */
 final class CpuPreparedLinear implements PreparedLinear {
     static final int MAX_RANK = 256;
@@ -26,7 +27,6 @@ final class CpuPreparedLinear implements PreparedLinear {
     private final float[] shift;
     private final Rotation rotation;
     private final Object weight; // laid out by the kernels for their GEMM (int, weight-only or dense)
-    private final Quantized quantWeight;
     private final boolean dense;
     private final float[] downT;
     private final float[] up;
@@ -60,7 +60,7 @@ final class CpuPreparedLinear implements PreparedLinear {
                 throw new InvalidInputException("layer '" + plan.name() + "': activations need integer codes, got "
                         + d.scheme().describe());
             }
-            this.quantWeight = fromHost(w);
+            Quantized quantWeight = fromHost(w);
             if (act instanceof ActivationQuant.Dynamic d) {
                 CpuKernelBackend.outputGroup(new Quantized(new byte[0], new float[0], null, d.scheme(), 0, kt),
                         quantWeight);
@@ -70,7 +70,6 @@ final class CpuPreparedLinear implements PreparedLinear {
                     : backend.kernels().prepareIntWeight(quantWeight);
             this.dense = false;
         } else {
-            this.quantWeight = null;
             float[] w = plan.denseWeight().to(dev.nibble.api.DType.F32).toFloatArray();
             this.dense = true;
             this.weight = backend.kernels().prepareDense(w, n, kt);
@@ -153,8 +152,7 @@ final class CpuPreparedLinear implements PreparedLinear {
 
     @Override
     public long deviceBytes() {
-        long b = quantWeight != null ? backend.kernels().preparedBytes(weight)
-                : 4L * ((float[]) weight).length;
+        long b = dense ? 4L * ((float[]) weight).length : backend.kernels().preparedBytes(weight);
         for (float[] a : new float[][] {smooth, shift, bias, downT, up}) {
             b += a == null ? 0 : 4L * a.length;
         }

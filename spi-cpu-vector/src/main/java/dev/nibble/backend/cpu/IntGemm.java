@@ -6,6 +6,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -18,10 +19,11 @@ import jdk.incubator.vector.VectorSpecies;
  * int32 and added to int32 accumulators. The result equals int32 accumulation bit for bit.
  *
  * <p>4-bit weights use two channels per float lane: the panel holds {@code w[c] + 4096·w[c+L]},
- * so one FMA performs two multiply-adds. With {@code chunk · max|a·w| ≤ 2047} the low field never
- * reaches half of 4096, and each chunk's sum {@code T = lo + 4096·hi} decodes exactly:
- * {@code hi = rint(T / 4096)}, {@code lo = T − 4096·hi}. W4A4 symmetric (|a·w| ≤ 64) runs chunks
- * of 31.
+ * so one FMA performs two multiply-adds. With {@code chunk · max|a|·max|w| ≤ 2047} the low field
+ * never reaches half of 4096, and each chunk's sum {@code T = lo + 4096·hi} decodes exactly:
+ * {@code hi = rint(T / 4096)}, {@code lo = T − 4096·hi}. The bounds are the largest centered codes
+ * actually present (weights: measured at prepare time; activations: per call), so W4A4 symmetric
+ * codes from the quantizer (|a|, |w| ≤ 7) run chunks of 41, and codes of −8 chunks of 31.
  *
  * <p>Dequantization per output group, groups ascending: {@code y += ((float) acc · sa) · sw}
  * (no FMA), the same float operations as the scalar path.
@@ -38,6 +40,10 @@ final class IntGemm {
     static final int MAX_ROWS_PER_TASK = 128;
     static final float MAGIC = 12582912f; // 1.5 · 2^23: x + MAGIC − MAGIC rounds half to even for |x| < 2^22
     private static final float[] NF4 = Nf4.values();
+    /** The code book in one vector (16 lanes) or two (8 lanes: values 0..7 and 8..15). */
+    private static final FloatVector NF4_LO = FloatVector.fromArray(F, java.util.Arrays.copyOf(NF4, Math.max(16, L)), 0);
+    private static final FloatVector NF4_HI = L >= 16 ? NF4_LO
+            : FloatVector.fromArray(F, java.util.Arrays.copyOfRange(NF4, L, 2 * L), 0);
 
     private IntGemm() {
     }
@@ -74,7 +80,8 @@ final class IntGemm {
         }
         int groups = Math.max(1, (k + g - 1) / g);
         float[] x = centered(a);
-        long p = Math.max(1L, (long) a.maxCentered() * w.q.maxCentered());
+        // the bound that matters is the data's: symmetric codes with clip 1 never reach −8 / −128
+        long p = Math.max(1L, (long) maxAbs(x) * w.maxCentered);
         boolean pair = w.four && 2047 / p >= 8;
         int chunk = (int) (pair ? 2047 / p : Math.min(1 << 20, (1L << 24) / p));
         Tiling t = Tiling.of(pool, m, w.blocks);
@@ -128,6 +135,19 @@ final class IntGemm {
         });
     }
 
+    static int maxAbs(float[] x) {
+        FloatVector m = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= x.length; i += L) {
+            m = m.max(FloatVector.fromArray(F, x, i).abs());
+        }
+        float r = m.reduceLanes(VectorOperators.MAX);
+        for (; i < x.length; i++) {
+            r = Math.max(r, Math.abs(x[i]));
+        }
+        return (int) r;
+    }
+
     /** @return {@code code - zero} as floats, [M, K] (tight loops per row and group) */
     static float[] centered(Quantized a) {
         int k = a.k();
@@ -159,9 +179,10 @@ final class IntGemm {
         int row = (b * w.k + t) * w.rowBytes;
         int po = (b * w.wGroups + wg) * w.bw;
         if (w.nf4()) {
-            for (int j = 0; j < BW; j++) {
-                int c = code(w, row, j);
-                dst[off + j] = NF4[c] * w.scales[po + j];
+            for (int c = 0; c < 3; c++) {
+                ByteVector bv = ByteVector.fromArray(B, w.codes, row + c * L);
+                nf4Store(bv.and((byte) 0x0F), w, po, off, 2 * c * L, dst);
+                nf4Store(bv.lanewise(VectorOperators.LSHR, 4), w, po, off, (2 * c + 1) * L, dst);
             }
             return;
         }
@@ -185,14 +206,12 @@ final class IntGemm {
         }
     }
 
-    private static int code(PackedWeight w, int row, int j) {
-        if (!w.four) {
-            return w.codes[row + j] & 0xFF;
-        }
-        int chunk = j / (2 * L);
-        int within = j % (2 * L);
-        int by = w.codes[row + chunk * L + within % L];
-        return within < L ? by & 0xF : (by >> 4) & 0xF;
+    /** NF4 codes → code-book values by a lane permute of the 16-entry table, × scale. */
+    private static void nf4Store(ByteVector codes, PackedWeight w, int po, int off, int j, float[] dst) {
+        IntVector idx = (IntVector) codes.convertShape(VectorOperators.B2I, I, 0);
+        VectorShuffle<Float> s = idx.toShuffle().cast(F);
+        FloatVector v = L >= 16 ? NF4_LO.rearrange(s) : NF4_LO.rearrange(s, NF4_HI);
+        v.mul(FloatVector.fromArray(F, w.scales, po + j)).intoArray(dst, off + j);
     }
 
     private static FloatVector toFloat(ByteVector bv) {

@@ -26,9 +26,12 @@ final class PackedWeight {
     final float[] scales;
     final int wGroups;
     final int wGroupSize;
+    /** The largest |code − zero| actually present (bounds the exact chunk length of the GEMM). */
+    final int maxCentered;
 
     PackedWeight(Quantized q, int lanes) {
-        this.q = q;
+        // keep the scheme, scales and zero points, not the unpacked codes (a byte per weight)
+        this.q = new Quantized(new byte[0], q.scales(), q.zeros(), q.scheme(), q.rows(), q.k());
         this.n = q.rows();
         this.k = q.k();
         this.bw = 6 * lanes;
@@ -42,6 +45,13 @@ final class PackedWeight {
         this.wGroupSize = grouped ? q.scheme().groupSize() : Math.max(1, k);
         this.zeros = q.zeros() == null ? null : new float[blocks * wGroups * bw];
         this.scales = new float[blocks * wGroups * bw];
+        int mc = 0;
+        for (int ch = 0; ch < n; ch++) {
+            for (int t = 0; t < k; t++) {
+                mc = Math.max(mc, Math.abs(q.code(ch * k + t) - q.zero(ch, t / wGroupSize)));
+            }
+        }
+        this.maxCentered = mc;
         for (int b = 0; b < blocks; b++) {
             for (int j = 0; j < bw; j++) {
                 int ch = b * bw + j;

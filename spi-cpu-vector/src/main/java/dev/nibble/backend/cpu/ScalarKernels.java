@@ -146,7 +146,7 @@ class ScalarKernels {
         int m = a.rows();
         int n = w.rows();
         int k = a.k();
-        int groups = (k + g - 1) / g;
+        int groups = Math.max(1, (k + g - 1) / g);
         int[] ca = centered(a);
         int[] cw = centered(w);
         int[] acc = new int[groups * m * n];
@@ -190,7 +190,7 @@ class ScalarKernels {
     static float[] dequantizeAccumulators(int[] acc, Quantized a, Quantized w, int g) {
         int m = a.rows();
         int n = w.rows();
-        int groups = (a.k() + g - 1) / g;
+        int groups = Math.max(1, (a.k() + g - 1) / g);
         float[] y = new float[m * n];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {

@@ -48,6 +48,13 @@ class FallbackTest {
     }
 
     @Test
+    void theSystemPropertyForcesTheScalarLoops() throws Exception {
+        String out = run(List.of("--add-modules", "jdk.incubator.vector", "-Dnibble.cpu.scalar=true"));
+        assertThat(out).contains("kernels=scalar", "reason=scalar loops forced by -Dnibble.cpu.scalar=true",
+                "gemm=5.0,11.0,11.0,25.0");
+    }
+
+    @Test
     void withTheModuleTheVectorKernelsRun() throws Exception {
         String out = run(List.of("--add-modules", "jdk.incubator.vector"));
         assertThat(out).contains("path=vector", "kernels=vector", "reason=\n", "gemm=5.0,11.0,11.0,25.0");

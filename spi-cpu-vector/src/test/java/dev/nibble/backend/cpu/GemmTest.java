@@ -89,6 +89,93 @@ class GemmTest {
         }
     }
 
+    /** Dequantization is the same float operations on both paths: outputs are identical. */
+    @org.junit.jupiter.api.Test
+    void quantizedGemmIsIdenticalOnBothPaths() {
+        Random r = new Random(31);
+        try (KernelBackend v = Fixtures.open("vector"); KernelBackend s = Fixtures.open("scalar")) {
+            for (QuantScheme[] pair : new QuantScheme[][] {
+                {QuantScheme.symmetric(4, Granularity.PER_TOKEN), QuantScheme.symmetric(4, Granularity.PER_CHANNEL)},
+                {QuantScheme.symmetricGroup(4, 64), QuantScheme.affine(4, Granularity.PER_GROUP, 64)},
+                {QuantScheme.affine(8, Granularity.PER_TOKEN, 0), QuantScheme.symmetric(8, Granularity.PER_CHANNEL)}}) {
+                QuantizedTensor qa = Quantizer.quantize(Fixtures.tensor(r, 1f, 9, 200), pair[0]);
+                QuantizedTensor qw = Quantizer.quantize(Fixtures.tensor(r, 0.1f, 70, 200), pair[1]);
+                float[][] out = new float[2][];
+                int i = 0;
+                for (KernelBackend b : List.of(v, s)) {
+                    try (DeviceQuantized da = b.upload(qa); DeviceQuantized dw = b.upload(qw);
+                            DeviceTensor y = b.gemmQuantized(da, dw)) {
+                        out[i++] = b.download(y).toFloatArray();
+                    }
+                }
+                assertThat(out[0]).isEqualTo(out[1]);
+            }
+        }
+    }
+
+    /** Extreme codes (all −8, all 255 against zero 0, random full range) stress the exactness bounds. */
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "scalar"})
+    void integerGemmIsExactAtTheCodeExtremes(String path) {
+        Random r = new Random(29);
+        int m = 5;
+        int n = 100;
+        int k = 1000;
+        try (KernelBackend b = Fixtures.open(path)) {
+            for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max")) {
+                QuantScheme s = switch (kind) {
+                    case "int4-min", "int4-random" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
+                    case "int8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);
+                    case "uint8-max" -> QuantScheme.affine(8, Granularity.PER_TOKEN, 0);
+                    default -> QuantScheme.affine(4, Granularity.PER_GROUP, 100);
+                };
+                QuantizedTensor qa = extreme(kind, s, m, k, r);
+                QuantizedTensor qw = extreme(kind, s.withClipRatio(1f), n, k, r);
+                int g = s.granularity() == Granularity.PER_GROUP ? s.groupSize() : k;
+                long[] want = accumulate(qa, qw, g);
+                try (DeviceQuantized da = b.upload(qa); DeviceQuantized dw = b.upload(qw);
+                        DeviceTensor acc = b.gemmAccumulate(da, dw)) {
+                    int[] got = b.download(acc).toIntArray();
+                    for (int i = 0; i < want.length; i++) {
+                        assertThat((long) got[i]).as("%s acc %d", kind, i).isEqualTo(want[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    static QuantizedTensor extreme(String kind, QuantScheme s, int rows, int k, Random r) {
+        int[] codes = new int[rows * k];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = switch (kind) {
+                case "int4-min" -> -8;
+                case "int4-random" -> r.nextInt(16) - 8;
+                case "int8-min" -> -128;
+                case "uint8-max" -> 255;
+                default -> 15;
+            };
+        }
+        Tensor c;
+        if (s.codeType().isPacked()) {
+            c = Tensor.ofBytes(s.codeType(), dev.nibble.api.numerics.Int4Packing.pack(codes, rows, k), rows, k);
+        } else {
+            byte[] bytes = new byte[codes.length];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) codes[i];
+            }
+            c = Tensor.ofBytes(s.codeType(), bytes, rows, k);
+        }
+        int scales = (int) QuantizedTensor.expectedScaleCount(dev.nibble.api.Shape.of(rows, k), s);
+        float[] sc = new float[scales];
+        java.util.Arrays.fill(sc, 1f);
+        Tensor zeros = s.symmetric() ? null : Tensor.ofInts(new int[scales], scales);
+        Tensor st = s.granularity() == Granularity.PER_GROUP ? Tensor.ofFloats(sc, rows, scales / rows) : Tensor.ofFloats(sc, scales);
+        if (zeros != null && s.granularity() == Granularity.PER_GROUP) {
+            zeros = Tensor.ofInts(new int[scales], rows, scales / rows);
+        }
+        return new QuantizedTensor(c, st, zeros, s);
+    }
+
     static int idx(QuantScheme s, int row, int group, int groups) {
         return switch (s.granularity()) {
             case PER_TENSOR -> 0;
