@@ -7,6 +7,8 @@
 #   bench/run.sh hadamard   # grouped Hadamard vs memory copy, M=4096, K=3072   (~2 min)
 #   bench/run.sh full       # the spec's 16 shapes: hadamard, then M=1,64 DiT (every impl), M=1024 and
 #                           # M=4096 (all widths, fewer impls, fewer iterations), M=1,64 FLUX (~60 min)
+#   bench/run.sh targets    # the impls the targets name (BIG list below) on all 16 shapes + hadamard
+#   bench/run.sh interleaved  # paired ratios: every impl of a shape timed round-robin in one JVM
 #   bench/run.sh custom -p impl=f32,w4a4 -p m=64 -p kn=3072x3072   # any JMH options
 #
 # Environment: JAVA_HOME (JDK 25), MVN_REPO (Maven repository, default ~/.m2/repository),
@@ -55,7 +57,19 @@ case "$profile" in
     jmh mid GemmBenchmark -p impl=$HEAVY -p m=1024 -p kn=$DIT,$FLUX "${FEW[@]}"
     jmh big GemmBenchmark -p impl=$BIG -p m=4096 -p kn=$DIT,$FLUX "${FEW[@]}"
     jmh small-flux GemmBenchmark -p impl=$CORE -p m=1,64 -p kn=$FLUX ;;
+  interleaved)  # paired ratios under shared load: all impls of a shape in one JVM, round-robin
+    IL=f32,w8a8,w4a4,w4a4-g64,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4
+    for spec in "1 1152x4608 21" "64 1152x4608 15" "64 3072x3072 11" "1024 3072x3072 7" "4096 3072x3072 5"; do
+      set -- $spec
+      nice -n 5 "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g \
+        -cp "$CP" dev.nibble.bench.Interleaved "$1" "$2" "$3" "${IMPLS:-$IL}" | tee -a "$OUT/$stamp-interleaved.md"
+    done
+    exit 0 ;;
+  targets)  # the implementations the targets name, on all 16 shapes (~20 min)
+    jmh targets-small GemmBenchmark -p impl=$BIG -p m=1,64 -p kn=$DIT,$FLUX
+    jmh targets-large GemmBenchmark -p impl=$BIG -p m=1024,4096 -p kn=$DIT,$FLUX "${FEW[@]}"
+    jmh hadamard HadamardBenchmark ;;
   custom)   jmh custom "$@" ;;
-  *) echo "unknown profile '$profile': quick, dit, hadamard, full, custom" >&2; exit 2 ;;
+  *) echo "unknown profile '$profile': quick, dit, hadamard, full, targets, interleaved, custom" >&2; exit 2 ;;
 esac
 "$JAVA" -cp "$CP" dev.nibble.bench.Report "${JSONS[@]}" | tee "$OUT/$stamp-report.md"

@@ -16,6 +16,9 @@ import java.util.Map;
  * median of those ratios is reported beside the median GOPS. JMH (separate forks, measured minutes
  * apart) stays the reference for absolute numbers; this is the reference for ratios under load.
  *
+ * <p>ONNX Runtime's idle threads are told not to spin here, so they do not steal the cores from the
+ * next implementation of the round (in JMH each runs alone and keeps ORT's default).
+ *
  * <p>Usage: {@code Interleaved <m> <KxN> <rounds> <impl,impl,...>} (the impl names of
  * {@link GemmBenchmark}); prints one Markdown row per implementation.
  */
@@ -28,6 +31,7 @@ public final class Interleaved {
             System.err.println("usage: Interleaved <m> <KxN> <rounds> <impl,impl,...>");
             System.exit(2);
         }
+        System.setProperty(OrtCases.NO_SPIN, "true");
         GemmShape s = GemmShape.parse(Integer.parseInt(args[0]), args[1]);
         int rounds = Integer.parseInt(args[2]);
         List<String> impls = List.of(args[3].split(","));

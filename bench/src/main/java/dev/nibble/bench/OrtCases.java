@@ -22,6 +22,9 @@ final class OrtCases {
     /** MatMulNBits block size: the same group size as Nibble's g64 schemes. */
     static final int NBITS_BLOCK = 64;
 
+    /** System property: turn off ORT's spin-waiting of idle intra-op threads. */
+    static final String NO_SPIN = "nibble.bench.ortNoSpin";
+
     static GemmCase matMulF32(GemmShape s) {
         float[] w = s.weights();
         ByteBuffer b = le(4L * s.k() * s.n());
@@ -112,6 +115,10 @@ final class OrtCases {
             // the same cores Nibble's backend uses; everything else left at ORT's defaults
             options.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (Boolean.getBoolean(NO_SPIN)) {
+                // interleaved runs: idle ORT threads must not spin while another library is timed
+                options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            }
             OrtSession session = env.createSession(model, options);
             OnnxTensor a = input.create(env);
             Map<String, OnnxTensor> feeds = Map.of("A", a);

@@ -56,7 +56,7 @@ final class BenchCommand implements Callable<Integer> {
     int repeat;
 
     @Option(names = {"-w", "--warmup"}, description = "untimed calls per cell first (default: ${DEFAULT-VALUE})",
-            defaultValue = "2")
+            defaultValue = "3")
     int warmup;
 
     @Override
