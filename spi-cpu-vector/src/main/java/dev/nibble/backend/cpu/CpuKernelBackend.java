@@ -126,10 +126,21 @@ final class CpuKernelBackend implements KernelBackend {
                         + z.dtype() + " " + z.shape());
             }
             zeros = z.ints().clone();
+            checkZeros(zeros, s, name + ".zeros");
         }
         byte[] raw = codes.bytes();
         byte[] c = s.codeType().isPacked() ? unpackNibbles(raw, rows, k, s.codeType() == DType.INT4) : raw.clone();
         return new Quantized(c, scales.floats().clone(), zeros, s, rows, k);
+    }
+
+    /** Zero points outside the code range would break the exactness bounds of the integer GEMMs. */
+    static void checkZeros(int[] zeros, QuantScheme s, String name) {
+        for (int z : zeros) {
+            if (z < s.qmin() || z > s.qmax()) {
+                throw new InvalidInputException(name + " holds " + z + ", outside the code range [" + s.qmin() + ", "
+                        + s.qmax() + "] of " + s.describe());
+            }
+        }
     }
 
     static byte[] unpackNibbles(byte[] packed, int rows, int k, boolean signed) {
@@ -315,7 +326,7 @@ final class CpuKernelBackend implements KernelBackend {
         int[] acc = kernels.accumulate(qa, qw, g);
         boolean grouped = qa.scheme().granularity() == Granularity.PER_GROUP
                 || qw.scheme().granularity() == Granularity.PER_GROUP;
-        Shape s = grouped ? Shape.of((qa.k() + g - 1) / g, qa.rows(), qw.rows()) : Shape.of(qa.rows(), qw.rows());
+        Shape s = grouped ? Shape.of(Math.max(1, (qa.k() + g - 1) / g), qa.rows(), qw.rows()) : Shape.of(qa.rows(), qw.rows());
         return CpuTensor.ofInts(this, s, acc);
     }
 

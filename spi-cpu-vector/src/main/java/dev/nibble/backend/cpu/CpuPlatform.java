@@ -48,9 +48,9 @@ record CpuPlatform(boolean vector, String reason, String remedy, String species,
         try {
             int bits = VectorSpecies.preferredBits();
             String species = VectorSpecies.preferredName();
-            if (bits < 128) {
-                return new CpuPlatform(false, "the preferred vector width is " + bits + " bits (< 128)",
-                        "run on a CPU with SSE/AVX or NEON", species, bits);
+            if (bits < 256) {
+                return new CpuPlatform(false, "the preferred vector width is " + bits
+                        + " bits; the vector kernels need 256 (AVX2) or more", "run on a CPU with AVX2 or AVX-512", species, bits);
             }
             return new CpuPlatform(true, "", "", species, bits);
         } catch (LinkageError | RuntimeException e) {

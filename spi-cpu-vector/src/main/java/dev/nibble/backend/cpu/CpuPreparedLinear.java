@@ -25,9 +25,9 @@ final class CpuPreparedLinear implements PreparedLinear {
     private final float[] smooth;
     private final float[] shift;
     private final Rotation rotation;
-    private final Object weight; // prepared by the kernels (int GEMM or weight-only), or null
+    private final Object weight; // laid out by the kernels for their GEMM (int, weight-only or dense)
     private final Quantized quantWeight;
-    private final float[] dense;
+    private final boolean dense;
     private final float[] downT;
     private final float[] up;
     private final int rank;
@@ -68,11 +68,12 @@ final class CpuPreparedLinear implements PreparedLinear {
             this.weight = act instanceof ActivationQuant.None
                     ? backend.kernels().prepareWeightOnly(quantWeight)
                     : backend.kernels().prepareIntWeight(quantWeight);
-            this.dense = null;
+            this.dense = false;
         } else {
             this.quantWeight = null;
-            this.weight = null;
-            this.dense = plan.denseWeight().to(dev.nibble.api.DType.F32).toFloatArray();
+            float[] w = plan.denseWeight().to(dev.nibble.api.DType.F32).toFloatArray();
+            this.dense = true;
+            this.weight = backend.kernels().prepareDense(w, n, kt);
         }
         LowRank lr = plan.lowRank();
         if (lr != null) {
@@ -95,8 +96,11 @@ final class CpuPreparedLinear implements PreparedLinear {
         byte[] raw = w.codes().toByteArray();
         byte[] codes = w.codes().dtype().isPacked()
                 ? CpuKernelBackend.unpackNibbles(raw, rows, cols, w.codes().dtype() == dev.nibble.api.DType.INT4) : raw;
-        return new Quantized(codes, w.scales().toFloatArray(), w.zeros() == null ? null : w.zeros().toIntArray(),
-                w.scheme(), rows, cols);
+        int[] zeros = w.zeros() == null ? null : w.zeros().toIntArray();
+        if (zeros != null) {
+            CpuKernelBackend.checkZeros(zeros, w.scheme(), "weight zero points");
+        }
+        return new Quantized(codes, w.scales().toFloatArray(), zeros, w.scheme(), rows, cols);
     }
 
     @Override
@@ -126,7 +130,7 @@ final class CpuPreparedLinear implements PreparedLinear {
             xt = kn.rotate(xt, m, k, rotation);
         }
         float[] y = switch (plan.activation()) {
-            case ActivationQuant.None none -> dense != null ? kn.gemm(xt, m, kt, dense, n) : kn.gemmWeightOnlyPrepared(xt, m, weight);
+            case ActivationQuant.None none -> dense ? kn.gemmDensePrepared(xt, m, kt, weight, n) : kn.gemmWeightOnlyPrepared(xt, m, weight);
             case ActivationQuant.Dynamic d -> kn.gemmQuantizedPrepared(kn.quantize(xt, m, kt, d.scheme()), weight);
             case ActivationQuant.StaticTable st -> {
                 if (st.steps() > 1 && (step < 0 || step >= st.steps())) {
@@ -149,7 +153,8 @@ final class CpuPreparedLinear implements PreparedLinear {
 
     @Override
     public long deviceBytes() {
-        long b = quantWeight != null ? backend.kernels().preparedBytes(weight) : 4L * dense.length;
+        long b = quantWeight != null ? backend.kernels().preparedBytes(weight)
+                : 4L * ((float[]) weight).length;
         for (float[] a : new float[][] {smooth, shift, bias, downT, up}) {
             b += a == null ? 0 : 4L * a.length;
         }

@@ -4,10 +4,10 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Cache-blocked F32 GEMM {@code y = x·wᵀ} on the Vector API. w [N, K] is packed per task into
- * panels of {@code KC × NB} (k-major, NB = 3 vectors wide, zero-padded at the right edge) that stay
- * in L2; a 4 × 3-vector micro-kernel keeps 12 accumulators in registers and broadcasts one x value
- * per row and k. Tasks are (column block × row chunk) tiles on the pool.
+ * Cache-blocked F32 GEMM {@code y = x·wᵀ} on the Vector API. w [N, K] is packed once into column
+ * blocks of NB = 3 vectors, k-major (zero-padded at the right edge), read in panels of
+ * {@code KC × NB} that stay in L1/L2; a 4 × 3-vector micro-kernel keeps 12 accumulators in
+ * registers and broadcasts one x value per row and k. Tasks are (column block × row chunk) tiles.
  */
 final class FloatGemm {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -20,59 +20,59 @@ final class FloatGemm {
     private FloatGemm() {
     }
 
-    static void run(WorkerPool pool, float[] x, int m, int k, float[] w, int n, float[] y) {
-        if (m == 0 || n == 0) {
-            return;
+    /**
+     * Packs w [n, k] into column blocks of NB, k-major: {@code [block][k][NB]}, zero-padded past n.
+     * Done once per weight (at prepare time for a layer), so the GEMM reads panels sequentially.
+     */
+    static float[] pack(float[] w, int n, int k) {
+        int blocks = (n + NB - 1) / NB;
+        float[] p = new float[blocks * k * NB];
+        for (int b = 0; b < blocks; b++) {
+            int base = b * k * NB;
+            for (int j = 0; j < NB && b * NB + j < n; j++) {
+                int src = (b * NB + j) * k;
+                for (int t = 0; t < k; t++) {
+                    p[base + t * NB + j] = w[src + t];
+                }
+            }
         }
-        if (k == 0) {
+        return p;
+    }
+
+    static void run(WorkerPool pool, float[] x, int m, int k, float[] w, int n, float[] y) {
+        runPacked(pool, x, m, k, pack(w, n, k), n, y);
+    }
+
+    /** y [m, n] += x [m, k] · wᵀ with w packed by {@link #pack}. */
+    static void runPacked(WorkerPool pool, float[] x, int m, int k, float[] packed, int n, float[] y) {
+        if (m == 0 || n == 0 || k == 0) {
             return;
         }
         int nBlocks = (n + NB - 1) / NB;
-        int mGroups = (m + MR - 1) / MR;
-        int want = Math.max(1, 2 * pool.threads());
-        int mChunks = Math.max(1, Math.min(mGroups, (want + nBlocks - 1) / nBlocks));
-        int groupsPerChunk = (mGroups + mChunks - 1) / mChunks;
-        int rowsPerChunk = groupsPerChunk * MR;
-        int chunks = (m + rowsPerChunk - 1) / rowsPerChunk;
-        pool.forEach(nBlocks * chunks, task -> {
+        IntGemm.Tiling t = IntGemm.Tiling.of(pool, m, nBlocks);
+        pool.forEach(t.tasks(), task -> {
             int nb = task % nBlocks;
-            int mc = task / nBlocks;
+            int m0 = (task / nBlocks) * t.rowsPerChunk();
+            int m1 = Math.min(m, m0 + t.rowsPerChunk());
             int n0 = nb * NB;
             int nw = Math.min(NB, n - n0);
-            int m0 = mc * rowsPerChunk;
-            int m1 = Math.min(m, m0 + rowsPerChunk);
-            float[] panel = new float[KC * NB];
             float[] tile = new float[MR * NB];
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                pack(w, k, n0, nw, k0, kc, panel);
+                int po = (nb * k + k0) * NB;
                 for (int i = m0; i < m1; i += MR) {
-                    int mr = Math.min(MR, m1 - i);
-                    tileStep(x, k, i, mr, k0, kc, panel, y, n, n0, nw, tile);
+                    tileStep(x, k, i, Math.min(MR, m1 - i), k0, kc, packed, po, NB, y, n, n0, nw, tile);
                 }
             }
         });
     }
 
-    /** panel[kk][j] = w[n0 + j][k0 + kk], zero for j ≥ nw. */
-    static void pack(float[] w, int k, int n0, int nw, int k0, int kc, float[] panel) {
-        for (int j = 0; j < NB; j++) {
-            if (j < nw) {
-                int src = (n0 + j) * k + k0;
-                for (int kk = 0; kk < kc; kk++) {
-                    panel[kk * NB + j] = w[src + kk];
-                }
-            } else {
-                for (int kk = 0; kk < kc; kk++) {
-                    panel[kk * NB + j] = 0f;
-                }
-            }
-        }
-    }
-
-    /** Adds x[i..i+mr, k0..k0+kc] · panel into y (through a tile at the edges). */
-    static void tileStep(float[] x, int k, int i, int mr, int k0, int kc, float[] panel, float[] y, int n, int n0,
-            int nw, float[] tile) {
+    /**
+     * Adds x[i..i+mr, k0..k0+kc] · panel into y[i..i+mr, n0..n0+nw] (through a tile at the edges).
+     * The panel holds NB columns at offset po of rows of stride ps.
+     */
+    static void tileStep(float[] x, int k, int i, int mr, int k0, int kc, float[] panel, int po, int ps, float[] y,
+            int n, int n0, int nw, float[] tile) {
         boolean full = mr == MR && nw == NB;
         int xo0 = i * k + k0;
         int xo1 = (i + Math.min(1, mr - 1)) * k + k0;
@@ -80,7 +80,7 @@ final class FloatGemm {
         int xo3 = (i + Math.min(3, mr - 1)) * k + k0;
         if (full) {
             int yo = i * n + n0;
-            micro(x, xo0, xo1, xo2, xo3, kc, panel, y, yo, yo + n, yo + 2 * n, yo + 3 * n);
+            micro(x, xo0, xo1, xo2, xo3, kc, panel, po, ps, y, yo, yo + n, yo + 2 * n, yo + 3 * n);
             return;
         }
         for (int r = 0; r < MR; r++) {
@@ -88,14 +88,14 @@ final class FloatGemm {
                 tile[r * NB + j] = r < mr && j < nw ? y[(i + r) * n + n0 + j] : 0f;
             }
         }
-        micro(x, xo0, xo1, xo2, xo3, kc, panel, tile, 0, NB, 2 * NB, 3 * NB);
+        micro(x, xo0, xo1, xo2, xo3, kc, panel, po, ps, tile, 0, NB, 2 * NB, 3 * NB);
         for (int r = 0; r < mr; r++) {
             System.arraycopy(tile, r * NB, y, (i + r) * n + n0, nw);
         }
     }
 
-    private static void micro(float[] x, int xo0, int xo1, int xo2, int xo3, int kc, float[] p, float[] y,
-            int yo0, int yo1, int yo2, int yo3) {
+    private static void micro(float[] x, int xo0, int xo1, int xo2, int xo3, int kc, float[] p, int po0, int ps,
+            float[] y, int yo0, int yo1, int yo2, int yo3) {
         FloatVector c00 = FloatVector.fromArray(F, y, yo0);
         FloatVector c01 = FloatVector.fromArray(F, y, yo0 + L);
         FloatVector c02 = FloatVector.fromArray(F, y, yo0 + 2 * L);
@@ -109,7 +109,7 @@ final class FloatGemm {
         FloatVector c31 = FloatVector.fromArray(F, y, yo3 + L);
         FloatVector c32 = FloatVector.fromArray(F, y, yo3 + 2 * L);
         for (int kk = 0; kk < kc; kk++) {
-            int po = kk * NB;
+            int po = po0 + kk * ps;
             FloatVector b0 = FloatVector.fromArray(F, p, po);
             FloatVector b1 = FloatVector.fromArray(F, p, po + L);
             FloatVector b2 = FloatVector.fromArray(F, p, po + 2 * L);

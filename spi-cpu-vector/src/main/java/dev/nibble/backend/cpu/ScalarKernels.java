@@ -82,7 +82,7 @@ class ScalarKernels {
         int[] zeros = new int[scales.length];
         byte[] codes = new byte[rows * k];
         if (perTensor) {
-            Quantizer.computeParams(x, 0, x.length, s, scales, zeros, 0);
+            params(x, 0, x.length, s, scales, zeros, 0);
         }
         pool.forEach(rows, r -> {
             for (int gi = 0; gi < spr; gi++) {
@@ -90,7 +90,7 @@ class ScalarKernels {
                 int to = perTensor ? r * k + k : r * k + Math.min(k, (gi + 1) * g);
                 int si = perTensor ? 0 : r * spr + gi;
                 if (!perTensor) {
-                    Quantizer.computeParams(x, from, to, s, scales, zeros, si);
+                    params(x, from, to, s, scales, zeros, si);
                 }
                 encode(x, from, to, scales[si], zeros[si], s, codes);
             }
@@ -102,6 +102,11 @@ class ScalarKernels {
         byte[] codes = new byte[rows * k];
         pool.forEach(rows, r -> encode(x, r * k, r * k + k, scale, zero, s, codes));
         return new Quantized(codes, new float[] {scale}, s.symmetric() ? null : new int[] {zero}, s, rows, k);
+    }
+
+    /** Scale and zero point of {@code x[from, to)} into {@code scales[at]}, {@code zeros[at]}. */
+    void params(float[] x, int from, int to, QuantScheme s, float[] scales, int[] zeros, int at) {
+        Quantizer.computeParams(x, from, to, s, scales, zeros, at);
     }
 
     /** Codes of {@code x[from, to)} with one scale and zero point. */
@@ -141,7 +146,7 @@ class ScalarKernels {
         int m = a.rows();
         int n = w.rows();
         int k = a.k();
-        int groups = (k + g - 1) / g;
+        int groups = Math.max(1, (k + g - 1) / g);
         int[] ca = centered(a);
         int[] cw = centered(w);
         int[] acc = new int[groups * m * n];
@@ -185,7 +190,7 @@ class ScalarKernels {
     static float[] dequantizeAccumulators(int[] acc, Quantized a, Quantized w, int g) {
         int m = a.rows();
         int n = w.rows();
-        int groups = (a.k() + g - 1) / g;
+        int groups = Math.max(1, (a.k() + g - 1) / g);
         float[] y = new float[m * n];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
@@ -212,6 +217,15 @@ class ScalarKernels {
     /** @return bytes held by a prepared weight */
     long preparedBytes(Object prepared) {
         return ((Quantized) prepared).byteSize();
+    }
+
+    /** @return a dense F32 weight [n, k] in the form {@link #gemmDensePrepared} reads (here: as is) */
+    Object prepareDense(float[] w, int n, int k) {
+        return w;
+    }
+
+    float[] gemmDensePrepared(float[] x, int m, int k, Object w, int n) {
+        return gemm(x, m, k, (float[]) w, n);
     }
 
     float[] gemmQuantizedPrepared(Quantized a, Object w) {

@@ -119,6 +119,10 @@ class QuantizeAndRotateTest {
             a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 96));
             a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 12 * 64));
             a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 20));
+            a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 52 * 32));
+            a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 156 * 16));
+            a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 172 * 8));
+            a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 1152));
             a.add(Arguments.of(p, Rotation.SylvesterHadamard.GLOBAL, 1));
             a.add(Arguments.of(p, new Rotation.Dense(q, "random-orthogonal"), 48));
             a.add(Arguments.of(p, new Rotation.Identity(), 13));

@@ -1,0 +1,365 @@
+package dev.nibble.backend.cpu;
+
+import dev.nibble.api.numerics.Nf4;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Integer and weight-only GEMMs on the Vector API against a {@link PackedWeight}.
+ *
+ * <p>Integer GEMM, exact: centered codes ({@code code - zero}) are small integers, so float32
+ * fused multiply-adds on them are exact as long as every partial sum stays below 2^24 in
+ * magnitude. The k loop therefore runs in chunks short enough for that bound
+ * ({@code chunk · max|a| · max|w| < 2^24}); after each chunk the float partials are converted to
+ * int32 and added to int32 accumulators. The result equals int32 accumulation bit for bit.
+ *
+ * <p>4-bit weights use two channels per float lane: the panel holds {@code w[c] + 4096·w[c+L]},
+ * so one FMA performs two multiply-adds. With {@code chunk · max|a·w| ≤ 2047} the low field never
+ * reaches half of 4096, and each chunk's sum {@code T = lo + 4096·hi} decodes exactly:
+ * {@code hi = rint(T / 4096)}, {@code lo = T − 4096·hi}. W4A4 symmetric (|a·w| ≤ 64) runs chunks
+ * of 31.
+ *
+ * <p>Dequantization per output group, groups ascending: {@code y += ((float) acc · sa) · sw}
+ * (no FMA), the same float operations as the scalar path.
+ */
+final class IntGemm {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    static final int HALF = 3 * L;
+    static final int BW = 2 * HALF;
+    static final int MR = 4;
+    static final int KC = 256;
+    static final int MAX_ROWS_PER_TASK = 128;
+    static final float MAGIC = 12582912f; // 1.5 · 2^23: x + MAGIC − MAGIC rounds half to even for |x| < 2^22
+    private static final float[] NF4 = Nf4.values();
+    /** The code book in one vector (16 lanes) or two (8 lanes: values 0..7 and 8..15). */
+    private static final FloatVector NF4_LO = FloatVector.fromArray(F, java.util.Arrays.copyOf(NF4, Math.max(16, L)), 0);
+    private static final FloatVector NF4_HI = L >= 16 ? NF4_LO
+            : FloatVector.fromArray(F, java.util.Arrays.copyOfRange(NF4, L, 2 * L), 0);
+
+    private IntGemm() {
+    }
+
+    /** Task tiling: column blocks × row chunks. */
+    record Tiling(int blocks, int rowsPerChunk, int chunks) {
+        static Tiling of(WorkerPool pool, int m, int blocks) {
+            int groups = (m + MR - 1) / MR;
+            int want = Math.max(1, 2 * pool.threads());
+            int chunksWanted = Math.max((want + blocks - 1) / blocks, (m + MAX_ROWS_PER_TASK - 1) / MAX_ROWS_PER_TASK);
+            int mChunks = Math.max(1, Math.min(groups, chunksWanted));
+            int rows = (groups + mChunks - 1) / mChunks * MR;
+            return new Tiling(blocks, rows, (m + rows - 1) / rows);
+        }
+
+        int tasks() {
+            return blocks * chunks;
+        }
+    }
+
+    /**
+     * @param a activation codes [M, K]
+     * @param w packed weight [N, K]
+     * @param g output group length (K for per-row)
+     * @param y receives F32 [M, N] if not null (zero-filled on entry)
+     * @param accOut receives int32 [G, M, N] if not null
+     */
+    static void run(WorkerPool pool, Quantized a, PackedWeight w, int g, float[] y, int[] accOut) {
+        int m = a.rows();
+        int k = a.k();
+        int n = w.n;
+        if (m == 0 || n == 0) {
+            return;
+        }
+        int groups = Math.max(1, (k + g - 1) / g);
+        float[] x = centered(a);
+        long p = Math.max(1L, (long) a.maxCentered() * w.q.maxCentered());
+        boolean pair = w.four && 2047 / p >= 8;
+        int chunk = (int) (pair ? 2047 / p : Math.min(1 << 20, (1L << 24) / p));
+        Tiling t = Tiling.of(pool, m, w.blocks);
+        pool.forEach(t.tasks(), task -> {
+            int b = task % t.blocks();
+            int m0 = (task / t.blocks()) * t.rowsPerChunk();
+            int m1 = Math.min(m, m0 + t.rowsPerChunk());
+            int n0 = b * BW;
+            int rows = m1 - m0;
+            int[] acc = new int[rows * BW];
+            float[] panel = new float[KC * (pair ? HALF : BW)];
+            float[] raw = new float[BW];
+            float[] ct = new float[MR * HALF];
+            for (int gi = 0; gi < groups; gi++) {
+                int gs = gi * g;
+                int ge = Math.min(k, gs + g);
+                int wg = w.wGroup(gi, g);
+                for (int k0 = gs; k0 < ge; k0 += KC) {
+                    int kc = Math.min(KC, ge - k0);
+                    if (pair) {
+                        pairPanel(w, b, k0, kc, wg, raw, panel);
+                    } else {
+                        for (int kk = 0; kk < kc; kk++) {
+                            unpackRow(w, b, k0 + kk, wg, panel, kk * BW, false);
+                        }
+                    }
+                    for (int i = m0; i < m1; i += MR) {
+                        int mr = Math.min(MR, m1 - i);
+                        int xo0 = i * k + k0;
+                        int xo1 = (i + Math.min(1, mr - 1)) * k + k0;
+                        int xo2 = (i + Math.min(2, mr - 1)) * k + k0;
+                        int xo3 = (i + Math.min(3, mr - 1)) * k + k0;
+                        int ar = (i - m0) * BW;
+                        for (int c0 = 0; c0 < kc; c0 += chunk) {
+                            int cl = Math.min(chunk, kc - c0);
+                            if (pair) {
+                                micro(x, xo0 + c0, xo1 + c0, xo2 + c0, xo3 + c0, cl, panel, c0 * HALF, HALF, ct);
+                                foldPair(ct, acc, ar, mr);
+                            } else {
+                                for (int h = 0; h < BW; h += HALF) {
+                                    micro(x, xo0 + c0, xo1 + c0, xo2 + c0, xo3 + c0, cl, panel, c0 * BW + h, BW, ct);
+                                    foldPlain(ct, acc, ar + h, mr);
+                                }
+                            }
+                        }
+                    }
+                }
+                epilogue(a, w, b, wg, gi, m0, rows, n0, acc, y, accOut, m);
+                java.util.Arrays.fill(acc, 0);
+            }
+        });
+    }
+
+    /** @return {@code code - zero} as floats, [M, K] (tight loops per row and group) */
+    static float[] centered(Quantized a) {
+        int k = a.k();
+        int ga = Math.max(1, a.groupSize());
+        byte[] c = a.codes();
+        boolean unsigned = a.unsigned();
+        float[] x = new float[a.rows() * k];
+        for (int r = 0; r < a.rows(); r++) {
+            for (int g0 = 0; g0 < k; g0 += ga) {
+                int end = Math.min(k, g0 + ga);
+                int z = a.zero(r, g0 / ga);
+                int o = r * k;
+                if (unsigned) {
+                    for (int t = o + g0; t < o + end; t++) {
+                        x[t] = (c[t] & 0xFF) - z;
+                    }
+                } else {
+                    for (int t = o + g0; t < o + end; t++) {
+                        x[t] = c[t] - z;
+                    }
+                }
+            }
+        }
+        return x;
+    }
+
+    /** Writes the BW codes of one k row of a block as floats (centered; dequantized if asked). */
+    static void unpackRow(PackedWeight w, int b, int t, int wg, float[] dst, int off, boolean dequantize) {
+        int row = (b * w.k + t) * w.rowBytes;
+        int po = (b * w.wGroups + wg) * w.bw;
+        if (w.nf4()) {
+            for (int c = 0; c < 3; c++) {
+                ByteVector bv = ByteVector.fromArray(B, w.codes, row + c * L);
+                nf4Store(bv.and((byte) 0x0F), w, po, off, 2 * c * L, dst);
+                nf4Store(bv.lanewise(VectorOperators.LSHR, 4), w, po, off, (2 * c + 1) * L, dst);
+            }
+            return;
+        }
+        if (w.four) {
+            for (int c = 0; c < 3; c++) {
+                ByteVector bv = ByteVector.fromArray(B, w.codes, row + c * L);
+                ByteVector lo = w.unsigned ? bv.and((byte) 0x0F) : bv.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 4);
+                ByteVector hi = bv.lanewise(w.unsigned ? VectorOperators.LSHR : VectorOperators.ASHR, 4);
+                store(toFloat(lo), w, po, off, 2 * c * L, dst, dequantize);
+                store(toFloat(hi), w, po, off, (2 * c + 1) * L, dst, dequantize);
+            }
+        } else {
+            for (int v = 0; v < 6; v++) {
+                ByteVector bv = ByteVector.fromArray(B, w.codes, row + v * L);
+                FloatVector f = w.unsigned
+                        ? (FloatVector) ((IntVector) bv.convertShape(VectorOperators.B2I, I, 0)).and(0xFF)
+                                .convert(VectorOperators.I2F, 0)
+                        : toFloat(bv);
+                store(f, w, po, off, v * L, dst, dequantize);
+            }
+        }
+    }
+
+    /** NF4 codes → code-book values by a lane permute of the 16-entry table, × scale. */
+    private static void nf4Store(ByteVector codes, PackedWeight w, int po, int off, int j, float[] dst) {
+        IntVector idx = (IntVector) codes.convertShape(VectorOperators.B2I, I, 0);
+        VectorShuffle<Float> s = idx.toShuffle().cast(F);
+        FloatVector v = L >= 16 ? NF4_LO.rearrange(s) : NF4_LO.rearrange(s, NF4_HI);
+        v.mul(FloatVector.fromArray(F, w.scales, po + j)).intoArray(dst, off + j);
+    }
+
+    private static FloatVector toFloat(ByteVector bv) {
+        return (FloatVector) bv.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private static void store(FloatVector f, PackedWeight w, int po, int off, int j, float[] dst, boolean dequantize) {
+        if (w.zeros != null) {
+            f = f.sub(FloatVector.fromArray(F, w.zeros, po + j));
+        }
+        if (dequantize) {
+            f = f.mul(FloatVector.fromArray(F, w.scales, po + j));
+        }
+        f.intoArray(dst, off + j);
+    }
+
+    /** panel[kk][v·L + i] = w[2vL + i] + 4096 · w[2vL + L + i] (centered codes). */
+    static void pairPanel(PackedWeight w, int b, int k0, int kc, int wg, float[] raw, float[] panel) {
+        for (int kk = 0; kk < kc; kk++) {
+            unpackRow(w, b, k0 + kk, wg, raw, 0, false);
+            for (int v = 0; v < 3; v++) {
+                FloatVector lo = FloatVector.fromArray(F, raw, 2 * v * L);
+                FloatVector hi = FloatVector.fromArray(F, raw, (2 * v + 1) * L);
+                hi.mul(4096f).add(lo).intoArray(panel, kk * HALF + v * L);
+            }
+        }
+    }
+
+    /** acc[r][h..h+HALF) += (int) ct[r]. */
+    private static void foldPlain(float[] ct, int[] acc, int ar, int mr) {
+        for (int r = 0; r < mr; r++) {
+            for (int v = 0; v < 3; v++) {
+                int ai = ar + r * BW + v * L;
+                IntVector s = (IntVector) FloatVector.fromArray(F, ct, r * HALF + v * L).convert(VectorOperators.F2I, 0);
+                IntVector.fromArray(I, acc, ai).add(s).intoArray(acc, ai);
+            }
+        }
+    }
+
+    /** Decodes the paired sums of one chunk and adds both fields to their channels. */
+    private static void foldPair(float[] ct, int[] acc, int ar, int mr) {
+        for (int r = 0; r < mr; r++) {
+            for (int v = 0; v < 3; v++) {
+                FloatVector tv = FloatVector.fromArray(F, ct, r * HALF + v * L);
+                FloatVector hi = tv.mul(1f / 4096f).add(MAGIC).sub(MAGIC);
+                FloatVector lo = tv.sub(hi.mul(4096f));
+                int a0 = ar + r * BW + 2 * v * L;
+                int a1 = a0 + L;
+                IntVector.fromArray(I, acc, a0).add((IntVector) lo.convert(VectorOperators.F2I, 0)).intoArray(acc, a0);
+                IntVector.fromArray(I, acc, a1).add((IntVector) hi.convert(VectorOperators.F2I, 0)).intoArray(acc, a1);
+            }
+        }
+    }
+
+    private static void epilogue(Quantized a, PackedWeight w, int b, int wg, int gi, int m0, int rows, int n0,
+            int[] acc, float[] y, int[] accOut, int m) {
+        int n = w.n;
+        int so = (b * w.wGroups + wg) * w.bw;
+        for (int r = 0; r < rows; r++) {
+            int row = m0 + r;
+            if (accOut != null) {
+                int cols = Math.min(BW, n - n0);
+                System.arraycopy(acc, r * BW, accOut, (gi * m + row) * n + n0, cols);
+            }
+            if (y == null) {
+                continue;
+            }
+            float sa = a.scale(row, gi);
+            int yo = row * n + n0;
+            int j = 0;
+            for (; j < BW && n0 + j + L <= n; j += L) {
+                FloatVector av = (FloatVector) IntVector.fromArray(I, acc, r * BW + j).convert(VectorOperators.I2F, 0);
+                FloatVector t = av.mul(sa).mul(FloatVector.fromArray(F, w.scales, so + j));
+                FloatVector.fromArray(F, y, yo + j).add(t).intoArray(y, yo + j);
+            }
+            for (; j < BW && n0 + j < n; j++) {
+                y[yo + j] += ((float) acc[r * BW + j] * sa) * w.scales[so + j];
+            }
+        }
+    }
+
+    /** 4 rows × 3 vectors from zero over kc steps of the panel; results to ct [MR][HALF]. */
+    private static void micro(float[] x, int xo0, int xo1, int xo2, int xo3, int kc, float[] p, int po0, int ps,
+            float[] ct) {
+        FloatVector c00 = FloatVector.zero(F);
+        FloatVector c01 = c00;
+        FloatVector c02 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c12 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c22 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c32 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int po = po0 + kk * ps;
+            FloatVector b0 = FloatVector.fromArray(F, p, po);
+            FloatVector b1 = FloatVector.fromArray(F, p, po + L);
+            FloatVector b2 = FloatVector.fromArray(F, p, po + 2 * L);
+            FloatVector a = FloatVector.broadcast(F, x[xo0 + kk]);
+            c00 = b0.fma(a, c00);
+            c01 = b1.fma(a, c01);
+            c02 = b2.fma(a, c02);
+            a = FloatVector.broadcast(F, x[xo1 + kk]);
+            c10 = b0.fma(a, c10);
+            c11 = b1.fma(a, c11);
+            c12 = b2.fma(a, c12);
+            a = FloatVector.broadcast(F, x[xo2 + kk]);
+            c20 = b0.fma(a, c20);
+            c21 = b1.fma(a, c21);
+            c22 = b2.fma(a, c22);
+            a = FloatVector.broadcast(F, x[xo3 + kk]);
+            c30 = b0.fma(a, c30);
+            c31 = b1.fma(a, c31);
+            c32 = b2.fma(a, c32);
+        }
+        c00.intoArray(ct, 0);
+        c01.intoArray(ct, L);
+        c02.intoArray(ct, 2 * L);
+        c10.intoArray(ct, HALF);
+        c11.intoArray(ct, HALF + L);
+        c12.intoArray(ct, HALF + 2 * L);
+        c20.intoArray(ct, 2 * HALF);
+        c21.intoArray(ct, 2 * HALF + L);
+        c22.intoArray(ct, 2 * HALF + 2 * L);
+        c30.intoArray(ct, 3 * HALF);
+        c31.intoArray(ct, 3 * HALF + L);
+        c32.intoArray(ct, 3 * HALF + 2 * L);
+    }
+
+    /** y [M, N] = x [M, K] · dequant(w)ᵀ with panels dequantized per tile. */
+    static void weightOnly(WorkerPool pool, float[] x, int m, PackedWeight w, float[] y) {
+        int k = w.k;
+        int n = w.n;
+        if (m == 0 || n == 0 || k == 0) {
+            return;
+        }
+        Tiling t = Tiling.of(pool, m, w.blocks);
+        pool.forEach(t.tasks(), task -> {
+            int b = task % t.blocks();
+            int m0 = (task / t.blocks()) * t.rowsPerChunk();
+            int m1 = Math.min(m, m0 + t.rowsPerChunk());
+            int n0 = b * BW;
+            float[] panel = new float[KC * BW];
+            float[] tile = new float[MR * HALF];
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                for (int kk = 0; kk < kc; kk++) {
+                    int tk = k0 + kk;
+                    unpackRow(w, b, tk, w.wGroups == 1 ? 0 : tk / w.wGroupSize, panel, kk * BW, true);
+                }
+                for (int i = m0; i < m1; i += MR) {
+                    int mr = Math.min(MR, m1 - i);
+                    for (int h = 0; h < BW; h += HALF) {
+                        int nw = Math.min(HALF, n - (n0 + h));
+                        if (nw > 0) {
+                            FloatGemm.tileStep(x, k, i, mr, k0, kc, panel, h, BW, y, n, n0 + h, nw, tile);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
