@@ -15,6 +15,7 @@ final class Subcommands {
                 new ForwardCommand(),
                 new GenerateCommand(),
                 new EvalCommand(),
-                new DemoCommand());
+                new DemoCommand(),
+                new QualityCommand());
     }
 }

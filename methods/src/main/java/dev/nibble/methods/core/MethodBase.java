@@ -72,7 +72,6 @@ public abstract class MethodBase implements QuantMethod {
     }
 
     /**
-     * @param options the configuration
      * @param key option name
      * @return its declared default
      */
@@ -143,6 +142,7 @@ public abstract class MethodBase implements QuantMethod {
 
     /**
      * @param precision a precision
+     * @param why the reason
      * @return a typed error for a precision the method does not support
      */
     protected final InvalidInputException unsupported(Precision precision, String why) {

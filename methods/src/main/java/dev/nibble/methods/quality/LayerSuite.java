@@ -100,6 +100,11 @@ final class LayerSuite {
         return out;
     }
 
+    /** @return the sum over layers of the held-out relative output error */
+    double sumNmse(List<QuantizedLinear> plans) {
+        return sqnr(plans).values().stream().mapToDouble(db -> Math.pow(10, -db / 10)).sum();
+    }
+
     /** @return the mean of the per-layer SQNRs (dB) */
     double meanSqnr(List<QuantizedLinear> plans) {
         return sqnr(plans).values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
