@@ -7,7 +7,6 @@ import dev.nibble.api.DType;
 import dev.nibble.api.Shape;
 import dev.nibble.api.Tensor;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -319,9 +318,5 @@ public final class SafetensorsFile implements AutoCloseable {
         if (arena.scope().isAlive()) {
             arena.close();
         }
-    }
-
-    static UncheckedIOException unchecked(IOException e) {
-        return new UncheckedIOException(e);
     }
 }
