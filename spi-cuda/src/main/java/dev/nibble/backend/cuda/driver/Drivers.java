@@ -51,11 +51,18 @@ public final class Drivers {
             return new Selection(new JCudaBinding(), "");
         } catch (LinkageError | RuntimeException e) {
             if (forced.equals("jcuda")) {
-                throw new IllegalStateException("JCuda's native library cannot load: " + e, e);
+                throw new IllegalStateException("JCuda's native library cannot load: " + firstLine(e), e);
             }
             return new Selection(new FfmBinding(cuda),
                     "JCuda's native library cannot load on " + System.getProperty("os.name") + "/"
-                            + System.getProperty("os.arch") + " (" + e + "); using the FFM binding");
+                            + System.getProperty("os.arch") + " (" + firstLine(e) + "); using the FFM binding");
         }
+    }
+
+    /** JCuda's loader puts whole nested stack traces in its message: keep the first line for logs. */
+    static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return e.getClass().getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl)).strip();
     }
 }
