@@ -204,6 +204,21 @@ final class IntGemm {
                 s5 = toFloat(ByteVector.fromArray(B, w.codes, row + 5 * L)).fma(xa, s5);
             }
             c1 = c0;
+        } else if (w.four && !w.unsigned && w.zeros == null && !w.nf4()) {
+            for (int t = c0; t < c1; t++) {
+                int row = (b * w.k + t) * w.rowBytes;
+                FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                ByteVector v0 = ByteVector.fromArray(B, w.codes, row);
+                ByteVector v1 = ByteVector.fromArray(B, w.codes, row + L);
+                ByteVector v2 = ByteVector.fromArray(B, w.codes, row + 2 * L);
+                s0 = lo4(v0).fma(xa, s0);
+                s1 = hi4(v0).fma(xa, s1);
+                s2 = lo4(v1).fma(xa, s2);
+                s3 = hi4(v1).fma(xa, s3);
+                s4 = lo4(v2).fma(xa, s4);
+                s5 = hi4(v2).fma(xa, s5);
+            }
+            c1 = c0;
         }
         for (int t = c0; t < c1; t++) {
             unpackRow(w, b, t, wg, raw, 0, false);
@@ -229,6 +244,19 @@ final class IntGemm {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
+        if (w.four && !w.unsigned && w.zeros == null && !w.nf4()) {
+            for (int t = c0; t < c1; t++) {
+                int row = (b * w.k + t) * w.rowBytes;
+                FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                ByteVector v0 = ByteVector.fromArray(B, w.codes, row);
+                ByteVector v1 = ByteVector.fromArray(B, w.codes, row + L);
+                ByteVector v2 = ByteVector.fromArray(B, w.codes, row + 2 * L);
+                s0 = hi4(v0).mul(4096f).add(lo4(v0)).fma(xa, s0);
+                s1 = hi4(v1).mul(4096f).add(lo4(v1)).fma(xa, s1);
+                s2 = hi4(v2).mul(4096f).add(lo4(v2)).fma(xa, s2);
+            }
+            c1 = c0;
+        }
         for (int t = c0; t < c1; t++) {
             unpackRow(w, b, t, wg, raw, 0, false);
             FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
@@ -318,6 +346,16 @@ final class IntGemm {
         VectorShuffle<Float> s = idx.toShuffle().cast(F);
         FloatVector v = L >= 16 ? NF4_LO.rearrange(s) : NF4_LO.rearrange(s, NF4_HI);
         v.mul(FloatVector.fromArray(F, w.scales, po + j)).intoArray(dst, off + j);
+    }
+
+    /** Signed 4-bit codes in the low nibbles, as floats. */
+    private static FloatVector lo4(ByteVector bv) {
+        return toFloat(bv.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 4));
+    }
+
+    /** Signed 4-bit codes in the high nibbles, as floats. */
+    private static FloatVector hi4(ByteVector bv) {
+        return toFloat(bv.lanewise(VectorOperators.ASHR, 4));
     }
 
     private static FloatVector toFloat(ByteVector bv) {
@@ -514,7 +552,46 @@ final class IntGemm {
                 FloatVector s4 = s0;
                 FloatVector s5 = s0;
                 int xo = i * k;
-                for (int t = 0; t < k; t++) {
+                int t = 0;
+                if (!w.unsigned && w.zeros == null && !w.nf4()) {
+                    // signed codes without zero points: decode and scale in registers, no row buffer
+                    for (; t < k; t++) {
+                        int row = (b * k + t) * w.rowBytes;
+                        int po = (b * w.wGroups + (w.wGroups == 1 ? 0 : t / w.wGroupSize)) * w.bw;
+                        FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                        FloatVector c0;
+                        FloatVector c1;
+                        FloatVector c2;
+                        FloatVector c3;
+                        FloatVector c4;
+                        FloatVector c5;
+                        if (w.four) {
+                            ByteVector v0 = ByteVector.fromArray(B, w.codes, row);
+                            ByteVector v1 = ByteVector.fromArray(B, w.codes, row + L);
+                            ByteVector v2 = ByteVector.fromArray(B, w.codes, row + 2 * L);
+                            c0 = lo4(v0);
+                            c1 = hi4(v0);
+                            c2 = lo4(v1);
+                            c3 = hi4(v1);
+                            c4 = lo4(v2);
+                            c5 = hi4(v2);
+                        } else {
+                            c0 = toFloat(ByteVector.fromArray(B, w.codes, row));
+                            c1 = toFloat(ByteVector.fromArray(B, w.codes, row + L));
+                            c2 = toFloat(ByteVector.fromArray(B, w.codes, row + 2 * L));
+                            c3 = toFloat(ByteVector.fromArray(B, w.codes, row + 3 * L));
+                            c4 = toFloat(ByteVector.fromArray(B, w.codes, row + 4 * L));
+                            c5 = toFloat(ByteVector.fromArray(B, w.codes, row + 5 * L));
+                        }
+                        s0 = c0.mul(FloatVector.fromArray(F, w.scales, po)).fma(xa, s0);
+                        s1 = c1.mul(FloatVector.fromArray(F, w.scales, po + L)).fma(xa, s1);
+                        s2 = c2.mul(FloatVector.fromArray(F, w.scales, po + 2 * L)).fma(xa, s2);
+                        s3 = c3.mul(FloatVector.fromArray(F, w.scales, po + 3 * L)).fma(xa, s3);
+                        s4 = c4.mul(FloatVector.fromArray(F, w.scales, po + 4 * L)).fma(xa, s4);
+                        s5 = c5.mul(FloatVector.fromArray(F, w.scales, po + 5 * L)).fma(xa, s5);
+                    }
+                }
+                for (; t < k; t++) {
                     unpackRow(w, b, t, w.wGroups == 1 ? 0 : t / w.wGroupSize, raw, 0, true);
                     FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
                     s0 = FloatVector.fromArray(F, raw, 0).fma(xa, s0);
