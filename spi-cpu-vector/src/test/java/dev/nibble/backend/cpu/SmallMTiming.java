@@ -35,6 +35,27 @@ public final class SmallMTiming {
         Tensor x = Tensor.ofFloats(xv, m, k);
         Tensor w = Tensor.ofFloats(wv, n, k);
         try (WorkerPool pool = new WorkerPool(Runtime.getRuntime().availableProcessors())) {
+            // F32 gemm on an unprepared weight: pack + tiled (before) against row dot products
+            long[][] tf = new long[2][rounds];
+            float[][] yf = new float[2][m * n];
+            for (int i = -15; i < rounds; i++) {
+                for (int v = 0; v < 2; v++) {
+                    Arrays.fill(yf[v], 0f);
+                    long t0 = System.nanoTime();
+                    if (v == 0) {
+                        FloatGemm.runPacked(pool, xv, m, k, FloatGemm.pack(wv, n, k), n, yf[v]);
+                    } else {
+                        FloatGemm.rowsDot(pool, xv, m, k, wv, n, yf[v]);
+                    }
+                    if (i >= 0) {
+                        tf[v][i] = System.nanoTime() - t0;
+                    }
+                }
+            }
+            double fo = RotationTiming.median(tf[0]);
+            double fn = RotationTiming.median(tf[1]);
+            System.out.printf("%-10s M=%d K=%d N=%d: pack+tiled %.3f ms (%.1f GOPS), row dots %.3f ms (%.1f GOPS), %.2fx%n",
+                    "f32 gemm", m, k, n, fo, 2e-6 * m * k * n / fo, fn, 2e-6 * m * k * n / fn, fo / fn);
             String[] names = {"w8a8", "w4a4", "w4a16-g64", "nf4-g64"};
             for (String name : names) {
                 QuantScheme ws = switch (name) {
