@@ -490,7 +490,8 @@ final class IntGemm {
 
     /** y [M, N] = x [M, K] · dequant(w)ᵀ with panels dequantized per tile. */
     static void weightOnly(WorkerPool pool, float[] x, int m, PackedWeight w, float[] y) {
-        weightOnly(pool, x, m, w, y, m == 1);
+        // NF4's table permute gains nothing from the single-row kernel (measured 0.88x): tiled
+        weightOnly(pool, x, m, w, y, m == 1 && !w.nf4());
     }
 
     /** As above; {@code smallM} picks the small-M kernel (timing mains compare both). */
