@@ -199,6 +199,16 @@ class QuantizeAndRotateTest {
                 v[i] = -0f;
             }
         }
+        // rows 0-2: only signed zeros (random, all -0, all +0), so every intermediate zero sign reaches the output
+        for (int i = 0; i < k; i++) {
+            v[i] = r.nextBoolean() ? -0f : 0f;
+            v[k + i] = -0f;
+            v[2 * k + i] = 0f;
+        }
+        // row 3: sparse, most quads all zero
+        for (int i = 0; i < k; i++) {
+            v[3 * k + i] = r.nextInt(9) == 0 ? r.nextInt(3) - 1 : (r.nextBoolean() ? -0f : 0f);
+        }
         Tensor x = Tensor.ofFloats(v, rows, k);
         Rotation rotation = new Rotation.RegularHadamard(block);
         float[] want = Hadamard.rotate(x, rotation).toFloatArray();
