@@ -1,6 +1,7 @@
 package dev.nibble.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -40,7 +41,59 @@ final class FloatGemm {
     }
 
     static void run(WorkerPool pool, float[] x, int m, int k, float[] w, int n, float[] y) {
+        if (m < MR) {
+            rowsDot(pool, x, m, k, w, n, y);
+            return;
+        }
         runPacked(pool, x, m, k, pack(w, n, k), n, y);
+    }
+
+    /**
+     * y = x · wᵀ for fewer than MR rows straight from row-major w: packing would read and write all
+     * of w to use it once or twice. Dot products four columns at a time (one x load feeds four FMAs).
+     */
+    static void rowsDot(WorkerPool pool, float[] x, int m, int k, float[] w, int n, float[] y) {
+        int cols = 64;
+        pool.forEach((n + cols - 1) / cols, task -> {
+            int c1 = Math.min(n, (task + 1) * cols);
+            for (int i = 0; i < m; i++) {
+                int xo = i * k;
+                int c = task * cols;
+                for (; c + 4 <= c1; c += 4) {
+                    int w0 = c * k;
+                    FloatVector s0 = FloatVector.zero(F);
+                    FloatVector s1 = s0;
+                    FloatVector s2 = s0;
+                    FloatVector s3 = s0;
+                    int t = 0;
+                    for (; t + L <= k; t += L) {
+                        FloatVector a = FloatVector.fromArray(F, x, xo + t);
+                        s0 = FloatVector.fromArray(F, w, w0 + t).fma(a, s0);
+                        s1 = FloatVector.fromArray(F, w, w0 + k + t).fma(a, s1);
+                        s2 = FloatVector.fromArray(F, w, w0 + 2 * k + t).fma(a, s2);
+                        s3 = FloatVector.fromArray(F, w, w0 + 3 * k + t).fma(a, s3);
+                    }
+                    float r0 = s0.reduceLanes(VectorOperators.ADD);
+                    float r1 = s1.reduceLanes(VectorOperators.ADD);
+                    float r2 = s2.reduceLanes(VectorOperators.ADD);
+                    float r3 = s3.reduceLanes(VectorOperators.ADD);
+                    for (; t < k; t++) {
+                        float a = x[xo + t];
+                        r0 += a * w[w0 + t];
+                        r1 += a * w[w0 + k + t];
+                        r2 += a * w[w0 + 2 * k + t];
+                        r3 += a * w[w0 + 3 * k + t];
+                    }
+                    y[i * n + c] = r0;
+                    y[i * n + c + 1] = r1;
+                    y[i * n + c + 2] = r2;
+                    y[i * n + c + 3] = r3;
+                }
+                for (; c < c1; c++) {
+                    y[i * n + c] = VectorKernels.dot(x, xo, w, c * k, k);
+                }
+            }
+        });
     }
 
     /** y [m, n] += x [m, k] · wᵀ with w packed by {@link #pack}. */

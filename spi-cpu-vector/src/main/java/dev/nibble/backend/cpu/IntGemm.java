@@ -72,6 +72,11 @@ final class IntGemm {
      * @param accOut receives int32 [G, M, N] if not null
      */
     static void run(WorkerPool pool, Quantized a, PackedWeight w, int g, float[] y, int[] accOut) {
+        run(pool, a, w, g, y, accOut, a.rows() == 1);
+    }
+
+    /** As above; {@code smallM} picks the small-M kernel (timing mains compare both). */
+    static void run(WorkerPool pool, Quantized a, PackedWeight w, int g, float[] y, int[] accOut, boolean smallM) {
         int m = a.rows();
         int k = a.k();
         int n = w.n;
@@ -84,6 +89,10 @@ final class IntGemm {
         long p = Math.max(1L, (long) maxAbs(x) * w.maxCentered);
         boolean pair = w.four && 2047 / p >= 8;
         int chunk = (int) (pair ? 2047 / p : Math.min(1 << 20, (1L << 24) / p));
+        if (smallM) {
+            gemv(pool, a, x, w, g, groups, pair, chunk, y, accOut);
+            return;
+        }
         Tiling t = Tiling.of(pool, m, w.blocks);
         pool.forEach(t.tasks(), task -> {
             int b = task % t.blocks();
@@ -123,7 +132,7 @@ final class IntGemm {
                             } else {
                                 for (int h = 0; h < BW; h += HALF) {
                                     micro(x, xo0 + c0, xo1 + c0, xo2 + c0, xo3 + c0, cl, panel, c0 * BW + h, BW, ct);
-                                    foldPlain(ct, acc, ar + h, mr);
+                                    foldPlain(ct, 0, acc, ar + h, mr);
                                 }
                             }
                         }
@@ -133,6 +142,131 @@ final class IntGemm {
                 java.util.Arrays.fill(acc, 0);
             }
         });
+    }
+
+    /**
+     * Integer GEMM for a single row (M = 1; from M = 2 the tiled kernel's shared unpacking wins):
+     * signed 8-bit codes are decoded in registers, other codes unpacked one k row at a time into L1
+     * and used at once (no k-panel, no duplicated rows of the 4-row micro-kernel). Same exact
+     * chunked float sums and int32 folds, so the accumulators are equal.
+     */
+    private static void gemv(WorkerPool pool, Quantized a, float[] x, PackedWeight w, int g, int groups, boolean pair,
+            int chunk, float[] y, int[] accOut) {
+        int m = a.rows();
+        int k = a.k();
+        pool.forEach(w.blocks, b -> {
+            int n0 = b * BW;
+            int[] acc = new int[m * BW];
+            float[] raw = new float[BW];
+            float[] ct = new float[BW];
+            for (int gi = 0; gi < groups; gi++) {
+                int gs = gi * g;
+                int ge = Math.min(k, gs + g);
+                int wg = w.wGroup(gi, g);
+                for (int i = 0; i < m; i++) {
+                    for (int c0 = gs; c0 < ge; c0 += chunk) {
+                        int c1 = Math.min(ge, c0 + chunk);
+                        if (pair) {
+                            gemvPairChunk(w, b, wg, x, i * k, c0, c1, raw, ct);
+                            foldPair(ct, acc, i * BW, 1);
+                        } else {
+                            gemvChunk(w, b, wg, x, i * k, c0, c1, raw, ct);
+                            foldPlain(ct, 0, acc, i * BW, 1);
+                            foldPlain(ct, HALF, acc, i * BW + HALF, 1);
+                        }
+                    }
+                }
+                epilogue(a, w, b, wg, gi, 0, m, n0, acc, y, accOut, m);
+                java.util.Arrays.fill(acc, 0);
+            }
+        });
+    }
+
+    /** ct[0..BW) = Σ_{t in [c0, c1)} x[xo + t] · w[t][0 .. BW) (centered codes, exact). */
+    private static void gemvChunk(PackedWeight w, int b, int wg, float[] x, int xo, int c0, int c1, float[] raw,
+            float[] ct) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        FloatVector s4 = s0;
+        FloatVector s5 = s0;
+        if (!w.four && !w.unsigned && w.zeros == null) {
+            // signed 8-bit codes without zero points: decode in registers, no row buffer
+            for (int t = c0; t < c1; t++) {
+                int row = (b * w.k + t) * w.rowBytes;
+                FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                s0 = toFloat(ByteVector.fromArray(B, w.codes, row)).fma(xa, s0);
+                s1 = toFloat(ByteVector.fromArray(B, w.codes, row + L)).fma(xa, s1);
+                s2 = toFloat(ByteVector.fromArray(B, w.codes, row + 2 * L)).fma(xa, s2);
+                s3 = toFloat(ByteVector.fromArray(B, w.codes, row + 3 * L)).fma(xa, s3);
+                s4 = toFloat(ByteVector.fromArray(B, w.codes, row + 4 * L)).fma(xa, s4);
+                s5 = toFloat(ByteVector.fromArray(B, w.codes, row + 5 * L)).fma(xa, s5);
+            }
+            c1 = c0;
+        } else if (w.four && !w.unsigned && w.zeros == null && !w.nf4()) {
+            for (int t = c0; t < c1; t++) {
+                int row = (b * w.k + t) * w.rowBytes;
+                FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                ByteVector v0 = ByteVector.fromArray(B, w.codes, row);
+                ByteVector v1 = ByteVector.fromArray(B, w.codes, row + L);
+                ByteVector v2 = ByteVector.fromArray(B, w.codes, row + 2 * L);
+                s0 = lo4(v0).fma(xa, s0);
+                s1 = hi4(v0).fma(xa, s1);
+                s2 = lo4(v1).fma(xa, s2);
+                s3 = hi4(v1).fma(xa, s3);
+                s4 = lo4(v2).fma(xa, s4);
+                s5 = hi4(v2).fma(xa, s5);
+            }
+            c1 = c0;
+        }
+        for (int t = c0; t < c1; t++) {
+            unpackRow(w, b, t, wg, raw, 0, false);
+            FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+            s0 = FloatVector.fromArray(F, raw, 0).fma(xa, s0);
+            s1 = FloatVector.fromArray(F, raw, L).fma(xa, s1);
+            s2 = FloatVector.fromArray(F, raw, 2 * L).fma(xa, s2);
+            s3 = FloatVector.fromArray(F, raw, 3 * L).fma(xa, s3);
+            s4 = FloatVector.fromArray(F, raw, 4 * L).fma(xa, s4);
+            s5 = FloatVector.fromArray(F, raw, 5 * L).fma(xa, s5);
+        }
+        s0.intoArray(ct, 0);
+        s1.intoArray(ct, L);
+        s2.intoArray(ct, 2 * L);
+        s3.intoArray(ct, 3 * L);
+        s4.intoArray(ct, 4 * L);
+        s5.intoArray(ct, 5 * L);
+    }
+
+    /** The paired form of {@link #gemvChunk}: lane v·L + i sums w[2vL + i] + 4096 · w[2vL + L + i]. */
+    private static void gemvPairChunk(PackedWeight w, int b, int wg, float[] x, int xo, int c0, int c1, float[] raw,
+            float[] ct) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        if (w.four && !w.unsigned && w.zeros == null && !w.nf4()) {
+            for (int t = c0; t < c1; t++) {
+                int row = (b * w.k + t) * w.rowBytes;
+                FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                ByteVector v0 = ByteVector.fromArray(B, w.codes, row);
+                ByteVector v1 = ByteVector.fromArray(B, w.codes, row + L);
+                ByteVector v2 = ByteVector.fromArray(B, w.codes, row + 2 * L);
+                s0 = hi4(v0).mul(4096f).add(lo4(v0)).fma(xa, s0);
+                s1 = hi4(v1).mul(4096f).add(lo4(v1)).fma(xa, s1);
+                s2 = hi4(v2).mul(4096f).add(lo4(v2)).fma(xa, s2);
+            }
+            c1 = c0;
+        }
+        for (int t = c0; t < c1; t++) {
+            unpackRow(w, b, t, wg, raw, 0, false);
+            FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+            s0 = FloatVector.fromArray(F, raw, L).mul(4096f).add(FloatVector.fromArray(F, raw, 0)).fma(xa, s0);
+            s1 = FloatVector.fromArray(F, raw, 3 * L).mul(4096f).add(FloatVector.fromArray(F, raw, 2 * L)).fma(xa, s1);
+            s2 = FloatVector.fromArray(F, raw, 5 * L).mul(4096f).add(FloatVector.fromArray(F, raw, 4 * L)).fma(xa, s2);
+        }
+        s0.intoArray(ct, 0);
+        s1.intoArray(ct, L);
+        s2.intoArray(ct, 2 * L);
     }
 
     static int maxAbs(float[] x) {
@@ -214,6 +348,16 @@ final class IntGemm {
         v.mul(FloatVector.fromArray(F, w.scales, po + j)).intoArray(dst, off + j);
     }
 
+    /** Signed 4-bit codes in the low nibbles, as floats. */
+    private static FloatVector lo4(ByteVector bv) {
+        return toFloat(bv.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 4));
+    }
+
+    /** Signed 4-bit codes in the high nibbles, as floats. */
+    private static FloatVector hi4(ByteVector bv) {
+        return toFloat(bv.lanewise(VectorOperators.ASHR, 4));
+    }
+
     private static FloatVector toFloat(ByteVector bv) {
         return (FloatVector) bv.convertShape(VectorOperators.B2F, F, 0);
     }
@@ -241,11 +385,11 @@ final class IntGemm {
     }
 
     /** acc[r][h..h+HALF) += (int) ct[r]. */
-    private static void foldPlain(float[] ct, int[] acc, int ar, int mr) {
+    private static void foldPlain(float[] ct, int co, int[] acc, int ar, int mr) {
         for (int r = 0; r < mr; r++) {
             for (int v = 0; v < 3; v++) {
                 int ai = ar + r * BW + v * L;
-                IntVector s = (IntVector) FloatVector.fromArray(F, ct, r * HALF + v * L).convert(VectorOperators.F2I, 0);
+                IntVector s = (IntVector) FloatVector.fromArray(F, ct, co + r * HALF + v * L).convert(VectorOperators.F2I, 0);
                 IntVector.fromArray(I, acc, ai).add(s).intoArray(acc, ai);
             }
         }
@@ -346,9 +490,19 @@ final class IntGemm {
 
     /** y [M, N] = x [M, K] · dequant(w)ᵀ with panels dequantized per tile. */
     static void weightOnly(WorkerPool pool, float[] x, int m, PackedWeight w, float[] y) {
+        // NF4's table permute gains nothing from the single-row kernel (measured 0.88x): tiled
+        weightOnly(pool, x, m, w, y, m == 1 && !w.nf4());
+    }
+
+    /** As above; {@code smallM} picks the small-M kernel (timing mains compare both). */
+    static void weightOnly(WorkerPool pool, float[] x, int m, PackedWeight w, float[] y, boolean smallM) {
         int k = w.k;
         int n = w.n;
         if (m == 0 || n == 0 || k == 0) {
+            return;
+        }
+        if (smallM) {
+            weightOnlyGemv(pool, x, m, w, y);
             return;
         }
         Tiling t = Tiling.of(pool, m, w.blocks);
@@ -374,6 +528,87 @@ final class IntGemm {
                         }
                     }
                 }
+            }
+        });
+    }
+
+    /**
+     * Weight-only GEMM for a single row (M = 1): each k row of a block is dequantized into L1 and used
+     * at once. Every output is the same FMA chain over k ascending from zero as the tiled path
+     * (equal bit for bit), without the k-panel and the duplicated rows of the 4-row micro-kernel.
+     */
+    private static void weightOnlyGemv(WorkerPool pool, float[] x, int m, PackedWeight w, float[] y) {
+        int k = w.k;
+        int n = w.n;
+        pool.forEach(w.blocks, b -> {
+            int n0 = b * BW;
+            int nw = Math.min(BW, n - n0);
+            float[] raw = new float[BW];
+            float[] out = new float[BW];
+            for (int i = 0; i < m; i++) {
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = s0;
+                FloatVector s2 = s0;
+                FloatVector s3 = s0;
+                FloatVector s4 = s0;
+                FloatVector s5 = s0;
+                int xo = i * k;
+                int t = 0;
+                if (!w.unsigned && w.zeros == null && !w.nf4()) {
+                    // signed codes without zero points: decode and scale in registers, no row buffer
+                    for (; t < k; t++) {
+                        int row = (b * k + t) * w.rowBytes;
+                        int po = (b * w.wGroups + (w.wGroups == 1 ? 0 : t / w.wGroupSize)) * w.bw;
+                        FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                        FloatVector c0;
+                        FloatVector c1;
+                        FloatVector c2;
+                        FloatVector c3;
+                        FloatVector c4;
+                        FloatVector c5;
+                        if (w.four) {
+                            ByteVector v0 = ByteVector.fromArray(B, w.codes, row);
+                            ByteVector v1 = ByteVector.fromArray(B, w.codes, row + L);
+                            ByteVector v2 = ByteVector.fromArray(B, w.codes, row + 2 * L);
+                            c0 = lo4(v0);
+                            c1 = hi4(v0);
+                            c2 = lo4(v1);
+                            c3 = hi4(v1);
+                            c4 = lo4(v2);
+                            c5 = hi4(v2);
+                        } else {
+                            c0 = toFloat(ByteVector.fromArray(B, w.codes, row));
+                            c1 = toFloat(ByteVector.fromArray(B, w.codes, row + L));
+                            c2 = toFloat(ByteVector.fromArray(B, w.codes, row + 2 * L));
+                            c3 = toFloat(ByteVector.fromArray(B, w.codes, row + 3 * L));
+                            c4 = toFloat(ByteVector.fromArray(B, w.codes, row + 4 * L));
+                            c5 = toFloat(ByteVector.fromArray(B, w.codes, row + 5 * L));
+                        }
+                        s0 = c0.mul(FloatVector.fromArray(F, w.scales, po)).fma(xa, s0);
+                        s1 = c1.mul(FloatVector.fromArray(F, w.scales, po + L)).fma(xa, s1);
+                        s2 = c2.mul(FloatVector.fromArray(F, w.scales, po + 2 * L)).fma(xa, s2);
+                        s3 = c3.mul(FloatVector.fromArray(F, w.scales, po + 3 * L)).fma(xa, s3);
+                        s4 = c4.mul(FloatVector.fromArray(F, w.scales, po + 4 * L)).fma(xa, s4);
+                        s5 = c5.mul(FloatVector.fromArray(F, w.scales, po + 5 * L)).fma(xa, s5);
+                    }
+                }
+                for (; t < k; t++) {
+                    unpackRow(w, b, t, w.wGroups == 1 ? 0 : t / w.wGroupSize, raw, 0, true);
+                    FloatVector xa = FloatVector.broadcast(F, x[xo + t]);
+                    s0 = FloatVector.fromArray(F, raw, 0).fma(xa, s0);
+                    s1 = FloatVector.fromArray(F, raw, L).fma(xa, s1);
+                    s2 = FloatVector.fromArray(F, raw, 2 * L).fma(xa, s2);
+                    s3 = FloatVector.fromArray(F, raw, 3 * L).fma(xa, s3);
+                    s4 = FloatVector.fromArray(F, raw, 4 * L).fma(xa, s4);
+                    s5 = FloatVector.fromArray(F, raw, 5 * L).fma(xa, s5);
+                }
+                s0.intoArray(out, 0);
+                s1.intoArray(out, L);
+                s2.intoArray(out, 2 * L);
+                s3.intoArray(out, 3 * L);
+                s4.intoArray(out, 4 * L);
+                s5.intoArray(out, 5 * L);
+                System.arraycopy(out, 0, y, i * n + n0, nw);
             }
         });
     }

@@ -115,6 +115,19 @@ class VectorKernels extends ScalarKernels {
             pool.forEach(rows, r -> VectorRotations.denseRow(x, r * k, q, k, out, r * kp));
             return out;
         }
+        if (VectorRotations.IN_REGISTER && kp == k && rotation instanceof Rotation.RegularHadamard rh
+                && rh.blockSize() >= 64) {
+            // one pass: each block is read from x, rotated in registers and stored once
+            int n = rh.blockSize();
+            int chunk = Math.max(1, 8192 / k);
+            pool.forEach((rows + chunk - 1) / chunk, t -> {
+                int to = Math.min(rows, (t + 1) * chunk) * k;
+                for (int i = t * chunk * k; i < to; i += n) {
+                    VectorRotations.regularBlockInto(x, i, out, i, n);
+                }
+            });
+            return out;
+        }
         int chunk = Math.max(1, 8192 / Math.max(1, kp));
         int tasks = (rows + chunk - 1) / chunk;
         pool.forEach(tasks, t -> {

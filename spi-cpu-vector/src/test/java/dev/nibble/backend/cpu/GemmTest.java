@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** GEMMs against double-precision loops: integer accumulators exact, floats within 1e-5 relative. */
 class GemmTest {
-    static final int[][] SHAPES = {{1, 1, 1}, {1, 77, 5}, {5, 64, 48}, {67, 300, 97}, {4, 513, 50}, {70, 130, 130}};
+    static final int[][] SHAPES = {{1, 1, 1}, {1, 77, 5}, {5, 64, 48}, {67, 300, 97}, {4, 513, 50}, {70, 130, 130},
+        {1, 300, 200}, {1, 513, 130}, {2, 130, 97}};
     /** The scalar loops are the plain definition: small shapes keep the suite fast. */
     static final int[][] SCALAR_SHAPES = {{1, 1, 1}, {1, 77, 5}, {5, 64, 48}, {3, 300, 13}};
 
@@ -118,11 +119,11 @@ class GemmTest {
     @ValueSource(strings = {"vector", "scalar"})
     void integerGemmIsExactAtTheCodeExtremes(String path) {
         Random r = new Random(29);
-        int m = 5;
         int n = 100;
         int k = 1000;
         try (KernelBackend b = Fixtures.open(path)) {
-            for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max")) {
+            // M = 5 runs the tiled kernel, M = 1 the single-row one
+            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max")) {
                 QuantScheme s = switch (kind) {
                     case "int4-min", "int4-random" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
                     case "int8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);

@@ -111,6 +111,8 @@ class QuantizeAndRotateTest {
             a.add(Arguments.of(p, new Rotation.RegularHadamard(16), 100));
             a.add(Arguments.of(p, new Rotation.RegularHadamard(64), 256));
             a.add(Arguments.of(p, new Rotation.RegularHadamard(256), 300));
+            a.add(Arguments.of(p, new Rotation.RegularHadamard(256), 768));
+            a.add(Arguments.of(p, new Rotation.RegularHadamard(64), 192));
             a.add(Arguments.of(p, new Rotation.RegularHadamard(1024), 1024));
             a.add(Arguments.of(p, new Rotation.SylvesterHadamard(2), 9));
             a.add(Arguments.of(p, new Rotation.SylvesterHadamard(8), 50));
@@ -179,6 +181,43 @@ class QuantizeAndRotateTest {
                                 .isEqualTo(Float.floatToRawIntBits(want[i]));
                     }
                 }
+            }
+        }
+    }
+
+    /** Small integers cancel exactly, so the sign of every zero (x - y against x + (-y)) is checked too. */
+    @ParameterizedTest(name = "block {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {16, 64, 256, 1024})
+    void regularHadamardKeepsSignedZerosBitForBit(int block) {
+        Random r = new Random(block);
+        int rows = 9;
+        int k = 2 * block;
+        float[] v = new float[rows * k];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.nextInt(5) - 2 + (r.nextInt(7) == 0 ? -0f : 0f);
+            if (r.nextInt(11) == 0) {
+                v[i] = -0f;
+            }
+        }
+        // rows 0-2: only signed zeros (random, all -0, all +0), so every intermediate zero sign reaches the output
+        for (int i = 0; i < k; i++) {
+            v[i] = r.nextBoolean() ? -0f : 0f;
+            v[k + i] = -0f;
+            v[2 * k + i] = 0f;
+        }
+        // row 3: sparse, most quads all zero
+        for (int i = 0; i < k; i++) {
+            v[3 * k + i] = r.nextInt(9) == 0 ? r.nextInt(3) - 1 : (r.nextBoolean() ? -0f : 0f);
+        }
+        Tensor x = Tensor.ofFloats(v, rows, k);
+        Rotation rotation = new Rotation.RegularHadamard(block);
+        float[] want = Hadamard.rotate(x, rotation).toFloatArray();
+        try (KernelBackend b = Fixtures.open("vector");
+                DeviceTensor dx = b.upload(x); DeviceTensor y = b.rotate(dx, rotation)) {
+            float[] got = b.download(y).toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertThat(Float.floatToRawIntBits(got[i])).as("element %d", i)
+                        .isEqualTo(Float.floatToRawIntBits(want[i]));
             }
         }
     }
