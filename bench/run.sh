@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Nibble's JMH benchmarks (GemmBenchmark, HadamardBenchmark) with the peers, and prints the
-# Markdown tables of docs/benchmarks/cpu.md. Benchmarks never run during `mvn verify`: only here.
+# Markdown tables of docs/benchmarks.md. Benchmarks never run during `mvn verify`: only here.
 #
 #   bench/run.sh quick      # M ∈ {1,64}, DiT-XL/2 widths, every impl            (~12 min on 2 cores)
 #   bench/run.sh dit        # M ∈ {1,64,1024}, DiT-XL/2 widths, every impl
