@@ -19,6 +19,7 @@ final class Subcommands {
                 new EvalCommand(),
                 new DemoCommand(),
                 new BenchCommand(),
-                new OpCommand());
+                new OpCommand(),
+                new picocli.CommandLine.HelpCommand());
     }
 }

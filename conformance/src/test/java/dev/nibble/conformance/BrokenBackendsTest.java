@@ -15,7 +15,7 @@ class BrokenBackendsTest {
     static class HalfAwaySuite extends BackendConformance {
         @Override
         protected KernelBackend openBackend() {
-            return new BrokenBackends.HalfAwayRounding(new ScalarBackend());
+            return Mutants.halfAwayRounding(new ScalarBackend());
         }
     }
 
@@ -23,7 +23,7 @@ class BrokenBackendsTest {
     static class SwappedNibblesSuite extends BackendConformance {
         @Override
         protected KernelBackend openBackend() {
-            return new BrokenBackends.SwappedNibbles(new ScalarBackend());
+            return Mutants.swappedNibbles(new ScalarBackend());
         }
     }
 

@@ -7,6 +7,7 @@ import dev.nibble.api.backend.Capability;
 import dev.nibble.api.backend.KernelBackend;
 import dev.nibble.conformance.BackendConformance;
 import dev.nibble.conformance.ConformanceRunner;
+import dev.nibble.conformance.Mutants;
 import dev.nibble.conformance.SelectedBackendConformance;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,7 +25,7 @@ class BrokenBackendsTest {
     static class HalfAwaySuite extends BackendConformance {
         @Override
         protected KernelBackend openBackend() {
-            return new BrokenBackends.HalfAwayRounding(Backends.open("cpu"));
+            return Mutants.halfAwayRounding(Backends.open("cpu"));
         }
     }
 
@@ -32,7 +33,7 @@ class BrokenBackendsTest {
     static class SwappedNibblesSuite extends BackendConformance {
         @Override
         protected KernelBackend openBackend() {
-            return new BrokenBackends.SwappedNibbles(Backends.open("cpu"));
+            return Mutants.swappedNibbles(Backends.open("cpu"));
         }
     }
 

@@ -1,4 +1,6 @@
-package dev.nibble.it.conformance;
+package dev.nibble.conformance;
+
+import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
 import dev.nibble.api.QuantScheme;
 import dev.nibble.api.QuantizedTensor;
@@ -6,15 +8,37 @@ import dev.nibble.api.Tensor;
 import dev.nibble.api.backend.DeviceQuantized;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.KernelBackend;
-import dev.nibble.conformance.ForwardingKernelBackend;
+import dev.nibble.api.numerics.Int4Packing;
+import org.apiguardian.api.API;
 
-/** Deliberately broken decorators over a real backend: the kit must fail each of them. */
-final class BrokenBackends {
-    private BrokenBackends() {
+/**
+ * Deliberately broken decorators over a real backend, the kit's proof that it bites: a conformant
+ * backend wrapped in any of these must fail the kit. Backend authors can run them the same way
+ * against their own backend.
+ */
+@API(status = EXPERIMENTAL, since = "0.1")
+public final class Mutants {
+    private Mutants() {
     }
 
-    /** Recomputes quantize's codes rounding half away from zero (the backend's scales are kept). */
-    static final class HalfAwayRounding extends ForwardingKernelBackend {
+    /**
+     * @param backend a conformant backend
+     * @return the backend with quantization rounding half away from zero instead of half to even
+     */
+    public static KernelBackend halfAwayRounding(KernelBackend backend) {
+        return new HalfAwayRounding(backend);
+    }
+
+    /**
+     * @param backend a conformant backend
+     * @return the backend with its 4-bit nibble order swapped (element 2i in the high nibble)
+     */
+    public static KernelBackend swappedNibbles(KernelBackend backend) {
+        return new SwappedNibbles(backend);
+    }
+
+    /** Rounds half away from zero instead of half to even when it quantizes. */
+    private static final class HalfAwayRounding extends ForwardingKernelBackend {
         HalfAwayRounding(KernelBackend delegate) {
             super(delegate);
         }
@@ -29,6 +53,7 @@ final class BrokenBackends {
             return recode(x, delegate.quantizeStatic(x, scheme, scale, zeroPoint));
         }
 
+        /** Keeps the backend's scales and zero points, recomputes the codes with the wrong rounding. */
         private DeviceQuantized recode(DeviceTensor x, DeviceQuantized good) {
             QuantScheme s = good.scheme();
             if (s.format() != QuantScheme.Format.INT) {
@@ -40,28 +65,29 @@ final class BrokenBackends {
             float[] v = delegate.download(x).toFloatArray();
             float[] scales = q.scales().toFloatArray();
             int[] zeros = q.zeros() == null ? new int[scales.length] : q.zeros().toIntArray();
-            byte[] bytes = new byte[s.codeType().isPacked() ? rows * ((k + 1) / 2) : rows * k];
-            for (int i = 0; i < rows * k; i++) {
+            int[] codes = new int[rows * k];
+            for (int i = 0; i < codes.length; i++) {
                 int r = i / k;
-                int c = i % k;
                 int p = switch (s.granularity()) {
                     case PER_TENSOR -> 0;
                     case PER_CHANNEL, PER_TOKEN -> r;
-                    case PER_GROUP -> r * s.scalesPerRow(k) + c / s.groupSize();
+                    case PER_GROUP -> r * s.scalesPerRow(k) + (i % k) / s.groupSize();
                 };
-                int code;
                 if (scales[p] == 0f) {
-                    code = zeros[p];
-                } else {
-                    float u = v[i] / scales[p];
-                    double away = Math.signum(u) * Math.floor(Math.abs(u) + 0.5); // the bug: ties away from zero
-                    code = (int) Math.max(s.qmin(), Math.min(s.qmax(), away + zeros[p]));
+                    codes[i] = zeros[p];
+                    continue;
                 }
-                if (s.codeType().isPacked()) {
-                    int at = r * ((k + 1) / 2) + c / 2;
-                    bytes[at] |= (byte) ((code & 0xF) << (c % 2 == 0 ? 0 : 4));
-                } else {
-                    bytes[i] = (byte) code;
+                float u = v[i] / scales[p];
+                double away = Math.signum(u) * Math.floor(Math.abs(u) + 0.5);
+                codes[i] = (int) Math.max(s.qmin(), Math.min(s.qmax(), away + zeros[p]));
+            }
+            byte[] bytes;
+            if (s.codeType().isPacked()) {
+                bytes = Int4Packing.pack(codes, rows, k);
+            } else {
+                bytes = new byte[codes.length];
+                for (int i = 0; i < codes.length; i++) {
+                    bytes[i] = (byte) codes[i];
                 }
             }
             QuantizedTensor bad = new QuantizedTensor(Tensor.ofBytes(s.codeType(), bytes, rows, k), q.scales(), q.zeros(), s);
@@ -71,10 +97,10 @@ final class BrokenBackends {
     }
 
     /**
-     * Packs 4-bit codes high nibble first: its quantize writes element 2i in the high nibble, and
-     * its GEMMs and dequantize read codes that way.
+     * Packs 4-bit codes high nibble first: its quantize writes element 2i in the high nibble and
+     * its GEMMs read them back that way, so canonical codes are misread.
      */
-    static final class SwappedNibbles extends ForwardingKernelBackend {
+    private static final class SwappedNibbles extends ForwardingKernelBackend {
         SwappedNibbles(KernelBackend delegate) {
             super(delegate);
         }
@@ -88,8 +114,8 @@ final class BrokenBackends {
             for (int i = 0; i < b.length; i++) {
                 b[i] = (byte) ((b[i] & 0x0F) << 4 | (b[i] & 0xF0) >>> 4);
             }
-            return delegate.upload(new QuantizedTensor(Tensor.ofBytes(h.codes().dtype(), b, h.codes().shape().dims()),
-                    h.scales(), h.zeros(), h.scheme()));
+            long[] dims = h.codes().shape().dims();
+            return delegate.upload(new QuantizedTensor(Tensor.ofBytes(h.codes().dtype(), b, dims), h.scales(), h.zeros(), h.scheme()));
         }
 
         @Override
