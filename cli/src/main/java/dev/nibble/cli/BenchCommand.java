@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Quick GEMM throughput (GOPS, median of N calls) on the selected backend: f32, and the fused "
                 + "W8A8 / W4A4 / W4A16 layers (dynamic activation quantization + integer GEMM + dequantization). "
-                + "Each call is timed until its output is back on the host (one device-to-host copy included).")
+                + "Each call is timed until the device has finished it (KernelBackend.synchronize); the output stays on the device.")
 final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -147,21 +147,21 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs the call warmup + repeat times. A call is timed until its output is back on the host: GPU
-     * backends return as soon as the work is queued, so only the download proves it finished. The
-     * figures therefore include one device-to-host copy of the output (M·N floats).
+     * Runs the call warmup + repeat times. A call is timed until the backend says its work has finished
+     * ({@link KernelBackend#synchronize()}: GPU backends return as soon as the work is queued); the
+     * output stays on the device, as it would between two layers.
      */
     private double median(KernelBackend b, Supplier<DeviceTensor> call) {
         for (int i = 0; i < warmup; i++) {
             try (DeviceTensor y = call.get()) {
-                b.download(y);
+                b.synchronize();
             }
         }
         double[] ms = new double[repeat];
         for (int i = 0; i < repeat; i++) {
             long t0 = System.nanoTime();
             try (DeviceTensor y = call.get()) {
-                b.download(y);
+                b.synchronize();
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
         }

@@ -162,6 +162,11 @@ public class ForwardingKernelBackend implements KernelBackend {
     }
 
     @Override
+    public void synchronize() {
+        delegate.synchronize();
+    }
+
+    @Override
     public void close() {
         delegate.close();
     }

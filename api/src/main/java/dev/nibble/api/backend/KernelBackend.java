@@ -267,6 +267,14 @@ public interface KernelBackend extends AutoCloseable {
      */
     DeviceTensor attention(DeviceTensor qkv, int heads);
 
+    /**
+     * Waits until every operation issued so far has finished. Operations may run asynchronously
+     * (GPU backends return once work is queued; a download always waits for it): timing code calls
+     * this before it reads the clock. Synchronous backends need not override it.
+     */
+    default void synchronize() {
+    }
+
     /** Releases every resource of this backend; tensors it created become invalid. Idempotent. */
     @Override
     void close();

@@ -812,6 +812,17 @@ final class CudaBackend implements KernelBackend {
     }
 
     @Override
+    public void synchronize() {
+        synchronized (lock) {
+            if (closed) {
+                throw new IllegalStateException("backend " + id() + " is closed");
+            }
+            d.setCurrent(context);
+            d.synchronize();
+        }
+    }
+
+    @Override
     public void close() {
         synchronized (lock) {
             if (closed) {

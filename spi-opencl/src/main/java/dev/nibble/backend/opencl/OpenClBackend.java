@@ -275,6 +275,11 @@ final class OpenClBackend implements KernelBackend {
         CL.clFinish(queue);
     }
 
+    @Override
+    public void synchronize() {
+        finish();
+    }
+
     // ---- input transforms ----
 
     @Override
