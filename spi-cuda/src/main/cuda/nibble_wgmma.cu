@@ -1,0 +1,361 @@
+// Nibble INT8 GEMM on Hopper's warpgroup tensor cores (sm_90a only; compiled into its own cubin).
+// wgmma.mma_async m64nNk32 s8 x s8 -> s32 with both operands in shared memory (128-byte swizzle,
+// matrix descriptors), fed by a multi-stage cp.async pipeline. INT4 codes stay packed in global memory
+// and are unpacked to INT8 (16 x code) in shared memory, the same trick as the mma.sync path.
+// Same arguments and same epilogue arithmetic as k_gemm_i8 / k_gemm_i4 (nibble_fused.cu), so the
+// output is bit-identical: int32 accumulation, then (float)acc * unpackScale * sa[m] * sw[n], the
+// low-rank up projection on 16-bit mma.sync, bias, one F32 store.
+// Per-row scales only (the grouped variants stay on mma.sync). Any M, N (edge tiles are predicated);
+// Kpad a multiple of 128 (INT8) or 256 (INT4) as for the other GEMM.
+#include "nibble_common.cuh"
+
+namespace nwg {
+
+constexpr int kBM = 128;     // two consumer warpgroups of 64 rows each
+constexpr int kBK = 128;    // INT8 bytes of K per stage and row: one 128-byte swizzle row
+
+__device__ __forceinline__ uint32_t saddr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+__device__ __forceinline__ void cp16(uint32_t dst, const void* src, bool pred) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(src), "r"(pred ? 16 : 0) : "memory");
+}
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" :: "n"(N) : "memory"); }
+// generic-proxy writes (cp.async, st.shared) made visible to the async proxy that wgmma reads through
+__device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_arrive() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" :: "n"(N) : "memory"); }
+// keeps the compiler from touching accumulator registers across the asynchronous wgmma
+__device__ __forceinline__ void reg_fence(int& r) { asm volatile("" : "+r"(r) :: "memory"); }
+
+// Shared-memory matrix descriptor: K-major tile of 128-byte rows, 128-byte swizzle, 8-row groups
+// 1024 bytes apart (stride byte offset); the leading byte offset is unused in this mode.
+__device__ __forceinline__ uint64_t desc(uint32_t addr) {
+    return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+}
+
+// byte offset of 16-byte chunk c of row `row` in the 128-byte-swizzled layout (tile base 1024-aligned)
+__device__ __forceinline__ uint32_t swz(int row, int c) { return row * kBK + ((c ^ (row & 7)) << 4); }
+
+__device__ __forceinline__ uint32_t lo16x(uint32_t w) { return (w << 4) & 0xF0F0F0F0u; }
+__device__ __forceinline__ uint32_t hi16x(uint32_t w) { return w & 0xF0F0F0F0u; }
+
+template <bool BF16>
+__device__ __forceinline__ void mma16(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
+    if (BF16)
+        asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+    else
+        asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// d[N/2] += A(64 x 32, descriptor da) * B(N x 32, descriptor db)^T, one warpgroup
+__device__ __forceinline__ void wgmma_n256(int* d, uint64_t da, uint64_t db) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
+        "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
+        "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
+        "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
+        "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+        "%128, %129, p;\n}\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
+          "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
+          "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
+          "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
+          "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63]),
+          "+r"(d[64]), "+r"(d[65]), "+r"(d[66]), "+r"(d[67]), "+r"(d[68]), "+r"(d[69]), "+r"(d[70]), "+r"(d[71]),
+          "+r"(d[72]), "+r"(d[73]), "+r"(d[74]), "+r"(d[75]), "+r"(d[76]), "+r"(d[77]), "+r"(d[78]), "+r"(d[79]),
+          "+r"(d[80]), "+r"(d[81]), "+r"(d[82]), "+r"(d[83]), "+r"(d[84]), "+r"(d[85]), "+r"(d[86]), "+r"(d[87]),
+          "+r"(d[88]), "+r"(d[89]), "+r"(d[90]), "+r"(d[91]), "+r"(d[92]), "+r"(d[93]), "+r"(d[94]), "+r"(d[95]),
+          "+r"(d[96]), "+r"(d[97]), "+r"(d[98]), "+r"(d[99]), "+r"(d[100]), "+r"(d[101]), "+r"(d[102]), "+r"(d[103]),
+          "+r"(d[104]), "+r"(d[105]), "+r"(d[106]), "+r"(d[107]), "+r"(d[108]), "+r"(d[109]), "+r"(d[110]), "+r"(d[111]),
+          "+r"(d[112]), "+r"(d[113]), "+r"(d[114]), "+r"(d[115]), "+r"(d[116]), "+r"(d[117]), "+r"(d[118]), "+r"(d[119]),
+          "+r"(d[120]), "+r"(d[121]), "+r"(d[122]), "+r"(d[123]), "+r"(d[124]), "+r"(d[125]), "+r"(d[126]), "+r"(d[127])
+        : "l"(da), "l"(db), "r"(1));
+}
+__device__ __forceinline__ void wgmma_n128(int* d, uint64_t da, uint64_t db) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+        "%64, %65, p;\n}\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
+          "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
+          "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
+          "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
+          "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63])
+        : "l"(da), "l"(db), "r"(1));
+}
+
+template <int kBN> __device__ __forceinline__ void wgmma(int* d, uint64_t da, uint64_t db) {
+    if constexpr (kBN == 256) wgmma_n256(d, da, db); else wgmma_n128(d, da, db);
+}
+
+template <int MODE, int kBN> struct Cfg {
+    static constexpr int STAGE = (kBM + kBN) * kBK;                        // INT8 tile bytes per stage
+    static constexpr int RAW = (kBM + kBN) * kBK / 2;                      // packed INT4 bytes per stage
+    static constexpr int kSTAGES = MODE == 0 ? (kBN == 256 ? 4 : 6) : 2;   // INT8 buffers
+    static constexpr int RAWS = MODE == 0 ? 0 : 4;                       // packed INT4 stages
+    static constexpr int SMEM = kSTAGES * STAGE + RAWS * RAW + 1024;      // + alignment slack
+};
+
+// MODE 0: INT8 codes; MODE 1: packed INT4 codes (canonical packing) unpacked to INT8 in shared memory.
+// 256 threads: all load (cp.async), warpgroup g computes rows g*64..g*64+63 of the 128 x kBN tile.
+template <int MODE, int kBN, int PIPE = 0>
+__device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
+        int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
+        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y) {
+    using C = Cfg<MODE, kBN>;
+    extern __shared__ __align__(1024) uint8_t dsm[];
+    const uint32_t s0 = (saddr(dsm) + 1023u) & ~1023u;
+    uint8_t* const g0 = dsm + (s0 - saddr(dsm));      // generic pointer to the aligned base
+    const int tid = threadIdx.x, wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31;
+    const int gid = lane >> 2, tig = lane & 3;
+    const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
+    const int rowBytes = MODE == 0 ? Kpad : Kpad / 2;
+    const int KT = Kpad / kBK;
+    constexpr int ROWS = kBM + kBN;
+
+    int acc[kBN / 2];
+#pragma unroll
+    for (int i = 0; i < kBN / 2; i++) acc[i] = 0;
+
+    auto mma_issue = [&](uint32_t tile) {
+        const uint64_t da = desc(tile + wg * 64 * kBK), db = desc(tile + kBM * kBK);
+#pragma unroll
+        for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
+        wg_arrive();
+#pragma unroll
+        for (int kk = 0; kk < kBK / 32; kk++) wgmma<kBN>(acc, da + 2 * kk, db + 2 * kk);   // +32 bytes of K
+        wg_commit();
+    };
+    auto mma_stage = [&](uint32_t tile) {
+        mma_issue(tile);
+        wg_wait<1>();
+#pragma unroll
+        for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
+    };
+
+    if constexpr (MODE == 0) {
+        // thread t copies 16-byte chunk t%8 of rows t/8 + 32i: one base pointer per operand
+        const int lr8 = tid >> 3, c8 = tid & 7;
+        const uint8_t* pa = A + (long long)(m0 + lr8) * rowBytes + c8 * 16;
+        const uint8_t* pw = W + (long long)(n0 + lr8) * rowBytes + c8 * 16;
+        const long long step = 32LL * rowBytes;
+        const uint32_t dst = swz(lr8, c8);
+        auto load = [&](int stage, int kt) {
+            const uint32_t t = s0 + stage * C::STAGE + dst;
+            const int kb = kt * kBK;
+#pragma unroll
+            for (int i = 0; i < kBM / 32; i++) {
+                bool ok = m0 + lr8 + 32 * i < M;
+                cp16(t + i * 32 * kBK, ok ? pa + i * step + kb : A, ok);
+            }
+#pragma unroll
+            for (int i = 0; i < kBN / 32; i++) {
+                bool ok = n0 + lr8 + 32 * i < N;
+                cp16(t + (kBM + 32 * i) * kBK, ok ? pw + i * step + kb : W, ok);
+            }
+        };
+        if constexpr (PIPE == 0) {
+            constexpr int AHEAD = C::kSTAGES - 2;   // one stage is read by the wgmma still in flight
+#pragma unroll
+            for (int s = 0; s < AHEAD; s++) {
+                if (s < KT) load(s, s);
+                cp_commit();
+            }
+            for (int kt = 0; kt < KT; kt++) {
+                cp_wait<AHEAD - 1>();
+                fence_async_smem();
+                __syncthreads();   // stage kt landed for all; wgmma(kt-2) retired in both warpgroups
+                if (kt + AHEAD < KT) load((kt + AHEAD) % C::kSTAGES, kt + AHEAD);
+                cp_commit();
+                mma_stage(s0 + (kt % C::kSTAGES) * C::STAGE);
+            }
+        } else {
+            constexpr int AHEAD = C::kSTAGES - 1;   // wgmma(kt) retires within its iteration
+#pragma unroll
+            for (int s = 0; s < AHEAD; s++) {
+                if (s < KT) load(s, s);
+                cp_commit();
+            }
+            for (int kt = 0; kt < KT; kt++) {
+                cp_wait<AHEAD - 1>();
+                fence_async_smem();
+                __syncthreads();   // stage kt landed for all; wgmma(kt-1) retired in both warpgroups
+                mma_issue(s0 + (kt % C::kSTAGES) * C::STAGE);
+                if (kt + AHEAD < KT) load((kt + AHEAD) % C::kSTAGES, kt + AHEAD);
+                cp_commit();
+                wg_wait<0>();
+#pragma unroll
+                for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
+            }
+        }
+    } else {
+        const uint32_t raw0 = s0 + C::kSTAGES * C::STAGE;
+        uint8_t* const rawg = g0 + C::kSTAGES * C::STAGE;
+        // thread t copies 16-byte chunk t%4 of packed rows t/4 + 64i
+        const int lr4 = tid >> 2, c4 = tid & 3;
+        const uint8_t* pa = A + (long long)(m0 + lr4) * rowBytes + c4 * 16;
+        const uint8_t* pw = W + (long long)(n0 + lr4) * rowBytes + c4 * 16;
+        const long long step = 64LL * rowBytes;
+        auto load = [&](int stage, int kt) {
+            const uint32_t t = raw0 + stage * C::RAW + lr4 * (kBK / 2) + c4 * 16;
+            const int kb = kt * (kBK / 2);
+#pragma unroll
+            for (int i = 0; i < kBM / 64; i++) {
+                bool ok = m0 + lr4 + 64 * i < M;
+                cp16(t + i * 64 * (kBK / 2), ok ? pa + i * step + kb : A, ok);
+            }
+#pragma unroll
+            for (int i = 0; i < kBN / 64; i++) {
+                bool ok = n0 + lr4 + 64 * i < N;
+                cp16(t + (kBM + 64 * i) * (kBK / 2), ok ? pw + i * step + kb : W, ok);
+            }
+        };
+        // packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
+        // A and W get the same permutation of K, so every dot product is unchanged
+        auto unpack = [&](int rstage, int buf) {
+            const uint8_t* rs = rawg + rstage * C::RAW;
+            uint8_t* bs = g0 + buf * C::STAGE;
+#pragma unroll
+            for (int i = 0; i < ROWS * 4 / 256; i++) {
+                int e = tid + i * 256, row = e >> 2, c = e & 3;
+                uint4 w = *reinterpret_cast<const uint4*>(rs + row * (kBK / 2) + c * 16);
+                *reinterpret_cast<uint4*>(bs + swz(row, 2 * c)) = make_uint4(lo16x(w.x), lo16x(w.y), lo16x(w.z), lo16x(w.w));
+                *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(hi16x(w.x), hi16x(w.y), hi16x(w.z), hi16x(w.w));
+            }
+        };
+        constexpr int AHEAD = C::RAWS - 1;
+#pragma unroll
+        for (int s = 0; s < AHEAD; s++) {
+            if (s < KT) load(s, s);
+            cp_commit();
+        }
+        for (int kt = 0; kt < KT; kt++) {
+            cp_wait<AHEAD - 1>();
+            __syncthreads();   // packed stage kt landed; wgmma(kt-2) retired, so INT8 buffer kt%2 is free
+            if (kt + AHEAD < KT) load((kt + AHEAD) % C::RAWS, kt + AHEAD);
+            cp_commit();
+            unpack(kt % C::RAWS, kt & 1);
+            fence_async_smem();
+            __syncthreads();
+            mma_stage(s0 + (kt & 1) * C::STAGE);
+        }
+    }
+    wg_wait<0>();
+#pragma unroll
+    for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
+    cp_wait<0>();
+    __syncthreads();   // the pipeline's shared memory is free: stage the tile's scales, bias and up rows
+
+    // per-column operands in shared memory: from global, 128 dependent loads per thread would
+    // serialize on their latency (the epilogue cost more than a third of the kernel that way)
+    float* ssw = reinterpret_cast<float*>(g0);
+    float* sbias = ssw + kBN;
+    uint16_t* sup = reinterpret_cast<uint16_t*>(sbias + kBN);   // [kBN][r + 8]: padded against bank conflicts
+    const int upStride = r + 8;
+    for (int i = tid; i < kBN; i += 256) {
+        int c = n0 + i;
+        ssw[i] = c < N ? sw[c] : 0.0f;
+        sbias[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
+    }
+    if (r > 0) {
+        const uint32_t* U = reinterpret_cast<const uint32_t*>(up);
+        const int half = r / 2;
+        for (int e = tid; e < kBN * half; e += 256) {
+            int row = e / half, w = e - row * half;
+            int col = min(n0 + row, N - 1);
+            reinterpret_cast<uint32_t*>(sup + row * upStride)[w] = U[(long long)col * half + w];
+        }
+    }
+    __syncthreads();
+
+    // the arithmetic of gemm_body: acc[j*4+t] is row gid + 8*(t>>1), column j*8 + 2*tig + (t&1)
+    const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : 1.0f;
+    const int rowA = m0 + wg * 64 + wl * 16 + gid;
+    const float sA0 = rowA < M ? sa[rowA] : 0.0f, sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
+    float* y = reinterpret_cast<float*>(acc);
+#pragma unroll
+    for (int j = 0; j < kBN / 8; j++) {
+        const float2 w = *reinterpret_cast<const float2*>(ssw + j * 8 + tig * 2);
+#pragma unroll
+        for (int t = 0; t < 4; t++)
+            y[j * 4 + t] = (float)acc[j * 4 + t] * unpackScale * ((t >> 1) ? sA1 : sA0) * ((t & 1) ? w.y : w.x);
+    }
+    if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body
+        const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
+        const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
+        for (int kk = 0; kk < 2 * r; kk += 16) {
+            const int k0 = kk < r ? kk : kk - r;
+            uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
+            uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
+            uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
+            uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
+#pragma unroll
+            for (int j = 0; j < kBN / 8; j++) {
+                const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
+                uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
+                uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
+                if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+                else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+            }
+        }
+    }
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        int row = rowA + h * 8;
+        if (row >= M) continue;
+#pragma unroll
+        for (int j = 0; j < kBN / 8; j++) {
+            int col = n0 + j * 8 + tig * 2;
+            float v0 = y[j * 4 + h * 2], v1 = y[j * 4 + h * 2 + 1];
+            if (bias) { const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2); v0 += b.x; v1 += b.y; }
+            float* out = Y + (long long)row * N + col;
+            if (col + 1 < N && (N & 1) == 0) {
+                *reinterpret_cast<float2*>(out) = make_float2(v0, v1);
+            } else {
+                if (col < N) out[0] = v0;
+                if (col + 1 < N) out[1] = v1;
+            }
+        }
+    }
+}
+
+}  // namespace nwg
+
+// The arguments of k_gemm_i8 / k_gemm_i4 (G and cpg are ignored: per-row scales only).
+#define WG_ARGS const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N, int Kpad, \
+    const float* __restrict__ sa, const float* __restrict__ sw, int G, int cpg, const void* __restrict__ lr, \
+    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y
+#define WG_PASS A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y
+
+#define WGMMA_SMEM_I8 (nwg::Cfg<0, 256>::SMEM)
+#define WGMMA_SMEM_I4 (nwg::Cfg<1, 256>::SMEM)
+#define WGMMA_SMEM_I8_N128 (nwg::Cfg<0, 128>::SMEM)
+#define WGMMA_SMEM_I4_N128 (nwg::Cfg<1, 128>::SMEM)
+
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8(WG_ARGS) { nwg::body<0, 256>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4(WG_ARGS) { nwg::body<1, 256>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128(WG_ARGS) { nwg::body<0, 128>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4_n128(WG_ARGS) { nwg::body<1, 128>(WG_PASS); }
+#ifdef NIBBLE_WGMMA_VARIANTS
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_p1(WG_ARGS) { nwg::body<0, 256, 1>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128_p1(WG_ARGS) { nwg::body<0, 128, 1>(WG_PASS); }
+#endif
