@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the jar's PTX (compute_80, JIT-compiled by the driver on any newer GPU) and cubins
-# (sm_80, sm_86, sm_87, sm_89, sm_90) from the .cu sources when nvcc is on the PATH; otherwise keeps
+# (sm_80, sm_86, sm_87, sm_89, sm_90), plus the wgmma GEMM for sm_90a (nibble_wgmma.cu, its own cubin:
+# sm_90a code runs on compute capability 9.0 only) from the .cu sources when nvcc is on the PATH; otherwise keeps
 # the committed ones. SOURCES.sha256 records the hash of the sources the binaries were built from;
 # KernelResourcesTest fails the build when it no longer matches (stale binaries).
 #   bash spi-cuda/src/main/cuda/build-kernels.sh [--force]
@@ -8,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/../resources/dev/nibble/backend/cuda/kernels"
 mkdir -p "$out"
-hash=$(cd "$here" && cat nibble_common.cuh nibble_ops.cu nibble_fused.cu nibble_kernels.cu build-kernels.sh | sha256sum | cut -d' ' -f1)
+hash=$(cd "$here" && cat nibble_common.cuh nibble_ops.cu nibble_fused.cu nibble_kernels.cu nibble_wgmma.cu build-kernels.sh | sha256sum | cut -d' ' -f1)
 if [ "${1:-}" != "--force" ] && [ -f "$out/SOURCES.sha256" ] && [ "$(cat "$out/SOURCES.sha256")" = "$hash" ]; then
   echo "[nibble-cuda] kernels up to date ($hash)"; exit 0
 fi
@@ -22,5 +23,6 @@ nvcc $FLAGS -ptx -arch=compute_80 nibble_kernels.cu -o "$out/nibble.ptx"
 for sm in 80 86 87 89 90; do
   nvcc $FLAGS -cubin -arch=sm_$sm nibble_kernels.cu -o "$out/nibble.sm_$sm.cubin"
 done
+nvcc $FLAGS -cubin -gencode arch=compute_90a,code=sm_90a nibble_wgmma.cu -o "$out/nibble_wgmma.sm_90a.cubin"
 echo "$hash" > "$out/SOURCES.sha256"
 echo "[nibble-cuda] rebuilt kernels ($hash) with $(nvcc --version | tail -1)"

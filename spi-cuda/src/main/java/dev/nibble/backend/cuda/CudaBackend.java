@@ -39,6 +39,9 @@ final class CudaBackend implements KernelBackend {
     private final Object lock = new Object();
     private final long context;
     private final long module;
+    /** The sm_90a wgmma GEMM module, 0 when the device cannot use it (see {@link #wgmma()}). */
+    private final long wgmmaModule;
+    private final int smCount;
     private final Map<String, Long> functions = new HashMap<>();
     private final DevicePool pool;
     private final Set<CudaTensor> live = ConcurrentHashMap.newKeySet();
@@ -63,6 +66,8 @@ final class CudaBackend implements KernelBackend {
             throw e;
         }
         this.module = m;
+        this.smCount = driver.attribute(ordinal, 16);
+        this.wgmmaModule = loadWgmma(driver, ccMajor, ccMinor, smemOptin);
         this.pool = new DevicePool(driver);
         for (String big : List.of("k_tq", "k_tq_lr", "k_attention", "k_regular_had", "k_sylv_had")) {
             driver.setFunctionAttribute(fn(big), ATTR_MAX_DYNAMIC_SMEM, smemOptin);
@@ -70,6 +75,40 @@ final class CudaBackend implements KernelBackend {
         for (String g : List.of("k_gemm_i8", "k_gemm_i8_g", "k_gemm_i4", "k_gemm_i4_g", "k_gemm_s4", "k_gemm_s4_g")) {
             driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, GEMM_SMEM);
         }
+        if (wgmmaModule != 0) {
+            for (String g : TensorCoreGemm.WGMMA_KERNELS) {
+                driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, TensorCoreGemm.WGMMA_SMEM);
+            }
+        }
+    }
+
+    /**
+     * Loads the wgmma GEMM on a compute capability 9.0 device (unless -Dnibble.cuda.wgmma=false); a
+     * device or driver that refuses the sm_90a image keeps the mma.sync GEMM, with a log line.
+     */
+    private static long loadWgmma(Driver driver, int major, int minor, int smemOptin) {
+        var image = KernelImage.wgmmaFor(major, minor);
+        if (image.isEmpty() || !Boolean.parseBoolean(System.getProperty("nibble.cuda.wgmma", "true"))
+                || smemOptin < TensorCoreGemm.WGMMA_SMEM) {
+            return 0;
+        }
+        try {
+            return driver.loadModule(KernelImage.read(image.get()));
+        } catch (RuntimeException e) {
+            System.getLogger("dev.nibble.backend.cuda").log(System.Logger.Level.WARNING,
+                    "the sm_90a wgmma GEMM did not load (" + e.getMessage() + "): the mma.sync GEMM is used");
+            return 0;
+        }
+    }
+
+    /** @return true when the sm_90a wgmma GEMM is loaded */
+    boolean wgmma() {
+        return wgmmaModule != 0;
+    }
+
+    /** @return the device's streaming multiprocessor count */
+    int smCount() {
+        return smCount;
     }
 
     Driver driver() {
@@ -97,7 +136,7 @@ final class CudaBackend implements KernelBackend {
     }
 
     private long fn(String name) {
-        return functions.computeIfAbsent(name, n -> d.function(module, n));
+        return functions.computeIfAbsent(name, n -> d.function(n.startsWith("k_wgmma") ? wgmmaModule : module, n));
     }
 
     @Override
@@ -839,6 +878,9 @@ final class CudaBackend implements KernelBackend {
                 live.clear();
                 pool.closeAll();
                 d.unloadModule(module);
+                if (wgmmaModule != 0) {
+                    d.unloadModule(wgmmaModule);
+                }
                 d.releasePrimaryContext(ordinal);
             }
         }

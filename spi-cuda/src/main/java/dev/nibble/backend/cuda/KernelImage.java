@@ -3,6 +3,7 @@ package dev.nibble.backend.cuda;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Optional;
 
 /** The PTX and cubins the jar carries, and which one a device loads. */
 final class KernelImage {
@@ -10,7 +11,15 @@ final class KernelImage {
     /** Architectures with a cubin in the jar; others JIT the PTX. */
     static final int[] CUBIN_ARCHS = {80, 86, 87, 89, 90};
 
+    /** The wgmma GEMM (nibble_wgmma.cu): sm_90a code, which runs on compute capability 9.0 only. */
+    static final String WGMMA_SM90A = DIR + "nibble_wgmma.sm_90a.cubin";
+
     private KernelImage() {
+    }
+
+    /** @return the wgmma GEMM image a device of this compute capability can load, if any */
+    static Optional<String> wgmmaFor(int major, int minor) {
+        return major == 9 && minor == 0 ? Optional.of(WGMMA_SM90A) : Optional.empty();
     }
 
     /** @return the resource name a device of this compute capability loads */

@@ -3,18 +3,52 @@ package dev.nibble.backend.cuda;
 import dev.nibble.api.DType;
 import dev.nibble.api.Granularity;
 import dev.nibble.api.QuantScheme;
+import java.util.List;
 
 /**
  * The tensor-core integer GEMM (k_gemm_* in nibble_fused.cu): INT8×INT8 on mma.sync m16n8k32;
  * INT4×INT4 kept packed in memory and unpacked to INT8 in registers on sm_90 (Hopper has no fast
  * s4 mma.sync), native s4 m16n8k64 on sm_80–sm_89. Int32 accumulation, per-row or per-group
  * dequantization, optional low-rank up projection and bias in the epilogue.
+ *
+ * <p>On compute capability 9.0 the per-row-scale GEMMs run on the wgmma kernels instead
+ * (k_wgmma_* in nibble_wgmma.cu, sm_90a): same arguments, same int32 sums and epilogue arithmetic,
+ * so the output is bit-identical; see {@link #wgmmaTileN}.
  */
 final class TensorCoreGemm {
     static final int TILE_M = 128;
     static final int TILE_N = 128;
 
+    /** Rows of a wgmma tile (two warpgroups of 64). */
+    static final int WGMMA_TILE_M = 128;
+    /** Dynamic shared memory of the largest wgmma variant (4 stages of 128 x 384 bytes + alignment). */
+    static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 1024;
+    static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128");
+    /** The wgmma epilogue stages the tile's rows of the up projection in shared memory. */
+    static final int WGMMA_MAX_RANK = 256;
+
     private TensorCoreGemm() {
+    }
+
+    /**
+     * Chooses the GEMM on a device with the wgmma kernels. They take per-row scales only (the grouped
+     * GEMM stays on mma.sync), any M and N (edge tiles are predicated) and the same K alignment. The
+     * 128 x 256 tile is the fastest once there are enough tiles to fill half the SMs; below that the
+     * 128 x 128 tile. INT4 with a short K (under 2048) and many tiles stays on mma.sync, measured
+     * faster there on an NVIDIA H200 (docs/benchmarks/cudagemm.md).
+     *
+     * @return the wgmma tile width N (256 or 128), or 0 for the mma.sync GEMM
+     */
+    static int wgmmaTileN(boolean available, int bits, boolean grouped, int m, int n, int kpad, int rank, int sms) {
+        if (!available || grouped || rank > WGMMA_MAX_RANK || m <= 0 || n <= 0) {
+            return 0;
+        }
+        long tiles256 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 255) / 256);
+        boolean few = 2 * tiles256 < sms;
+        if (bits == 4 && kpad < 2048 && !few) {
+            return 0;
+        }
+        return few ? 128 : 256;
     }
 
     /** @return the K alignment the kernel needs for codes of this width */
@@ -77,6 +111,13 @@ final class TensorCoreGemm {
     static void launch(CudaBackend b, int bits, boolean grouped, CudaTensor codesA, CudaTensor codesW, int m, int n,
             int kpad, CudaTensor sa, CudaTensor sw, int groups, int chunksPerGroup, CudaTensor lr, CudaTensor up, int r,
             DType lrType, CudaTensor bias, CudaTensor y) {
+        int tile = wgmmaTileN(b.wgmma(), bits, grouped, m, n, kpad, lr == null ? 0 : r, b.smCount());
+        if (tile > 0) {
+            String name = (bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4") + (tile == 128 ? "_n128" : "");
+            b.launch(name, (n + tile - 1) / tile, (m + WGMMA_TILE_M - 1) / WGMMA_TILE_M, 1, 256, WGMMA_SMEM, codesA, codesW,
+                    m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y);
+            return;
+        }
         b.launch(kernel(bits, grouped, b.computeMajor()), (n + TILE_N - 1) / TILE_N, (m + TILE_M - 1) / TILE_M, 1, 256,
                 CudaBackend.GEMM_SMEM, codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r,
                 lrType == DType.BF16 ? 1 : 0, bias, y);

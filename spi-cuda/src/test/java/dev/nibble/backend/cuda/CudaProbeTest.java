@@ -63,10 +63,28 @@ class CudaProbeTest {
     @Test
     void kernelPathFollowsTheComputeCapability() {
         assertThat(CudaBackendProvider.kernelPath(9, 0)).contains("nibble.sm_90.cubin").contains("unpacked to INT8");
-        assertThat(CudaBackendProvider.kernelPath(8, 6)).contains("nibble.sm_86.cubin").contains("native mma.sync m16n8k64 s4");
+        assertThat(CudaBackendProvider.kernelPath(9, 0)).contains("wgmma").contains("nibble_wgmma.sm_90a.cubin");
+        assertThat(CudaBackendProvider.kernelPath(8, 6)).contains("nibble.sm_86.cubin").contains("native mma.sync m16n8k64 s4")
+                .doesNotContain("wgmma");
         assertThat(CudaBackendProvider.kernelPath(12, 0)).contains("nibble.ptx");
         assertThat(TensorCoreGemm.kernel(4, true, 9)).isEqualTo("k_gemm_i4_g");
         assertThat(TensorCoreGemm.kernel(4, false, 8)).isEqualTo("k_gemm_s4");
         assertThat(TensorCoreGemm.kernel(8, false, 9)).isEqualTo("k_gemm_i8");
+    }
+
+    @Test
+    void wgmmaTakesPerRowGemmsItsTilesFit() {
+        int sms = 132;
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 0, sms)).isEqualTo(256);
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 4, false, 4096, 3072, 3072, 32, sms)).isEqualTo(256);
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 256, 3072, 3072, 0, sms)).as("few tiles").isEqualTo(128);
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 300, 200, 384, 0, sms)).as("edge tiles").isEqualTo(128);
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 4, false, 4096, 4608, 1280, 0, sms)).as("short K INT4").isZero();
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, true, 4096, 3072, 3072, 0, sms)).as("grouped").isZero();
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 512, sms)).as("rank").isZero();
+        assertThat(TensorCoreGemm.wgmmaTileN(false, 8, false, 4096, 3072, 3072, 0, sms)).as("not sm_90").isZero();
+        assertThat(KernelImage.wgmmaFor(9, 0)).contains(KernelImage.WGMMA_SM90A);
+        assertThat(KernelImage.wgmmaFor(8, 9)).isEmpty();
+        assertThat(KernelImage.wgmmaFor(10, 0)).isEmpty();
     }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class KernelResourcesTest {
     private static final Path SRC = Path.of("src/main/cuda");
     private static final String[] SOURCES = {"nibble_common.cuh", "nibble_ops.cu", "nibble_fused.cu", "nibble_kernels.cu",
-        "build-kernels.sh"};
+        "nibble_wgmma.cu", "build-kernels.sh"};
 
     @Test
     void everyImageIsPresent() {
@@ -25,6 +25,9 @@ class KernelResourcesTest {
             byte[] cubin = KernelImage.read(KernelImage.DIR + "nibble.sm_" + sm + ".cubin");
             assertThat(cubin).startsWith(0x7f, 'E', 'L', 'F');
         }
+        assertThat(KernelImage.read(KernelImage.WGMMA_SM90A)).startsWith(0x7f, 'E', 'L', 'F');
+        assertThat(new String(KernelImage.read(KernelImage.WGMMA_SM90A), StandardCharsets.ISO_8859_1))
+                .contains("k_wgmma_i8").contains("k_wgmma_i4_n128");
     }
 
     @Test
