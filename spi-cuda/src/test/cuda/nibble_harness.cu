@@ -1,8 +1,13 @@
 // Standalone check and benchmark of the fused kernels (same sources the jar's PTX is built from).
 //   nvcc -O3 -arch=sm_90 --fmad=false -Xcompiler -ffp-contract=off nibble_harness.cu -o harness
 //   ./harness check | ./harness bench
+// With -gencode arch=compute_90a,code=sm_90a -DNIBBLE_WGMMA the bench also times the per-row linears on
+// the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks.
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
+#ifdef NIBBLE_WGMMA
+#include "../../main/cuda/nibble_wgmma.cu"
+#endif
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -162,6 +167,10 @@ static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
+#ifdef NIBBLE_WGMMA
+    void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128};
+    for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
+#endif
 }
 
 // ---------------------------------------------------------------- peak INT8 mma.sync rate
@@ -248,8 +257,8 @@ int main(int argc, char** argv) {
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
         auto tq = [&](int v) {
             float* x = xs[it % sets];
-            if (v == 0) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
-            if (v == 1) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, 0, 1.0f, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+            if (v == 0 || v == 4) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+            if (v == 1 || v == 5) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, 0, 1.0f, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
             if (v == 2) k_tq_lr<<<(M + R - 1) / R, 256, smemR>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, down, DT_BF16, 32, lr, DT_BF16, M, R);
             if (v == 3) k_tq<<<M, 256, smem>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
         };
@@ -258,9 +267,25 @@ int main(int argc, char** argv) {
             if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
             if (v == 2) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lr, up, 32, 1, bias, y);
             if (v == 3) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, nullptr, nullptr, 0, 1, bias, y);
+#ifdef NIBBLE_WGMMA
+            if (v >= 4) {   // TensorCoreGemm.wgmmaTileN: 128 x 128 below half a wave of 128 x 256 tiles
+                long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
+                bool few = 2 * tiles < p.multiProcessorCount;
+                if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y); return; }
+                int tn = few ? 128 : 256;
+                dim3 wgrid((N + tn - 1) / tn, (M + 127) / 128);
+                auto fn = v == 4 ? (few ? k_wgmma_i4_n128 : k_wgmma_i4) : (few ? k_wgmma_i8_n128 : k_wgmma_i8);
+                fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 4 ? wc4 : wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
+            }
+#endif
         };
-        const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64"};
-        for (int v = 0; v < 4; v++) {
+        const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma"};
+#ifdef NIBBLE_WGMMA
+        const int variants = 6;
+#else
+        const int variants = 4;
+#endif
+        for (int v = 0; v < variants; v++) {
             float res[3];
             for (int part = 0; part < 3; part++) {  // 0 full, 1 tq only, 2 gemm only
                 for (int i = 0; i < 5; i++) { if (part != 2) tq(v); if (part != 1) gemm(v); it++; }
@@ -277,7 +302,7 @@ int main(int argc, char** argv) {
                 res[part] = median(t);
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
-            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 ? 1 : 0.5);
+            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 || v == 5 ? 1 : 0.5);
             printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f\n",
                    names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9);
         }
