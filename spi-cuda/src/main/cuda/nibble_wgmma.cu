@@ -108,16 +108,30 @@ template <int kBN> __device__ __forceinline__ void wgmma(int* d, uint64_t da, ui
 }
 
 template <int MODE, int kBN> struct Cfg {
-    static constexpr int STAGE = (kBM + kBN) * kBK;                        // INT8 tile bytes per stage
-    static constexpr int RAW = (kBM + kBN) * kBK / 2;                      // packed INT4 bytes per stage
-    static constexpr int kSTAGES = MODE == 0 ? (kBN == 256 ? 4 : 6) : 2;   // INT8 buffers
-    static constexpr int RAWS = MODE == 0 ? 0 : 4;                       // packed INT4 stages
-    static constexpr int SMEM = kSTAGES * STAGE + RAWS * RAW + 1024;      // + alignment slack
+    static constexpr int STAGE = (kBM + kBN) * kBK;                         // INT8 tile bytes per stage
+    static constexpr int RAW = (kBM + kBN) * kBK / 2;                       // packed INT4 bytes per stage
+    static constexpr int kSTAGES = MODE == 0 ? (kBN == 256 ? 4 : 6) : 2;    // INT8 buffers
+    static constexpr int RAWS = MODE == 0 ? 1 : 4;                          // packed INT4 stages
+    static constexpr int AHEAD = MODE == 0 ? kSTAGES - 2 : RAWS - 1;        // stages loaded ahead
+    static constexpr int SMEM = kSTAGES * STAGE + (MODE == 0 ? 0 : RAWS * RAW) + 1024;   // + alignment slack
+    // the epilogue stages scales, bias and up rows where the next tile's first loads do not go
+    static constexpr int EPI = MODE == 0 ? AHEAD * STAGE : 0;
+    static constexpr int EPI_BYTES = MODE == 0 ? (kSTAGES - AHEAD) * STAGE : kSTAGES * STAGE;
 };
+constexpr int SLAB_STRIDE = 64 + 8;                       // floats per slab row (16-byte aligned, no bank conflicts)
+constexpr int SLAB_BYTES = 8 * 16 * SLAB_STRIDE * 4;      // 8 warps x 16 rows
+constexpr int MAX_RANK = 64;                              // up rows staged for the epilogue: kBN x (r + 8) x 2 bytes
+template <int kBN> __host__ __device__ constexpr int epiFixed() { return 2 * kBN * 4 + kBN * (MAX_RANK + 8) * 2; }
+static_assert(Cfg<0, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
+static_assert(Cfg<0, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
+static_assert(Cfg<1, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
+static_assert(Cfg<1, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
 
 // MODE 0: INT8 codes; MODE 1: packed INT4 codes (canonical packing) unpacked to INT8 in shared memory.
+// Persistent: block b computes tiles b, b + gridDim.x, ... (tile t: rows (t / tilesN) * 128, columns
+// (t % tilesN) * kBN); the next tile's first loads are in flight during this tile's epilogue.
 // 256 threads: all load (cp.async), warpgroup g computes rows g*64..g*64+63 of the 128 x kBN tile.
-template <int MODE, int kBN, int PIPE = 0>
+template <int MODE, int kBN>
 __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
         const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y) {
@@ -127,17 +141,16 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
     uint8_t* const g0 = dsm + (s0 - saddr(dsm));      // generic pointer to the aligned base
     const int tid = threadIdx.x, wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31;
     const int gid = lane >> 2, tig = lane & 3;
-    const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
+    const int tilesN = (N + kBN - 1) / kBN, tiles = ((M + kBM - 1) / kBM) * tilesN;
     const int rowBytes = MODE == 0 ? Kpad : Kpad / 2;
     const int KT = Kpad / kBK;
-    constexpr int ROWS = kBM + kBN;
+    int tile = blockIdx.x;
+    if (tile >= tiles) return;
 
     int acc[kBN / 2];
-#pragma unroll
-    for (int i = 0; i < kBN / 2; i++) acc[i] = 0;
 
-    auto mma_issue = [&](uint32_t tile) {
-        const uint64_t da = desc(tile + wg * 64 * kBK), db = desc(tile + kBM * kBK);
+    auto mma_issue = [&](uint32_t t) {
+        const uint64_t da = desc(t + wg * 64 * kBK), db = desc(t + kBM * kBK);
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
         wg_arrive();
@@ -145,196 +158,205 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         for (int kk = 0; kk < kBK / 32; kk++) wgmma<kBN>(acc, da + 2 * kk, db + 2 * kk);   // +32 bytes of K
         wg_commit();
     };
-    auto mma_stage = [&](uint32_t tile) {
-        mma_issue(tile);
+    auto mma_stage = [&](uint32_t t) {
+        mma_issue(t);
         wg_wait<1>();
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
     };
 
-    if constexpr (MODE == 0) {
-        // thread t copies 16-byte chunk t%8 of rows t/8 + 32i: one base pointer per operand
-        const int lr8 = tid >> 3, c8 = tid & 7;
-        const uint8_t* pa = A + (long long)(m0 + lr8) * rowBytes + c8 * 16;
-        const uint8_t* pw = W + (long long)(n0 + lr8) * rowBytes + c8 * 16;
-        const long long step = 32LL * rowBytes;
-        const uint32_t dst = swz(lr8, c8);
-        auto load = [&](int stage, int kt) {
-            const uint32_t t = s0 + stage * C::STAGE + dst;
-            const int kb = kt * kBK;
+    // MODE 0: thread t copies 16-byte chunk t%8 of rows t/8 + 32i; MODE 1: chunk t%4 of packed rows t/4 + 64i
+    constexpr int CPR = MODE == 0 ? 8 : 4;            // 16-byte chunks per row and stage
+    constexpr int RSTEP = 256 / CPR;                  // rows per pass
+    const int lrow = tid / CPR, lc = tid % CPR;
+    const long long step = (long long)RSTEP * rowBytes;
+    const uint8_t* pa;
+    const uint8_t* pw;
+    int m0, n0;
+    auto setTile = [&](int t) {
+        m0 = (t / tilesN) * kBM;
+        n0 = (t % tilesN) * kBN;
+        pa = A + (long long)(m0 + lrow) * rowBytes + lc * 16;
+        pw = W + (long long)(n0 + lrow) * rowBytes + lc * 16;
+    };
+    const uint32_t raw0 = s0 + C::kSTAGES * C::STAGE;
+    auto load = [&](int stage, int kt) {
+        uint32_t t;
+        int kb;
+        constexpr int RB = MODE == 0 ? kBK : kBK / 2;   // bytes per row and stage
+        if constexpr (MODE == 0) {
+            t = s0 + stage * C::STAGE + swz(lrow, lc);
+            kb = kt * kBK;
+        } else {
+            t = raw0 + stage * C::RAW + lrow * RB + lc * 16;
+            kb = kt * RB;
+        }
 #pragma unroll
-            for (int i = 0; i < kBM / 32; i++) {
-                bool ok = m0 + lr8 + 32 * i < M;
-                cp16(t + i * 32 * kBK, ok ? pa + i * step + kb : A, ok);
-            }
+        for (int i = 0; i < kBM / RSTEP; i++) {
+            bool ok = m0 + lrow + RSTEP * i < M;
+            cp16(t + i * RSTEP * RB, ok ? pa + i * step + kb : A, ok);
+        }
 #pragma unroll
-            for (int i = 0; i < kBN / 32; i++) {
-                bool ok = n0 + lr8 + 32 * i < N;
-                cp16(t + (kBM + 32 * i) * kBK, ok ? pw + i * step + kb : W, ok);
-            }
-        };
-        if constexpr (PIPE == 0) {
-            constexpr int AHEAD = C::kSTAGES - 2;   // one stage is read by the wgmma still in flight
+        for (int i = 0; i < kBN / RSTEP; i++) {
+            bool ok = n0 + lrow + RSTEP * i < N;
+            cp16(t + (kBM + RSTEP * i) * RB, ok ? pw + i * step + kb : W, ok);
+        }
+    };
+    // packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
+    // A and W get the same permutation of K, so every dot product is unchanged
+    auto unpack = [&](int rstage, int buf) {
+        const uint8_t* rs = g0 + C::kSTAGES * C::STAGE + rstage * C::RAW;
+        uint8_t* bs = g0 + buf * C::STAGE;
 #pragma unroll
-            for (int s = 0; s < AHEAD; s++) {
-                if (s < KT) load(s, s);
-                cp_commit();
-            }
+        for (int i = 0; i < (kBM + kBN) * 4 / 256; i++) {
+            int e = tid + i * 256, row = e >> 2, c = e & 3;
+            uint4 w = *reinterpret_cast<const uint4*>(rs + row * (kBK / 2) + c * 16);
+            *reinterpret_cast<uint4*>(bs + swz(row, 2 * c)) = make_uint4(lo16x(w.x), lo16x(w.y), lo16x(w.z), lo16x(w.w));
+            *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(hi16x(w.x), hi16x(w.y), hi16x(w.z), hi16x(w.w));
+        }
+    };
+    auto prologue = [&]() {
+#pragma unroll
+        for (int s = 0; s < C::AHEAD; s++) {
+            if (s < KT) load(s, s);
+            cp_commit();
+        }
+    };
+
+    setTile(tile);
+    prologue();
+    while (true) {
+#pragma unroll
+        for (int i = 0; i < kBN / 2; i++) acc[i] = 0;
+        if constexpr (MODE == 0) {
             for (int kt = 0; kt < KT; kt++) {
-                cp_wait<AHEAD - 1>();
+                cp_wait<C::AHEAD - 1>();
                 fence_async_smem();
                 __syncthreads();   // stage kt landed for all; wgmma(kt-2) retired in both warpgroups
-                if (kt + AHEAD < KT) load((kt + AHEAD) % C::kSTAGES, kt + AHEAD);
+                if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::kSTAGES, kt + C::AHEAD);
                 cp_commit();
                 mma_stage(s0 + (kt % C::kSTAGES) * C::STAGE);
             }
         } else {
-            constexpr int AHEAD = C::kSTAGES - 1;   // wgmma(kt) retires within its iteration
-#pragma unroll
-            for (int s = 0; s < AHEAD; s++) {
-                if (s < KT) load(s, s);
-                cp_commit();
-            }
             for (int kt = 0; kt < KT; kt++) {
-                cp_wait<AHEAD - 1>();
-                fence_async_smem();
-                __syncthreads();   // stage kt landed for all; wgmma(kt-1) retired in both warpgroups
-                mma_issue(s0 + (kt % C::kSTAGES) * C::STAGE);
-                if (kt + AHEAD < KT) load((kt + AHEAD) % C::kSTAGES, kt + AHEAD);
+                cp_wait<C::AHEAD - 1>();
+                __syncthreads();   // packed stage kt landed; wgmma(kt-2) retired, so INT8 buffer kt%2 is free
+                if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::RAWS, kt + C::AHEAD);
                 cp_commit();
-                wg_wait<0>();
-#pragma unroll
-                for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
+                unpack(kt % C::RAWS, kt & 1);
+                fence_async_smem();
+                __syncthreads();
+                mma_stage(s0 + (kt & 1) * C::STAGE);
             }
         }
-    } else {
-        const uint32_t raw0 = s0 + C::kSTAGES * C::STAGE;
-        uint8_t* const rawg = g0 + C::kSTAGES * C::STAGE;
-        // thread t copies 16-byte chunk t%4 of packed rows t/4 + 64i
-        const int lr4 = tid >> 2, c4 = tid & 3;
-        const uint8_t* pa = A + (long long)(m0 + lr4) * rowBytes + c4 * 16;
-        const uint8_t* pw = W + (long long)(n0 + lr4) * rowBytes + c4 * 16;
-        const long long step = 64LL * rowBytes;
-        auto load = [&](int stage, int kt) {
-            const uint32_t t = raw0 + stage * C::RAW + lr4 * (kBK / 2) + c4 * 16;
-            const int kb = kt * (kBK / 2);
+        wg_wait<0>();
 #pragma unroll
-            for (int i = 0; i < kBM / 64; i++) {
-                bool ok = m0 + lr4 + 64 * i < M;
-                cp16(t + i * 64 * (kBK / 2), ok ? pa + i * step + kb : A, ok);
-            }
-#pragma unroll
-            for (int i = 0; i < kBN / 64; i++) {
-                bool ok = n0 + lr4 + 64 * i < N;
-                cp16(t + (kBM + 64 * i) * (kBK / 2), ok ? pw + i * step + kb : W, ok);
-            }
-        };
-        // packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
-        // A and W get the same permutation of K, so every dot product is unchanged
-        auto unpack = [&](int rstage, int buf) {
-            const uint8_t* rs = rawg + rstage * C::RAW;
-            uint8_t* bs = g0 + buf * C::STAGE;
-#pragma unroll
-            for (int i = 0; i < ROWS * 4 / 256; i++) {
-                int e = tid + i * 256, row = e >> 2, c = e & 3;
-                uint4 w = *reinterpret_cast<const uint4*>(rs + row * (kBK / 2) + c * 16);
-                *reinterpret_cast<uint4*>(bs + swz(row, 2 * c)) = make_uint4(lo16x(w.x), lo16x(w.y), lo16x(w.z), lo16x(w.w));
-                *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(hi16x(w.x), hi16x(w.y), hi16x(w.z), hi16x(w.w));
-            }
-        };
-        constexpr int AHEAD = C::RAWS - 1;
-#pragma unroll
-        for (int s = 0; s < AHEAD; s++) {
-            if (s < KT) load(s, s);
-            cp_commit();
-        }
-        for (int kt = 0; kt < KT; kt++) {
-            cp_wait<AHEAD - 1>();
-            __syncthreads();   // packed stage kt landed; wgmma(kt-2) retired, so INT8 buffer kt%2 is free
-            if (kt + AHEAD < KT) load((kt + AHEAD) % C::RAWS, kt + AHEAD);
-            cp_commit();
-            unpack(kt % C::RAWS, kt & 1);
-            fence_async_smem();
-            __syncthreads();
-            mma_stage(s0 + (kt & 1) * C::STAGE);
-        }
-    }
-    wg_wait<0>();
-#pragma unroll
-    for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
-    cp_wait<0>();
-    __syncthreads();   // the pipeline's shared memory is free: stage the tile's scales, bias and up rows
+        for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
+        cp_wait<0>();
+        __syncthreads();   // every stage is free
 
-    // per-column operands in shared memory: from global, 128 dependent loads per thread would
-    // serialize on their latency (the epilogue cost more than a third of the kernel that way)
-    float* ssw = reinterpret_cast<float*>(g0);
-    float* sbias = ssw + kBN;
-    uint16_t* sup = reinterpret_cast<uint16_t*>(sbias + kBN);   // [kBN][r + 8]: padded against bank conflicts
-    const int upStride = r + 8;
-    for (int i = tid; i < kBN; i += 256) {
-        int c = n0 + i;
-        ssw[i] = c < N ? sw[c] : 0.0f;
-        sbias[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
-    }
-    if (r > 0) {
-        const uint32_t* U = reinterpret_cast<const uint32_t*>(up);
-        const int half = r / 2;
-        for (int e = tid; e < kBN * half; e += 256) {
-            int row = e / half, w = e - row * half;
-            int col = min(n0 + row, N - 1);
-            reinterpret_cast<uint32_t*>(sup + row * upStride)[w] = U[(long long)col * half + w];
+        const int tm0 = m0, tn0 = n0;
+        const int next = tile + gridDim.x;
+        if (next < tiles) {   // the next tile's first stages load during this epilogue
+            setTile(next);
+            prologue();
         }
-    }
-    __syncthreads();
 
-    // the arithmetic of gemm_body: acc[j*4+t] is row gid + 8*(t>>1), column j*8 + 2*tig + (t&1)
-    const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : 1.0f;
-    const int rowA = m0 + wg * 64 + wl * 16 + gid;
-    const float sA0 = rowA < M ? sa[rowA] : 0.0f, sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
-    float* y = reinterpret_cast<float*>(acc);
-#pragma unroll
-    for (int j = 0; j < kBN / 8; j++) {
-        const float2 w = *reinterpret_cast<const float2*>(ssw + j * 8 + tig * 2);
-#pragma unroll
-        for (int t = 0; t < 4; t++)
-            y[j * 4 + t] = (float)acc[j * 4 + t] * unpackScale * ((t >> 1) ? sA1 : sA0) * ((t & 1) ? w.y : w.x);
-    }
-    if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body
-        const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
-        const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
-        for (int kk = 0; kk < 2 * r; kk += 16) {
-            const int k0 = kk < r ? kk : kk - r;
-            uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
-            uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
-            uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
-            uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
-#pragma unroll
-            for (int j = 0; j < kBN / 8; j++) {
-                const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
-                uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
-                uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
-                if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+        // per-column operands in shared memory: from global, 128 dependent loads per thread would
+        // serialize on their latency (the epilogue cost more than a third of the kernel that way)
+        float* ssw = reinterpret_cast<float*>(g0 + C::EPI);
+        float* sbias = ssw + kBN;
+        uint16_t* sup = reinterpret_cast<uint16_t*>(sbias + kBN);   // [kBN][r + 8]: padded against bank conflicts
+        const int upStride = r + 8;
+        for (int i = tid; i < kBN; i += 256) {
+            int c = tn0 + i;
+            ssw[i] = c < N ? sw[c] : 0.0f;
+            sbias[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
+        }
+        if (r > 0) {
+            const uint32_t* U = reinterpret_cast<const uint32_t*>(up);
+            const int half = r / 2;
+            for (int e = tid; e < kBN * half; e += 256) {
+                int row = e / half, w = e - row * half;
+                int col = min(tn0 + row, N - 1);
+                reinterpret_cast<uint32_t*>(sup + row * upStride)[w] = U[(long long)col * half + w];
             }
         }
-    }
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        int row = rowA + h * 8;
-        if (row >= M) continue;
+        __syncthreads();
+
+        // the arithmetic of gemm_body: acc[j*4+t] is row gid + 8*(t>>1), column j*8 + 2*tig + (t&1)
+        const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : 1.0f;
+        const int rowA = tm0 + wg * 64 + wl * 16 + gid;
+        const float sA0 = rowA < M ? sa[rowA] : 0.0f, sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
+        float* y = reinterpret_cast<float*>(acc);
 #pragma unroll
         for (int j = 0; j < kBN / 8; j++) {
-            int col = n0 + j * 8 + tig * 2;
-            float v0 = y[j * 4 + h * 2], v1 = y[j * 4 + h * 2 + 1];
-            if (bias) { const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2); v0 += b.x; v1 += b.y; }
-            float* out = Y + (long long)row * N + col;
-            if (col + 1 < N && (N & 1) == 0) {
-                *reinterpret_cast<float2*>(out) = make_float2(v0, v1);
-            } else {
-                if (col < N) out[0] = v0;
-                if (col + 1 < N) out[1] = v1;
+            const float2 w = *reinterpret_cast<const float2*>(ssw + j * 8 + tig * 2);
+#pragma unroll
+            for (int t = 0; t < 4; t++)
+                y[j * 4 + t] = (float)acc[j * 4 + t] * unpackScale * ((t >> 1) ? sA1 : sA0) * ((t & 1) ? w.y : w.x);
+        }
+        if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body
+            const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
+            const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
+            for (int kk = 0; kk < 2 * r; kk += 16) {
+                const int k0 = kk < r ? kk : kk - r;
+                uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
+                uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
+                uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
+                uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
+#pragma unroll
+                for (int j = 0; j < kBN / 8; j++) {
+                    const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
+                    uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
+                    uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
+                    if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+                    else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+                }
             }
         }
+        // bias, then the store through a per-warp shared-memory slab [16 rows][64 + 4 floats], 64 columns
+        // at a time, so that each warp store writes whole 128-byte lines (16-byte lanes along a row)
+        // instead of eight 32-byte pieces of eight rows
+        float* slab = reinterpret_cast<float*>(g0 + C::EPI + epiFixed<kBN>()) + (tid >> 5) * (16 * SLAB_STRIDE);
+        const bool vec = (N & 3) == 0;
+#pragma unroll
+        for (int q = 0; q < kBN / 64; q++) {
+#pragma unroll
+            for (int jj = 0; jj < 8; jj++) {
+                const int j = q * 8 + jj;
+                float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
+                if (bias) {
+                    const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+                    v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
+                }
+                *reinterpret_cast<float2*>(slab + gid * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v0, v1);
+                *reinterpret_cast<float2*>(slab + (gid + 8) * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v2, v3);
+            }
+            __syncwarp();
+            const int rowW = tm0 + wg * 64 + wl * 16, colQ = tn0 + q * 64;
+#pragma unroll
+            for (int it = 0; it < 8; it++) {
+                const int e = it * 32 + lane, rr = e >> 4, c4 = (e & 15) * 4;
+                const int row = rowW + rr, col = colQ + c4;
+                if (row < M) {
+                    const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
+                    float* out = Y + (long long)row * N + col;
+                    if (vec && col + 3 < N) {
+                        *reinterpret_cast<float4*>(out) = v;
+                    } else {
+                        if (col < N) out[0] = v.x;
+                        if (col + 1 < N) out[1] = v.y;
+                        if (col + 2 < N) out[2] = v.z;
+                        if (col + 3 < N) out[3] = v.w;
+                    }
+                }
+            }
+            __syncwarp();
+        }
+        if (next >= tiles) break;
+        tile = next;
+        // the next main loop's first barrier orders these shared-memory reads before its loads
     }
 }
 
@@ -355,7 +377,4 @@ extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8(WG_ARGS) { nwg::
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4(WG_ARGS) { nwg::body<1, 256>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128(WG_ARGS) { nwg::body<0, 128>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4_n128(WG_ARGS) { nwg::body<1, 128>(WG_PASS); }
-#ifdef NIBBLE_WGMMA_VARIANTS
-extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_p1(WG_ARGS) { nwg::body<0, 256, 1>(WG_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128_p1(WG_ARGS) { nwg::body<0, 128, 1>(WG_PASS); }
-#endif
+

@@ -273,7 +273,8 @@ int main(int argc, char** argv) {
                 bool few = 2 * tiles < p.multiProcessorCount;
                 if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y); return; }
                 int tn = few ? 128 : 256;
-                dim3 wgrid((N + tn - 1) / tn, (M + 127) / 128);
+                int wtiles = ((N + tn - 1) / tn) * ((M + 127) / 128);
+                dim3 wgrid(std::min(wtiles, p.multiProcessorCount));   // persistent
                 auto fn = v == 4 ? (few ? k_wgmma_i4_n128 : k_wgmma_i4) : (few ? k_wgmma_i8_n128 : k_wgmma_i8);
                 fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 4 ? wc4 : wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
             }

@@ -3,7 +3,6 @@
 //   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench]
 // Exactness: the two kernels' F32 outputs must be bit-identical (same int32 sums, same epilogue
 // arithmetic), and sampled rows must match a host reference computed the same way bit for bit.
-#define NIBBLE_WGMMA_VARIANTS 1
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #include "../../main/cuda/nibble_wgmma.cu"
@@ -19,18 +18,21 @@
 typedef void (*GemmFn)(const uint8_t*, const uint8_t*, int, int, int, const float*, const float*, int, int,
                        const void*, const void*, int, int, const float*, float*);
 
-struct Kern { const char* name; GemmFn fn; int bn; int smem; };
+// wg: 0 the mma.sync GEMM (2D grid), 1 wgmma persistent (one block per SM), 2 wgmma one block per tile
+struct Kern { const char* name; GemmFn fn; int bn; int smem; int wg; };
+static int g_sms = 132;
 static Kern kernels[] = {
-    {"k_gemm_i8", k_gemm_i8, 128, GEMM_SMEM}, {"k_gemm_i4", k_gemm_i4, 128, GEMM_SMEM},
-    {"k_wgmma_i8", k_wgmma_i8, 256, WGMMA_SMEM_I8}, {"k_wgmma_i4", k_wgmma_i4, 256, WGMMA_SMEM_I4},
-    {"k_wgmma_i8_n128", k_wgmma_i8_n128, 128, WGMMA_SMEM_I8_N128}, {"k_wgmma_i4_n128", k_wgmma_i4_n128, 128, WGMMA_SMEM_I4_N128},
-    {"k_wgmma_i8_p1", k_wgmma_i8_p1, 256, WGMMA_SMEM_I8}, {"k_wgmma_i8_n128_p1", k_wgmma_i8_n128_p1, 128, WGMMA_SMEM_I8_N128},
+    {"k_gemm_i8", k_gemm_i8, 128, GEMM_SMEM, 0}, {"k_gemm_i4", k_gemm_i4, 128, GEMM_SMEM, 0},
+    {"k_wgmma_i8", k_wgmma_i8, 256, WGMMA_SMEM_I8, 1}, {"k_wgmma_i4", k_wgmma_i4, 256, WGMMA_SMEM_I4, 1},
+    {"k_wgmma_i8_n128", k_wgmma_i8_n128, 128, WGMMA_SMEM_I8_N128, 1}, {"k_wgmma_i4_n128", k_wgmma_i4_n128, 128, WGMMA_SMEM_I4_N128, 1},
+    {"k_wgmma_i8_np", k_wgmma_i8, 256, WGMMA_SMEM_I8, 2}, {"k_wgmma_i4_np", k_wgmma_i4, 256, WGMMA_SMEM_I4, 2},
 };
 static Kern& K_(const char* n) { for (auto& k : kernels) if (!strcmp(k.name, n)) return k; printf("no %s\n", n); exit(2); }
 
 static void launch(Kern& k, const uint8_t* a, const uint8_t* w, int M, int N, int Kpad, const float* sa, const float* sw,
                    const void* lr, const void* up, int r, const float* bias, float* y) {
-    dim3 grid((N + k.bn - 1) / k.bn, (M + 127) / 128);
+    int tiles = ((N + k.bn - 1) / k.bn) * ((M + 127) / 128);
+    dim3 grid = k.wg == 0 ? dim3((N + k.bn - 1) / k.bn, (M + 127) / 128) : dim3(k.wg == 1 ? std::min(tiles, g_sms) : tiles);
     k.fn<<<grid, 256, k.smem>>>(a, w, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y);
 }
 
@@ -161,13 +163,14 @@ int main(int argc, char** argv) {
     bool bench = argc > 1 && !strcmp(argv[1], "bench");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device %s, %d SMs, cc %d.%d\n", p.name, p.multiProcessorCount, p.major, p.minor);
+    g_sms = p.multiProcessorCount;
     for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
     CK(cudaFuncSetAttribute(k_wgmma_peak, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
     std::mt19937 rng(7);
     int fails = 0;
     const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8"}, {"k_gemm_i8", "k_wgmma_i8_n128"},
                               {"k_gemm_i4", "k_wgmma_i4"}, {"k_gemm_i4", "k_wgmma_i4_n128"},
-                              {"k_gemm_i8", "k_wgmma_i8_p1"}, {"k_gemm_i8", "k_wgmma_i8_n128_p1"}};
+                              {"k_gemm_i8", "k_wgmma_i8_np"}};
     for (auto& pr : pairs) {
         bool i8 = strstr(pr[0], "i8") != nullptr;
         fails += !check(pr[0], pr[1], 512, 512, i8 ? 384 : 512, 0, false, rng);
@@ -200,7 +203,7 @@ int main(int argc, char** argv) {
                 int Kpad = (K + (bits == 4 ? 255 : 127)) / (bits == 4 ? 256 : 128) * (bits == 4 ? 256 : 128);
                 std::vector<const char*> names = {bits == 8 ? "k_gemm_i8" : "k_gemm_i4", bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4",
                                        bits == 8 ? "k_wgmma_i8_n128" : "k_wgmma_i4_n128"};
-                if (bits == 8) { names.push_back("k_wgmma_i8_p1"); names.push_back("k_wgmma_i8_n128_p1"); }
+                names.push_back(bits == 8 ? "k_wgmma_i8_np" : "k_wgmma_i4_np");
                 printf("RESULT M=%d K=%d N=%d W%dA%d", M, K, N, bits, bits);
                 for (auto n : names) {
                     float us = timeit(K_(n), M, N, Kpad, bits, 0, rng);
@@ -209,7 +212,8 @@ int main(int argc, char** argv) {
                 if (M == 4096 && K == 3072 && N == 3072) {
                     float us = timeit(K_(bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4"), M, N, Kpad, bits, 32, rng);
                     printf("  wgmma+lr32 %.2f us", us);
-                    if (bits == 8) printf("  p1+lr32 %.2f us", timeit(K_("k_wgmma_i8_p1"), M, N, Kpad, bits, 32, rng));
+                    for (int kp : {128, 256, 512, 1024, 6144, 12288})   // fixed cost per tile vs K
+                        printf("  Kpad=%d %.2f us", kp, timeit(K_(bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4"), M, N, kp < 256 && bits == 4 ? 256 : kp, bits, 0, rng));
                 }
                 printf("\n");
             }

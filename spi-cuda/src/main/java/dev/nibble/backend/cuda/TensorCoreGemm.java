@@ -24,8 +24,8 @@ final class TensorCoreGemm {
     /** Dynamic shared memory of the largest wgmma variant (4 stages of 128 x 384 bytes + alignment). */
     static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 1024;
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128");
-    /** The wgmma epilogue stages the tile's rows of the up projection in shared memory. */
-    static final int WGMMA_MAX_RANK = 256;
+    /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
+    static final int WGMMA_MAX_RANK = 64;
 
     private TensorCoreGemm() {
     }
@@ -114,7 +114,9 @@ final class TensorCoreGemm {
         int tile = wgmmaTileN(b.wgmma(), bits, grouped, m, n, kpad, lr == null ? 0 : r, b.smCount());
         if (tile > 0) {
             String name = (bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4") + (tile == 128 ? "_n128" : "");
-            b.launch(name, (n + tile - 1) / tile, (m + WGMMA_TILE_M - 1) / WGMMA_TILE_M, 1, 256, WGMMA_SMEM, codesA, codesW,
+            long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+            // persistent: one block per SM walks the tiles
+            b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, 256, WGMMA_SMEM, codesA, codesW,
                     m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y);
             return;
         }

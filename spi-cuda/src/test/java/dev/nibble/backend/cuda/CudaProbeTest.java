@@ -81,7 +81,8 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 300, 200, 384, 0, sms)).as("edge tiles").isEqualTo(128);
         assertThat(TensorCoreGemm.wgmmaTileN(true, 4, false, 4096, 4608, 1280, 0, sms)).as("short K INT4").isZero();
         assertThat(TensorCoreGemm.wgmmaTileN(true, 8, true, 4096, 3072, 3072, 0, sms)).as("grouped").isZero();
-        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 512, sms)).as("rank").isZero();
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 64, sms)).isEqualTo(256);
+        assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 80, sms)).as("rank").isZero();
         assertThat(TensorCoreGemm.wgmmaTileN(false, 8, false, 4096, 3072, 3072, 0, sms)).as("not sm_90").isZero();
         assertThat(KernelImage.wgmmaFor(9, 0)).contains(KernelImage.WGMMA_SM90A);
         assertThat(KernelImage.wgmmaFor(8, 9)).isEmpty();
