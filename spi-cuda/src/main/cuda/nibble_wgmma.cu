@@ -126,6 +126,9 @@ static_assert(Cfg<0, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue 
 static_assert(Cfg<0, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
 static_assert(Cfg<1, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
 static_assert(Cfg<1, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
+// TensorCoreGemm.WGMMA_SMEM (the dynamic shared memory every launch asks for) covers each variant
+static_assert(Cfg<0, 256>::SMEM <= 197632 && Cfg<1, 256>::SMEM <= 197632 && Cfg<0, 128>::SMEM <= 197632
+              && Cfg<1, 128>::SMEM <= 197632, "TensorCoreGemm.WGMMA_SMEM");
 
 // MODE 0: INT8 codes; MODE 1: packed INT4 codes (canonical packing) unpacked to INT8 in shared memory.
 // Persistent: block b computes tiles b, b + gridDim.x, ... (tile t: rows (t / tilesN) * 128, columns
