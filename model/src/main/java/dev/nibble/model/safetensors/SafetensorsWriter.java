@@ -73,11 +73,12 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
-     * @param all metadata to add
+     * @param all metadata to add, in its order if it has one (LinkedHashMap, TreeMap), else sorted by key
      * @return this
      */
     public SafetensorsWriter metadata(Map<String, String> all) {
-        metadata.putAll(all);
+        // Map.of and HashMap iterate in an order that can change from run to run: write those sorted by key
+        metadata.putAll(all instanceof java.util.SequencedMap<String, String> ? all : new java.util.TreeMap<>(all));
         return this;
     }
 

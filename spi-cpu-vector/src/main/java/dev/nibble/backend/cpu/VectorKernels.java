@@ -185,7 +185,7 @@ class VectorKernels extends ScalarKernels {
         return y;
     }
 
-    // ---- DiT operations: float32 within the contract's tolerances (lanewise tanh/exp) ----
+    // ---- DiT operations: float32 within the contract's tolerances (VectorExp: same bits run to run) ----
 
     @Override
     float[] gelu(float[] x) {
@@ -200,7 +200,7 @@ class VectorKernels extends ScalarKernels {
             for (; i + L <= to; i += L) {
                 FloatVector v = FloatVector.fromArray(F, x, i);
                 FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c);
-                v.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f)).intoArray(y, i);
+                v.mul(0.5f).mul(VectorExp.tanh(inner).add(1f)).intoArray(y, i);
             }
             for (; i < to; i++) {
                 float v = x[i];
@@ -216,7 +216,7 @@ class VectorKernels extends ScalarKernels {
         int i = 0;
         for (; i + L <= x.length; i += L) {
             FloatVector v = FloatVector.fromArray(F, x, i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+            v.div(VectorExp.exp(v.neg()).add(1f)).intoArray(y, i);
         }
         for (; i < x.length; i++) {
             y[i] = x[i] / (1f + (float) Math.exp(-x[i]));
@@ -244,11 +244,11 @@ class VectorKernels extends ScalarKernels {
         FloatVector sum = FloatVector.zero(F);
         i = 0;
         for (; i + L <= d; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorExp.exp(FloatVector.fromArray(F, x, off + i).sub(max));
             e.intoArray(y, yo + i);
             sum = sum.add(e);
         }
-        float s = sum.reduceLanes(VectorOperators.ADD);
+        float s = LaneSum.of(sum);
         for (; i < d; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             y[yo + i] = e;
@@ -274,7 +274,7 @@ class VectorKernels extends ScalarKernels {
             for (; i + L <= d; i += L) {
                 acc = acc.add(FloatVector.fromArray(F, x, o + i));
             }
-            double sum = acc.reduceLanes(VectorOperators.ADD);
+            double sum = LaneSum.of(acc);
             for (; i < d; i++) {
                 sum += x[o + i];
             }
@@ -285,7 +285,7 @@ class VectorKernels extends ScalarKernels {
                 FloatVector c = FloatVector.fromArray(F, x, o + i).sub(mean);
                 acc = c.fma(c, acc);
             }
-            double var = acc.reduceLanes(VectorOperators.ADD);
+            double var = LaneSum.of(acc);
             for (; i < d; i++) {
                 float c = x[o + i] - mean;
                 var += c * c;
@@ -389,7 +389,7 @@ class VectorKernels extends ScalarKernels {
         for (; e + L <= n; e += L) {
             s = FloatVector.fromArray(F, a, ao + e).fma(FloatVector.fromArray(F, b, bo + e), s);
         }
-        float r = s.reduceLanes(VectorOperators.ADD);
+        float r = LaneSum.of(s);
         for (; e < n; e++) {
             r += a[ao + e] * b[bo + e];
         }
