@@ -339,7 +339,10 @@ class VectorKernels extends ScalarKernels {
         return out;
     }
 
-    /** Per (batch, head): scores by vector dot products, vector softmax, probabilities × v by rows. */
+    /**
+     * Per (batch, head): scores with keys along the vector lanes (k transposed, one fma per head
+     * dimension: no lane reductions, so the same bits run to run), vector softmax, probabilities × v by rows.
+     */
     @Override
     float[] attention(float[] qkv, int b, int t, int d, int heads) {
         int hd = d / heads;
@@ -350,21 +353,21 @@ class VectorKernels extends ScalarKernels {
             int h = task % heads;
             // gather this head's q, k, v contiguously: [t][hd]
             float[] q = new float[t * hd];
-            float[] k = new float[t * hd];
+            float[] kt = new float[hd * t]; // [hd][t]
             float[] v = new float[t * hd];
             for (int i = 0; i < t; i++) {
                 int base = (bi * t + i) * 3 * d + h * hd;
                 System.arraycopy(qkv, base, q, i * hd, hd);
-                System.arraycopy(qkv, base + d, k, i * hd, hd);
+                for (int e = 0; e < hd; e++) {
+                    kt[e * t + i] = qkv[base + d + e];
+                }
                 System.arraycopy(qkv, base + 2 * d, v, i * hd, hd);
             }
             float[] scores = new float[t];
             float[] probs = new float[t];
             float[] acc = new float[hd];
             for (int i = 0; i < t; i++) {
-                for (int j = 0; j < t; j++) {
-                    scores[j] = dot(q, i * hd, k, j * hd, hd) * scale;
-                }
+                scores(q, i * hd, kt, t, hd, scale, scores);
                 softmaxRowVector(scores, 0, t, probs, 0);
                 java.util.Arrays.fill(acc, 0f);
                 for (int j = 0; j < t; j++) {
@@ -394,6 +397,25 @@ class VectorKernels extends ScalarKernels {
             r += a[ao + e] * b[bo + e];
         }
         return r;
+    }
+
+    /** scores[j] = scale · Σ_e q[e]·kt[e][j], summed over e in order, keys j along the lanes. */
+    static void scores(float[] q, int qo, float[] kt, int t, int hd, float scale, float[] scores) {
+        int j = 0;
+        for (; j + L <= t; j += L) {
+            FloatVector s = FloatVector.zero(F);
+            for (int e = 0; e < hd; e++) {
+                s = FloatVector.fromArray(F, kt, e * t + j).fma(FloatVector.broadcast(F, q[qo + e]), s);
+            }
+            s.mul(scale).intoArray(scores, j);
+        }
+        for (; j < t; j++) {
+            float s = 0f;
+            for (int e = 0; e < hd; e++) {
+                s = Math.fma(kt[e * t + j], q[qo + e], s); // the lanes' arithmetic, one key at a time
+            }
+            scores[j] = s * scale;
+        }
     }
 
     @Override
