@@ -11,6 +11,7 @@ module dev.nibble.api {
     exports dev.nibble.api.backend;
     exports dev.nibble.api.method;
     exports dev.nibble.api.numerics;
+    exports dev.nibble.api.io;
 
     uses dev.nibble.api.backend.KernelBackendProvider;
     uses dev.nibble.api.method.QuantMethodProvider;

@@ -1,5 +1,6 @@
 package dev.nibble.cli;
 
+import dev.nibble.api.io.AtomicFiles;
 import dev.nibble.api.backend.KernelBackend;
 import dev.nibble.api.method.Methods;
 import dev.nibble.api.method.QuantMethod;
@@ -11,7 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -157,10 +157,7 @@ final class QualityCommand implements Callable<Integer> {
                 int next = text.indexOf("\n## ", start + DEMO_HEADING.length());
                 updated = text.substring(0, start) + section + (next < 0 ? "" : "\n" + text.substring(next + 1));
             }
-            Files.createDirectories(abs.getParent());
-            Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
-            Files.writeString(tmp, updated, StandardCharsets.UTF_8);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.writeString(abs, updated);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }

@@ -23,7 +23,9 @@ import org.apiguardian.api.API;
  * throws {@link UnsupportedCapabilityException}; a shape or type that does not fit throws
  * {@link dev.nibble.api.InvalidInputException} naming the argument.
  *
- * <p>Implementations are thread-safe: several threads may run operations at once.
+ * <p>Implementations are thread-safe: several threads may run operations at once. They are
+ * deterministic: the same inputs on the same device give bit-identical outputs, whichever thread
+ * runs them, in this run or the next JVM (docs/reliability.md shows the checks).
  */
 @API(status = STABLE, since = "0.1")
 public interface KernelBackend extends AutoCloseable {

@@ -7,7 +7,8 @@ import org.apiguardian.api.API;
 
 /**
  * A {@link QuantizedLinear} made resident on a device, laid out for its kernels. Safe for
- * concurrent {@link #forward} calls from several threads.
+ * concurrent {@link #forward} calls from several threads; each returns the bytes a serial call
+ * would. {@link #close()} must not race with a forward still running.
  */
 @API(status = STABLE, since = "0.1")
 public interface PreparedLinear extends AutoCloseable {

@@ -1,5 +1,6 @@
 package dev.nibble.methods.quality;
 
+import dev.nibble.api.io.AtomicFiles;
 import dev.nibble.api.Precision;
 import dev.nibble.api.QuantizedLinear;
 import dev.nibble.api.Rotation;
@@ -19,7 +20,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -84,14 +84,7 @@ public final class QualityReport {
         if (Files.isRegularFile(abs)) {
             md = keepLaterSections(md, Files.readString(abs, StandardCharsets.UTF_8));
         }
-        Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempFile(abs.getParent(), abs.getFileName().toString(), ".tmp");
-        try {
-            Files.writeString(tmp, md, StandardCharsets.UTF_8);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.writeString(abs, md);
     }
 
     /**

@@ -107,7 +107,7 @@ public final class QuantizedCheckpoint {
             }
             put(n + ".bias", p.bias());
             ObjectNode meta = d.putObject("metadata");
-            p.metadata().forEach(meta::put);
+            new java.util.TreeMap<>(p.metadata()).forEach(meta::put); // key order: same bytes on every run
             return this;
         }
 

@@ -1,12 +1,12 @@
 package dev.nibble.model.demo;
 
+import dev.nibble.api.io.AtomicFiles;
 import dev.nibble.api.CheckpointFormatException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * The bundled demo: a small DiT trained on scikit-learn's handwritten digits (16×16, 10 classes),
@@ -49,11 +49,7 @@ public final class DemoModel {
                     && java.util.Arrays.equals(Files.readAllBytes(target), bytes)) {
                 return target;
             }
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + name, ".tmp");
-            Files.write(tmp, bytes);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return target;
+            return AtomicFiles.write(target, bytes);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot extract the demo file " + name + ": " + e.getMessage(), e);
         }

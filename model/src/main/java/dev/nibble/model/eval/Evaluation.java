@@ -1,5 +1,6 @@
 package dev.nibble.model.eval;
 
+import dev.nibble.api.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -26,7 +27,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -330,13 +330,7 @@ public final class Evaluation {
         }
     }
 
-    private static void write(Path p, String text) throws IOException {
-        Path tmp = Files.createTempFile(p.toAbsolutePath().getParent(), "." + p.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+    private static void write(Path p, String text) {
+        AtomicFiles.writeString(p, text);
     }
 }

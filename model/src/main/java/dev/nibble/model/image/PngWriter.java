@@ -1,12 +1,11 @@
 package dev.nibble.model.image;
 
+import dev.nibble.api.io.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
@@ -61,19 +60,7 @@ public final class PngWriter {
      */
     public static void writeGray(Path target, byte[] gray, int width, int height) {
         byte[] png = encodeGray(gray, width, height);
-        try {
-            Path abs = target.toAbsolutePath();
-            Files.createDirectories(abs.getParent());
-            Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
-            try {
-                Files.write(tmp, png);
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
-        }
+        AtomicFiles.write(target, png);
     }
 
     private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {

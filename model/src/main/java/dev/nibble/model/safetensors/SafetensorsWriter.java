@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nibble.api.InvalidInputException;
+import dev.nibble.api.OutputWriteException;
 import dev.nibble.api.Tensor;
+import dev.nibble.api.io.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -12,7 +14,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -23,8 +24,8 @@ import java.util.Set;
 
 /**
  * Writes a safetensors file by streaming: each {@link #add} appends the tensor's bytes to a temporary
- * body file in the target's directory, so only one tensor is in memory at a time. {@link #commit()}
- * writes header and body into a second temporary file and renames it atomically onto the target; an
+ * body file in the target's directory (both temporary files are hidden {@code .<name>.*.tmp} files), so only one tensor is in memory at a time. {@link #commit()}
+ * writes header and body through {@link AtomicFiles} (a second temporary file, forced, renamed atomically onto the target); an
  * interrupted or abandoned writer ({@link #close()} without commit) leaves the target untouched and
  * deletes its temporary files.
  */
@@ -44,20 +45,20 @@ public final class SafetensorsWriter implements AutoCloseable {
         this.target = target.toAbsolutePath();
         Path dir = this.target.getParent();
         Files.createDirectories(dir);
-        this.body = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".body");
+        this.body = AtomicFiles.temporary(this.target);
         this.bodyChannel = FileChannel.open(body, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
     }
 
     /**
      * @param target the file to write (replaced atomically on {@link #commit()})
      * @return a writer
-     * @throws UncheckedIOException if the directory cannot be written
+     * @throws OutputWriteException if the directory cannot be written
      */
     public static SafetensorsWriter create(Path target) {
         try {
             return new SafetensorsWriter(target);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            throw new OutputWriteException(target, e);
         }
     }
 
@@ -72,11 +73,12 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
-     * @param all metadata to add
+     * @param all metadata to add, in its order if it has one (LinkedHashMap, TreeMap), else sorted by key
      * @return this
      */
     public SafetensorsWriter metadata(Map<String, String> all) {
-        metadata.putAll(all);
+        // Map.of and HashMap iterate in an order that can change from run to run: write those sorted by key
+        metadata.putAll(all instanceof java.util.SequencedMap<String, String> ? all : new java.util.TreeMap<>(all));
         return this;
     }
 
@@ -102,7 +104,8 @@ public final class SafetensorsWriter implements AutoCloseable {
                 bodyChannel.write(buf);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            close();
+            throw new OutputWriteException(target, e);
         }
         entries.add(new TensorEntry(name, t.dtype(), t.shape(), offset, offset + n));
         offset += n;
@@ -123,39 +126,26 @@ public final class SafetensorsWriter implements AutoCloseable {
         if (done) {
             throw new IllegalStateException("writer for " + target + " is already closed");
         }
-        Path tmp = null;
         try {
-            bodyChannel.force(false);
             bodyChannel.close();
             byte[] header = header();
-            tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-                    FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+            return AtomicFiles.write(target, out -> {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-                writeAll(out, len);
-                writeAll(out, ByteBuffer.wrap(header));
-                long pos = 0;
-                long size = in.size();
-                while (pos < size) {
-                    pos += in.transferTo(pos, size - pos, out);
+                AtomicFiles.writeFully(out, len);
+                AtomicFiles.writeFully(out, ByteBuffer.wrap(header));
+                try (FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+                    long pos = 0;
+                    long size = in.size();
+                    while (pos < size) {
+                        pos += in.transferTo(pos, size - pos, out);
+                    }
                 }
-                out.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-            return target;
+            });
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            throw new OutputWriteException(target, e);
         } finally {
             done = true;
-            deleteQuietly(body);
-            if (tmp != null) {
-                deleteQuietly(tmp);
-            }
+            AtomicFiles.deleteQuietly(body);
         }
     }
 
@@ -188,19 +178,6 @@ public final class SafetensorsWriter implements AutoCloseable {
         return out;
     }
 
-    private static void writeAll(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            ch.write(b);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // a leftover temporary file is harmless; the target is intact
-        }
-    }
 
     /** Abandons the write unless committed: deletes the temporary files, leaves the target untouched. */
     @Override
@@ -212,7 +189,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             } catch (IOException ignored) {
                 // deleting it next
             }
-            deleteQuietly(body);
+            AtomicFiles.deleteQuietly(body);
         }
     }
 

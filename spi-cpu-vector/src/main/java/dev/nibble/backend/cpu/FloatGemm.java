@@ -73,10 +73,10 @@ final class FloatGemm {
                         s2 = FloatVector.fromArray(F, w, w0 + 2 * k + t).fma(a, s2);
                         s3 = FloatVector.fromArray(F, w, w0 + 3 * k + t).fma(a, s3);
                     }
-                    float r0 = s0.reduceLanes(VectorOperators.ADD);
-                    float r1 = s1.reduceLanes(VectorOperators.ADD);
-                    float r2 = s2.reduceLanes(VectorOperators.ADD);
-                    float r3 = s3.reduceLanes(VectorOperators.ADD);
+                    float r0 = LaneSum.of(s0);
+                    float r1 = LaneSum.of(s1);
+                    float r2 = LaneSum.of(s2);
+                    float r3 = LaneSum.of(s3);
                     for (; t < k; t++) {
                         float a = x[xo + t];
                         r0 += a * w[w0 + t];

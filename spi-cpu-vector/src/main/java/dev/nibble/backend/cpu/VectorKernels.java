@@ -185,7 +185,7 @@ class VectorKernels extends ScalarKernels {
         return y;
     }
 
-    // ---- DiT operations: float32 within the contract's tolerances (lanewise tanh/exp) ----
+    // ---- DiT operations: float32 within the contract's tolerances (VectorExp: same bits run to run) ----
 
     @Override
     float[] gelu(float[] x) {
@@ -200,7 +200,7 @@ class VectorKernels extends ScalarKernels {
             for (; i + L <= to; i += L) {
                 FloatVector v = FloatVector.fromArray(F, x, i);
                 FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c);
-                v.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f)).intoArray(y, i);
+                v.mul(0.5f).mul(VectorExp.tanh(inner).add(1f)).intoArray(y, i);
             }
             for (; i < to; i++) {
                 float v = x[i];
@@ -216,7 +216,7 @@ class VectorKernels extends ScalarKernels {
         int i = 0;
         for (; i + L <= x.length; i += L) {
             FloatVector v = FloatVector.fromArray(F, x, i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+            v.div(VectorExp.exp(v.neg()).add(1f)).intoArray(y, i);
         }
         for (; i < x.length; i++) {
             y[i] = x[i] / (1f + (float) Math.exp(-x[i]));
@@ -244,11 +244,11 @@ class VectorKernels extends ScalarKernels {
         FloatVector sum = FloatVector.zero(F);
         i = 0;
         for (; i + L <= d; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorExp.exp(FloatVector.fromArray(F, x, off + i).sub(max));
             e.intoArray(y, yo + i);
             sum = sum.add(e);
         }
-        float s = sum.reduceLanes(VectorOperators.ADD);
+        float s = LaneSum.of(sum);
         for (; i < d; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             y[yo + i] = e;
@@ -274,7 +274,7 @@ class VectorKernels extends ScalarKernels {
             for (; i + L <= d; i += L) {
                 acc = acc.add(FloatVector.fromArray(F, x, o + i));
             }
-            double sum = acc.reduceLanes(VectorOperators.ADD);
+            double sum = LaneSum.of(acc);
             for (; i < d; i++) {
                 sum += x[o + i];
             }
@@ -285,7 +285,7 @@ class VectorKernels extends ScalarKernels {
                 FloatVector c = FloatVector.fromArray(F, x, o + i).sub(mean);
                 acc = c.fma(c, acc);
             }
-            double var = acc.reduceLanes(VectorOperators.ADD);
+            double var = LaneSum.of(acc);
             for (; i < d; i++) {
                 float c = x[o + i] - mean;
                 var += c * c;
@@ -339,7 +339,10 @@ class VectorKernels extends ScalarKernels {
         return out;
     }
 
-    /** Per (batch, head): scores by vector dot products, vector softmax, probabilities × v by rows. */
+    /**
+     * Per (batch, head): scores with keys along the vector lanes (k transposed, one fma per head
+     * dimension: no lane reductions, so the same bits run to run), vector softmax, probabilities × v by rows.
+     */
     @Override
     float[] attention(float[] qkv, int b, int t, int d, int heads) {
         int hd = d / heads;
@@ -350,21 +353,21 @@ class VectorKernels extends ScalarKernels {
             int h = task % heads;
             // gather this head's q, k, v contiguously: [t][hd]
             float[] q = new float[t * hd];
-            float[] k = new float[t * hd];
+            float[] kt = new float[hd * t]; // [hd][t]
             float[] v = new float[t * hd];
             for (int i = 0; i < t; i++) {
                 int base = (bi * t + i) * 3 * d + h * hd;
                 System.arraycopy(qkv, base, q, i * hd, hd);
-                System.arraycopy(qkv, base + d, k, i * hd, hd);
+                for (int e = 0; e < hd; e++) {
+                    kt[e * t + i] = qkv[base + d + e];
+                }
                 System.arraycopy(qkv, base + 2 * d, v, i * hd, hd);
             }
             float[] scores = new float[t];
             float[] probs = new float[t];
             float[] acc = new float[hd];
             for (int i = 0; i < t; i++) {
-                for (int j = 0; j < t; j++) {
-                    scores[j] = dot(q, i * hd, k, j * hd, hd) * scale;
-                }
+                scores(q, i * hd, kt, t, hd, scale, scores);
                 softmaxRowVector(scores, 0, t, probs, 0);
                 java.util.Arrays.fill(acc, 0f);
                 for (int j = 0; j < t; j++) {
@@ -389,11 +392,30 @@ class VectorKernels extends ScalarKernels {
         for (; e + L <= n; e += L) {
             s = FloatVector.fromArray(F, a, ao + e).fma(FloatVector.fromArray(F, b, bo + e), s);
         }
-        float r = s.reduceLanes(VectorOperators.ADD);
+        float r = LaneSum.of(s);
         for (; e < n; e++) {
             r += a[ao + e] * b[bo + e];
         }
         return r;
+    }
+
+    /** scores[j] = scale · Σ_e q[e]·kt[e][j], summed over e in order, keys j along the lanes. */
+    static void scores(float[] q, int qo, float[] kt, int t, int hd, float scale, float[] scores) {
+        int j = 0;
+        for (; j + L <= t; j += L) {
+            FloatVector s = FloatVector.zero(F);
+            for (int e = 0; e < hd; e++) {
+                s = FloatVector.fromArray(F, kt, e * t + j).fma(FloatVector.broadcast(F, q[qo + e]), s);
+            }
+            s.mul(scale).intoArray(scores, j);
+        }
+        for (; j < t; j++) {
+            float s = 0f;
+            for (int e = 0; e < hd; e++) {
+                s = Math.fma(kt[e * t + j], q[qo + e], s); // the lanes' arithmetic, one key at a time
+            }
+            scores[j] = s * scale;
+        }
     }
 
     @Override

@@ -850,6 +850,13 @@ final class CudaBackend implements KernelBackend {
         }
     }
 
+    /** Returns the pool's cached blocks to the driver (after an out-of-memory episode, for instance). */
+    void trimPool() {
+        synchronized (lock) {
+            pool.trim();
+        }
+    }
+
     @Override
     public void synchronize() {
         synchronized (lock) {

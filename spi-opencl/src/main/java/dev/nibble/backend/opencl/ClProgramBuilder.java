@@ -1,12 +1,13 @@
 package dev.nibble.backend.opencl;
 
+import dev.nibble.api.OutputWriteException;
+import dev.nibble.api.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -198,12 +199,8 @@ final class ClProgramBuilder {
 
     private static void writeDisk(Path dir, String key, byte[] bin) {
         try {
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "nibble-" + key, ".tmp");
-            Files.write(tmp, bin);
-            Files.move(tmp, cacheFile(dir, key), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
+            AtomicFiles.write(cacheFile(dir, key), bin);
+        } catch (OutputWriteException e) {
             LOG.log(System.Logger.Level.DEBUG, "could not write the OpenCL binary cache in " + dir, e);
         }
     }

@@ -31,6 +31,7 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
 
     private final Supplier<ClPlatformScan.Result> scanner;
     private volatile ClPlatformScan.Result scanned;
+    private volatile Throwable scanFailure;
 
     /** Creates the provider; touches no native code. */
     public OpenClBackendProvider() {
@@ -65,10 +66,33 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
     private ClPlatformScan.Result scan() {
         ClPlatformScan.Result r = scanned;
         if (r == null) {
-            r = scanner.get();
+            // keep the first failure: a second touch of JOCL only says "Could not initialize class org.jocl.CL"
+            Throwable failed = scanFailure;
+            if (failed instanceof Error e) {
+                throw e;
+            } else if (failed instanceof RuntimeException e) {
+                throw e;
+            }
+            try {
+                r = scanner.get();
+            } catch (LinkageError | RuntimeException e) {
+                scanFailure = e;
+                throw e;
+            }
             scanned = r;
         }
         return r;
+    }
+
+    /** JOCL wraps the loader's error; its innermost message names the missing or broken file. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = String.valueOf(t.getMessage()).strip();
+        int nl = m.indexOf('\n');
+        return t.getClass().getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl));
     }
 
     @Override
@@ -80,8 +104,8 @@ public final class OpenClBackendProvider implements KernelBackendProvider {
             r = scan();
         } catch (LinkageError e) {
             details.put("error", e.toString());
-            return BackendProbe.unavailable("the OpenCL library could not be loaded (" + e.getMessage() + ")",
-                    REMEDY, details);
+            return BackendProbe.unavailable("the OpenCL library (libOpenCL.so.1, the ICD loader) could not be loaded: "
+                    + rootMessage(e), REMEDY, details);
         } catch (RuntimeException e) {
             details.put("error", e.toString());
             return BackendProbe.unavailable("the OpenCL runtime failed while listing platforms: " + e, REMEDY, details);
