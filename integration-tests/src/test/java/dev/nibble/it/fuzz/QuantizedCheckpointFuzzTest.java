@@ -4,9 +4,15 @@ import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.nibble.api.ActivationQuant;
 import dev.nibble.api.CheckpointFormatException;
+import dev.nibble.api.NibbleException;
 import dev.nibble.api.QuantizedLinear;
 import dev.nibble.api.Rotation;
+import dev.nibble.api.Tensor;
+import dev.nibble.api.backend.Backends;
+import dev.nibble.api.backend.KernelBackend;
+import dev.nibble.model.dit.DitConfig;
 import dev.nibble.model.dit.DitModel;
+import dev.nibble.model.dit.DitRunner;
 import java.nio.file.Path;
 
 /**
@@ -15,9 +21,15 @@ import java.nio.file.Path;
  * Seeds are small real checkpoints written by {@link FuzzSeeds}: mutations of their header reach the
  * layer descriptors, schemes, rotations and config. A load either succeeds, with every plan's tensors
  * readable and sized as their headers say, or fails with a {@link CheckpointFormatException} naming the
- * file; anything else escaping is a finding.
+ * file; anything else escaping is a finding. A model that loads is then run once (one image, CPU
+ * backend): preparing and running an accepted plan may refuse it only with a typed
+ * {@link NibbleException}.
  */
 class QuantizedCheckpointFuzzTest {
+    /** Larger inputs are not run: the forward pass is there to exercise odd plans, not big ones. */
+    private static final long MAX_RUN_ELEMENTS = 1 << 16;
+    private static final KernelBackend CPU = Backends.open("cpu");
+
     @FuzzTest(maxDuration = "10m")
     @DictionaryEntries({"\"nibble.format.version\"", "\"nibble.layers\"", "\"nibble.dit.config\"", "\"quantized\"",
         "\"dense\"", "\"none\"", "\"dynamic\"", "\"static\"", "\"identity\"", "\"regular-hadamard\"",
@@ -33,8 +45,28 @@ class QuantizedCheckpointFuzzTest {
             for (QuantizedLinear p : m.plans().values()) {
                 touch(p);
             }
+            run(m);
         } catch (CheckpointFormatException e) {
             FuzzFiles.checkNamesFile(e, file);
+        }
+    }
+
+    private static void run(DitModel m) {
+        DitConfig c = m.config();
+        long pixels = (long) c.inChannels() * c.inputSize() * c.inputSize();
+        if (pixels > MAX_RUN_ELEMENTS || (long) c.tokens() * c.mlpHidden() > MAX_RUN_ELEMENTS * 16) {
+            return;
+        }
+        try (DitRunner r = new DitRunner(CPU, m)) {
+            Tensor eps = r.forward(Tensor.ofFloats(new float[(int) pixels], 1, c.inChannels(), c.inputSize(), c.inputSize()),
+                    new long[] {10}, new long[] {0}, 0);
+            if (eps.elementCount() != pixels) {
+                throw new AssertionError("eps " + eps.shape() + " for a " + c + " input");
+            }
+        } catch (CheckpointFormatException e) {
+            throw new AssertionError("a file that loaded was refused as malformed when run: " + e.getMessage(), e);
+        } catch (NibbleException typed) {
+            // a plan the CPU backend cannot run, refused with a typed error: allowed
         }
     }
 
