@@ -71,6 +71,35 @@ class AcceptedOddInputsTest {
     }
 
     @Test
+    void nonFiniteValuesInALayerTheMethodKeepsDenseAreLeftAlone() {
+        // RTN's scope is the blocks: the patch embedding stays dense and is not checked
+        Path m = BadFiles.poke(BadFiles.tinyDit(dir.resolve("nan-patch.safetensors")), "x_embedder.proj.weight", 1, Float.NaN);
+        Path q = dir.resolve("q.safetensors");
+        BadInputTableTest.quantize(m, q, "rtn", Precision.W8A8, Map.of());
+        try (DitModel qm = DitModel.load(q)) {
+            assertThat(qm.plans().get("x_embedder.proj").denseWeight().getFloat(1)).isNaN();
+            assertThat(qm.plans().get("blocks.0.attn.qkv").weight()).isNotNull();
+        }
+    }
+
+    @Test
+    void inMemoryQuantizationAppliesTheSamePolicy() {
+        Path m = BadFiles.poke(BadFiles.tinyDit(dir.resolve("nan2.safetensors")), "blocks.0.mlp.fc1.weight", 0, Float.NaN);
+        try (DitModel fp = DitModel.load(m)) {
+            MethodOptions o = MethodOptions.of(Precision.W8A8);
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> ModelQuantizer.quantize(fp, Methods.get("rtn"), o,
+                    Calibration.none(), ProgressListener.NONE)))
+                    .isExactlyInstanceOf(dev.nibble.api.InvalidInputException.class)
+                    .hasMessageContaining("tensor 'blocks.0.mlp.fc1.weight'");
+            DitModel clamped = ModelQuantizer.quantize(fp, Methods.get("rtn"), o, Calibration.none(), ProgressListener.NONE,
+                    NonFinitePolicy.CLAMP);
+            for (float s : clamped.plans().get("blocks.0.mlp.fc1").weight().scales().toFloatArray()) {
+                assertThat(Float.isFinite(s)).isTrue();
+            }
+        }
+    }
+
+    @Test
     void groupSizeThatDoesNotDivideKGivesAShortLastGroup() {
         Path q = dir.resolve("g5.safetensors");
         BadInputTableTest.quantize(BadFiles.tinyDit(dir.resolve("fp.safetensors")), q, "rtn", Precision.W4A8,

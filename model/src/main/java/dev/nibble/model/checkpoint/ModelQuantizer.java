@@ -58,6 +58,12 @@ public final class ModelQuantizer {
         }
     }
 
+    /** The layers with the policy applied to those the method quantizes; the others pass unchanged. */
+    private static List<LinearLayer> checked(List<LinearLayer> layers, QuantMethod method, MethodOptions options,
+            NonFinitePolicy nonFinite) {
+        return layers.stream().map(l -> method.quantizes(l, options) ? NonFiniteWeights.apply(l, nonFinite) : l).toList();
+    }
+
     /**
      * Quantizes in memory.
      *
@@ -81,14 +87,14 @@ public final class ModelQuantizer {
      * @param options its options
      * @param calibration captured activations (or none)
      * @param progress told after each layer
-     * @param nonFinite what to do with NaN or infinite weights and biases of the layers given to the method
+     * @param nonFinite what to do with NaN or infinite weights and biases of the layers the method quantizes
      * @return a model with the method's plans in place of the layers it quantizes
      * @throws dev.nibble.api.InvalidInputException naming the tensor, under {@link NonFinitePolicy#FAIL}
      */
     public static DitModel quantize(DitModel model, QuantMethod method, MethodOptions options, Calibration calibration,
             ProgressListener progress, NonFinitePolicy nonFinite) {
-        List<LinearLayer> layers = model.linearLayers().stream().map(l -> NonFiniteWeights.apply(l, nonFinite)).toList();
-        List<QuantizedLinear> plans = method.quantizeAll(layers, calibration, options, progress);
+        List<QuantizedLinear> plans = method.quantizeAll(checked(model.linearLayers(), method, options, nonFinite), calibration,
+                options, progress);
         Map<String, QuantizedLinear> m = new LinkedHashMap<>();
         for (QuantizedLinear p : plans) {
             m.put(p.name(), p);
@@ -121,7 +127,7 @@ public final class ModelQuantizer {
      * @param calibration captured activations (or none)
      * @param target the output file (written atomically; nothing is left under its name on failure)
      * @param progress told after each layer
-     * @param nonFinite what to do with NaN or infinite weights and biases of the layers given to the method
+     * @param nonFinite what to do with NaN or infinite weights and biases of the layers the method quantizes
      * @return the file
      * @throws dev.nibble.api.InvalidInputException naming the tensor, under {@link NonFinitePolicy#FAIL}
      */
@@ -150,8 +156,8 @@ public final class ModelQuantizer {
                 }
             } else {
                 Map<String, QuantizedLinear> made = new LinkedHashMap<>();
-                List<LinearLayer> checked = layers.stream().map(l -> NonFiniteWeights.apply(l, nonFinite)).toList();
-                for (QuantizedLinear p : method.quantizeAll(checked, calibration, options, progress)) {
+                for (QuantizedLinear p : method.quantizeAll(checked(layers, method, options, nonFinite), calibration, options,
+                        progress)) {
                     made.put(p.name(), p);
                 }
                 for (LinearLayer l : layers) {
