@@ -136,6 +136,22 @@ class BadInputTableTest {
                             load(BadFiles.copy(q, d.resolve("v2.safetensors"), (meta, w) -> meta.put(QuantizedCheckpoint.VERSION_KEY, "2")));
                         },
                         "format version 2 is newer than this Nibble reads (1)", "upgrade Nibble"),
+                new Row("quantized checkpoint missing a layer's codes", CheckpointFormatException.class,
+                        d -> {
+                            Path q = d.resolve("q.safetensors");
+                            quantize(BadFiles.tinyDit(d.resolve("fp.safetensors")), q, "rtn", Precision.W4A8, Map.of());
+                            load(BadFiles.copy(q, d.resolve("no-codes.safetensors"), (meta, w) -> { }, "blocks.0.attn.qkv.qweight"));
+                        },
+                        "tensor 'blocks.0.attn.qkv.qweight'", "missing tensor"),
+                new Row("quantized checkpoint whose scheme does not match its codes (int8 scheme, I4 codes)",
+                        CheckpointFormatException.class,
+                        d -> {
+                            Path q = d.resolve("q.safetensors");
+                            quantize(BadFiles.tinyDit(d.resolve("fp.safetensors")), q, "rtn", Precision.W4A8, Map.of());
+                            load(BadFiles.copy(q, d.resolve("scheme.safetensors"), (meta, w) -> meta.put(QuantizedCheckpoint.LAYERS_KEY,
+                                    meta.get(QuantizedCheckpoint.LAYERS_KEY).replaceFirst("\"bits\":4", "\"bits\":8"))));
+                        },
+                        ".qweight'", "dtype I4 does not match scheme int8"),
                 new Row("model that is not a DiT (an LLM layout, no DiT config)", CheckpointFormatException.class,
                         d -> load(BadFiles.raw(d.resolve("llm.safetensors"),
                                 "{\"model.layers.0.self_attn.q_proj.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16)),
