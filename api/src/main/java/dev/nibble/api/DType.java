@@ -66,13 +66,14 @@ public enum DType {
      *
      * @param shape the logical shape
      * @return the byte length of the storage
+     * @throws ArithmeticException if it does not fit in a long (a forged shape must not wrap around)
      */
     public long byteSize(Shape shape) {
         if (!isPacked()) {
-            return shape.elementCount() * (bits / 8);
+            return Math.multiplyExact(shape.elementCount(), bits / 8);
         }
         long cols = shape.rank() == 0 ? 1 : shape.dim(shape.rank() - 1);
-        return shape.rows() * ((cols + 1) / 2);
+        return Math.multiplyExact(shape.rows(), cols / 2 + cols % 2);
     }
 
     /**

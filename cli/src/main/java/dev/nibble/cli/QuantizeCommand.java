@@ -9,6 +9,7 @@ import dev.nibble.api.method.Methods;
 import dev.nibble.api.method.QuantMethod;
 import dev.nibble.model.calibration.Calibrator;
 import dev.nibble.model.checkpoint.ModelQuantizer;
+import dev.nibble.model.checkpoint.NonFinitePolicy;
 import dev.nibble.model.checkpoint.QuantizedCheckpoint;
 import dev.nibble.model.diffusion.DdimSampler;
 import dev.nibble.model.diffusion.DdpmSchedule;
@@ -63,9 +64,14 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Calibration seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--non-finite", defaultValue = "fail", description = "NaN or infinite weights: 'fail' naming the tensor, "
+            + "or 'clamp' (warn, NaN -> 0, +-inf -> the tensor's largest finite value) (default ${DEFAULT-VALUE}).")
+    String nonFinite;
+
     @Override
     public Integer call() {
         Precision precision = Precision.parse(bits);
+        NonFinitePolicy policy = NonFinitePolicy.parse(nonFinite);
         QuantMethod m = Methods.get(method);
         MethodOptions opts = MethodOptions.of(precision, CliSupport.options(options));
         opts.validateFor(m);
@@ -82,6 +88,9 @@ final class QuantizeCommand implements Callable<Integer> {
             }
             Calibration cal = Calibration.none();
             if (!m.requirements(opts).isEmpty()) {
+                if (policy == NonFinitePolicy.FAIL) {
+                    ModelQuantizer.requireFinite(fp, m, opts); // before calibrating on a model that would give NaN
+                }
                 ProgressBar bar = new ProgressBar(err, "calibrate");
                 try (KernelBackend be = CliSupport.backend(backend); DitRunner r = new DitRunner(be, fp)) {
                     cal = Calibrator.run(r, new DdimSampler(DdpmSchedule.linear1000(), steps, cfg, fp.config().numClasses(), true),
@@ -92,7 +101,7 @@ final class QuantizeCommand implements Callable<Integer> {
             }
             ProgressBar bar = new ProgressBar(err, "quantize ");
             try {
-                ModelQuantizer.quantizeToFile(fp, m, opts, cal, out, bar);
+                ModelQuantizer.quantizeToFile(fp, m, opts, cal, out, bar, policy);
             } finally {
                 bar.done();
             }

@@ -20,6 +20,9 @@ import java.util.Map;
  * made, so peak memory is a small multiple of the largest layer, whenever the method decides layer
  * by layer (it does not override {@link QuantMethod#quantizeAll}). A method that decides across
  * layers (mixed precision) gets every layer at once and its plans are written when it returns.
+ *
+ * <p>Weights and biases a method is given are checked for NaN and infinities first
+ * ({@link NonFinitePolicy}: fail naming the tensor by default, or warn and clamp).
  */
 public final class ModelQuantizer {
     private ModelQuantizer() {
@@ -39,6 +42,29 @@ public final class ModelQuantizer {
     }
 
     /**
+     * Checks, before any costly calibration, that the layers the method will quantize hold only
+     * finite weights and biases.
+     *
+     * @param model the full-precision model
+     * @param method the method
+     * @param options its options
+     * @throws dev.nibble.api.InvalidInputException naming the first tensor with NaN or an infinity
+     */
+    public static void requireFinite(DitModel model, QuantMethod method, MethodOptions options) {
+        for (LinearLayer l : model.linearLayers()) {
+            if (method.quantizes(l, options)) {
+                NonFiniteWeights.apply(l, NonFinitePolicy.FAIL);
+            }
+        }
+    }
+
+    /** The layers with the policy applied to those the method quantizes; the others pass unchanged. */
+    private static List<LinearLayer> checked(List<LinearLayer> layers, QuantMethod method, MethodOptions options,
+            NonFinitePolicy nonFinite) {
+        return layers.stream().map(l -> method.quantizes(l, options) ? NonFiniteWeights.apply(l, nonFinite) : l).toList();
+    }
+
+    /**
      * Quantizes in memory.
      *
      * @param model the full-precision model
@@ -50,7 +76,25 @@ public final class ModelQuantizer {
      */
     public static DitModel quantize(DitModel model, QuantMethod method, MethodOptions options, Calibration calibration,
             ProgressListener progress) {
-        List<QuantizedLinear> plans = method.quantizeAll(model.linearLayers(), calibration, options, progress);
+        return quantize(model, method, options, calibration, progress, NonFinitePolicy.FAIL);
+    }
+
+    /**
+     * Quantizes in memory.
+     *
+     * @param model the full-precision model
+     * @param method the method
+     * @param options its options
+     * @param calibration captured activations (or none)
+     * @param progress told after each layer
+     * @param nonFinite what to do with NaN or infinite weights and biases of the layers the method quantizes
+     * @return a model with the method's plans in place of the layers it quantizes
+     * @throws dev.nibble.api.InvalidInputException naming the tensor, under {@link NonFinitePolicy#FAIL}
+     */
+    public static DitModel quantize(DitModel model, QuantMethod method, MethodOptions options, Calibration calibration,
+            ProgressListener progress, NonFinitePolicy nonFinite) {
+        List<QuantizedLinear> plans = method.quantizeAll(checked(model.linearLayers(), method, options, nonFinite), calibration,
+                options, progress);
         Map<String, QuantizedLinear> m = new LinkedHashMap<>();
         for (QuantizedLinear p : plans) {
             m.put(p.name(), p);
@@ -71,6 +115,24 @@ public final class ModelQuantizer {
      */
     public static Path quantizeToFile(DitModel model, QuantMethod method, MethodOptions options, Calibration calibration,
             Path target, ProgressListener progress) {
+        return quantizeToFile(model, method, options, calibration, target, progress, NonFinitePolicy.FAIL);
+    }
+
+    /**
+     * Quantizes into a checkpoint file, streaming layer by layer where the method allows.
+     *
+     * @param model the full-precision model
+     * @param method the method
+     * @param options its options
+     * @param calibration captured activations (or none)
+     * @param target the output file (written atomically; nothing is left under its name on failure)
+     * @param progress told after each layer
+     * @param nonFinite what to do with NaN or infinite weights and biases of the layers the method quantizes
+     * @return the file
+     * @throws dev.nibble.api.InvalidInputException naming the tensor, under {@link NonFinitePolicy#FAIL}
+     */
+    public static Path quantizeToFile(DitModel model, QuantMethod method, MethodOptions options, Calibration calibration,
+            Path target, ProgressListener progress, NonFinitePolicy nonFinite) {
         options.validateFor(method);
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(DitConfig.METADATA_KEY, model.config().toJson());
@@ -86,14 +148,16 @@ public final class ModelQuantizer {
             if (decidesLayerByLayer(method)) {
                 int i = 0;
                 for (LinearLayer l : layers) {
-                    QuantizedLinear p = method.quantizes(l, options) ? method.quantize(l, calibration, options)
+                    QuantizedLinear p = method.quantizes(l, options)
+                            ? method.quantize(NonFiniteWeights.apply(l, nonFinite), calibration, options)
                             : model.plans().get(l.name());
                     w.addLayer(p);
                     progress.progress(++i, layers.size(), l.name());
                 }
             } else {
                 Map<String, QuantizedLinear> made = new LinkedHashMap<>();
-                for (QuantizedLinear p : method.quantizeAll(layers, calibration, options, progress)) {
+                for (QuantizedLinear p : method.quantizeAll(checked(layers, method, options, nonFinite), calibration, options,
+                        progress)) {
                     made.put(p.name(), p);
                 }
                 for (LinearLayer l : layers) {

@@ -39,6 +39,31 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         if (!(mlpRatio > 0) || numClasses <= 0 || frequencyEmbeddingSize <= 0 || frequencyEmbeddingSize % 2 != 0) {
             throw new IllegalArgumentException("mlp_ratio, num_classes and an even frequency_embedding_size must be positive");
         }
+        // A config comes from a file: every width the model derives from it must be a positive int, so a
+        // forged one cannot wrap around or make the loader build an unbounded layer list.
+        if (depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("depth " + depth + " exceeds the limit of " + MAX_DEPTH + " blocks");
+        }
+        long grid = inputSize / patchSize;
+        fitsInt("tokens (input_size / patch_size)^2", grid * grid);
+        fitsInt("patch width in_channels * patch_size^2", (long) inChannels * patchSize * patchSize);
+        fitsInt("adaLN width 6 * hidden_size", 6L * hiddenSize);
+        fitsInt("output width patch_size^2 * out channels", (long) patchSize * patchSize * (learnSigma ? 2L : 1L) * inChannels);
+        fitsInt("label table rows num_classes + 1", numClasses + 1L);
+        double mlp = Math.floor(hiddenSize * mlpRatio);
+        if (!(mlp >= 1 && mlp <= Integer.MAX_VALUE)) {
+            throw new IllegalArgumentException("mlp_ratio " + mlpRatio + " gives an MLP width hidden_size * mlp_ratio of " + mlp
+                    + ", not in [1, " + Integer.MAX_VALUE + "]");
+        }
+    }
+
+    /** The deepest DiT accepted (DiT-XL has 28 blocks); bounds the work a forged config can cause. */
+    public static final int MAX_DEPTH = 4096;
+
+    private static void fitsInt(String what, long value) {
+        if (value <= 0 || value > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(what + " = " + value + " is not a positive int");
+        }
     }
 
     /** @return patches per side */
@@ -95,8 +120,9 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         try {
             return new DitConfig(req(n, "input_size", file), req(n, "patch_size", file), req(n, "in_channels", file),
                     req(n, "hidden_size", file), req(n, "depth", file), req(n, "num_heads", file),
-                    n.path("mlp_ratio").asDouble(4.0), req(n, "num_classes", file),
-                    n.path("learn_sigma").asBoolean(false), n.path("frequency_embedding_size").asInt(256));
+                    optDouble(n, "mlp_ratio", 4.0, file), req(n, "num_classes", file),
+                    optBoolean(n, "learn_sigma", file), n.has("frequency_embedding_size")
+                            ? req(n, "frequency_embedding_size", file) : 256);
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, null, METADATA_KEY + ": " + e.getMessage());
         }
@@ -107,6 +133,31 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         if (v == null || !v.isIntegralNumber()) {
             throw new CheckpointFormatException(file, null, METADATA_KEY + " lacks integer field '" + key + "'");
         }
+        if (!v.canConvertToInt()) {
+            throw new CheckpointFormatException(file, null, METADATA_KEY + " field '" + key + "' = " + v + " is out of int range");
+        }
         return v.intValue();
+    }
+
+    private static double optDouble(JsonNode n, String key, double absent, Path file) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return absent;
+        }
+        if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
+            throw new CheckpointFormatException(file, null, METADATA_KEY + " field '" + key + "' = " + v + " is not a finite number");
+        }
+        return v.doubleValue();
+    }
+
+    private static boolean optBoolean(JsonNode n, String key, Path file) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new CheckpointFormatException(file, null, METADATA_KEY + " field '" + key + "' = " + v + " is not true or false");
+        }
+        return v.booleanValue();
     }
 }

@@ -139,9 +139,13 @@ public final class SafetensorsFile implements AutoCloseable {
         JsonNode root;
         try {
             root = JSON.readTree(header);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            var at = e.getLocation();
+            throw new CheckpointFormatException(path, null, "header is not valid JSON"
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ": "
+                    + String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("").replaceFirst(" \\(start marker at .*", ""));
         } catch (IOException e) {
-            throw new CheckpointFormatException(path, null, "header is not valid JSON: "
-                    + e.getMessage().lines().findFirst().orElse(""));
+            throw new CheckpointFormatException(path, null, "header is not valid JSON: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
             throw new CheckpointFormatException(path, null, "header is not a JSON object");
