@@ -483,3 +483,328 @@ extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_i4(GEMM_ARGS) { gemm
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_i4_g(GEMM_ARGS) { gemm_body<1, true>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_s4(GEMM_ARGS) { gemm_body<2, false>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_s4_g(GEMM_ARGS) { gemm_body<2, true>(GEMM_PASS); }
+
+// ---------------------------------------------------------------- transform + quantize, register path
+// k_tq2_s{1,2}: one block per token row, one warp per 256-column segment (SPW segments per warp),
+// the segment in registers (lane l holds columns 8l..8l+7). Grouped Hadamard (regular n0 = 4^k or
+// Sylvester n0 = 2^k, n0 <= 256) by butterflies within a lane and shuffles, in the canonical stage
+// order of numerics/Hadamard. A radix-4 stage over index bits held by lanes uses, for the digit t of
+// the lane, o_t = (x_t + x_{t^1}) + E_{t^2} with E_u = x_u - x_{u^1}: the same IEEE operations as the
+// reference butterfly (a - b == a + (-b); only the sign of a zero can differ, which no code sees).
+// Scales per token (gs >= Kpad: one barrier), per group of gs <= 256 (a power of two: shuffles) or
+// gs a multiple of 256 (one barrier). Codes: rint(x/s) from x·(1/s) (see int_code_fast), rounded by
+// the 1.5·2^23 trick after clamping, exact division for the rare quotient near a half-integer.
+// lrpart (optional): [ks, M, r] partial sums of x_t·down from k_lr_down; summed here into lr [M, 2r]
+// (hi, lo 16-bit halves, as k_tq_lr writes them).
+#define TQ2_MAGIC 12582912.0f
+
+// radix-4 butterfly on 4 registers (index bits in the lane's registers): the reference order
+__device__ __forceinline__ void bfly4(float& a, float& b, float& c, float& d) {
+    float apb = a + b, amb = a - b, cpd = c + d, cmd = c - d;
+    a = apb + cmd; b = apb - cmd; c = amb + cpd; d = cpd - amb;
+}
+
+// codes of 8 values with scale s (inv = 1/s, tol: see below), low bytes in t[0..7]
+__device__ __forceinline__ void tq2_codes(const float* v, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
+    bool bad = false;
+#pragma unroll
+    for (int e = 0; e < 8; e++) {
+        float qa = __fmul_rn(v[e], inv);
+        float qc = fminf(fmaxf(qa, (float)qmin), (float)qmax);
+        float tm = __fadd_rn(qc, TQ2_MAGIC);          // rint (ties to even): |qc| <= 128 < 2^22
+        float d = __fsub_rn(qa, __fsub_rn(tm, TQ2_MAGIC));
+        bad |= !(fabsf(__fsub_rn(fabsf(d), 0.5f)) > tol); // near a half-integer, or NaN
+        t[e] = __float_as_uint(tm);
+    }
+    if (bad) {
+#pragma unroll
+        for (int e = 0; e < 8; e++) t[e] = (uint32_t)int_code(v[e], s, 0, qmin, qmax);
+    }
+}
+
+template <int SPW>
+__device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, int M) {
+    __shared__ float red[32 * SPW];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
+    const long long m = blockIdx.x;
+    const float* xr = x + m * K;
+    float v[SPW][8];
+    // 1. load (two 16-byte loads per lane and segment), smooth, shift; zero beyond K
+#pragma unroll
+    for (int i = 0; i < SPW; i++) {
+        const int c = ((warp + i * W) << 8) + (lane << 3);
+        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
+        if (c < K) a = __ldg(reinterpret_cast<const float4*>(xr + c));
+        if (c + 4 < K) b = __ldg(reinterpret_cast<const float4*>(xr + c + 4));
+        v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
+        v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
+        if (smooth != nullptr || shift != nullptr) {
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                if (c + e < K) {
+                    if (smooth) v[i][e] = __fdiv_rn(v[i][e], smooth[c + e]);
+                    if (shift) v[i][e] = __fadd_rn(v[i][e], shift[c + e]);
+                }
+            }
+        }
+    }
+    // 2. rotation (blocks of n0 = 2^ln0 columns, never across a segment)
+    if (rot == 1 && ln0 >= 2) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+            // stage 0 (index bits 0, 1: registers)
+            bfly4(v[i][0], v[i][1], v[i][2], v[i][3]);
+            bfly4(v[i][4], v[i][5], v[i][6], v[i][7]);
+            if (ln0 >= 4) {  // stage 1: bit 2 = register bit 2, bit 3 = lane bit 0
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    float A = v[i][u] + v[i][u + 4], E = v[i][u] - v[i][u + 4];
+                    float D = __shfl_xor_sync(0xffffffffu, E, 1);
+                    v[i][u] = A + D; v[i][u + 4] = A - D;
+                }
+            }
+            if (ln0 >= 6) {  // stage 2: lane bits 1, 2
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 2);
+                    float A = v[i][u] + p, E = v[i][u] - p;
+                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 4);
+                }
+            }
+            if (ln0 >= 8) {  // stage 3: lane bits 3, 4
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 8);
+                    float A = v[i][u] + p, E = v[i][u] - p;
+                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 16);
+                }
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) v[i][e] = v[i][e] * rscale;
+        }
+    } else if (rot == 2) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+#pragma unroll
+            for (int ls = 0; ls < 3; ls++) {   // index bits 0..2: registers
+                if (ls < ln0) {
+                    const int s = 1 << ls;
+#pragma unroll
+                    for (int u = 0; u < 8; u++) {
+                        if ((u & s) == 0) {
+                            float a = v[i][u], b = v[i][u + s];
+                            v[i][u] = a + b; v[i][u + s] = a - b;
+                        }
+                    }
+                }
+            }
+            for (int ls = 3; ls < ln0; ls++) {  // bits 3..7: lanes (the upper lane computes a - b as -b + a)
+                const int lb = 1 << (ls - 3);
+                const bool hi = (lane & lb) != 0;
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], lb);
+                    v[i][u] = hi ? p - v[i][u] : v[i][u] + p;
+                }
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) v[i][e] = v[i][e] * rscale;
+        }
+    }
+    // 3. absmax per scale group, scale, codes
+    const bool token = gs >= Kpad;
+    float am[SPW];
+#pragma unroll
+    for (int i = 0; i < SPW; i++) {
+        float a = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 8; e++) a = fmaxf(a, fabsf(v[i][e]));
+        am[i] = a;
+    }
+    if (!token && gs <= 256) {
+        const int lpg = gs >> 3;
+#pragma unroll
+        for (int i = 0; i < SPW; i++)
+            for (int o = 1; o < lpg; o <<= 1) am[i] = fmaxf(am[i], __shfl_xor_sync(0xffffffffu, am[i], o));
+    } else {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+            float a = warp_max(am[i]);
+            if (lane == 0) red[warp + i * W] = a;
+        }
+        __syncthreads();
+        const int S = W * SPW;
+        if (token) {
+            float a = 0.0f;
+            for (int j = lane; j < S; j += 32) a = fmaxf(a, red[j]);
+            a = warp_max(a);
+#pragma unroll
+            for (int i = 0; i < SPW; i++) am[i] = a;
+        } else {
+            const int spg = gs >> 8;
+#pragma unroll
+            for (int i = 0; i < SPW; i++) {
+                const int g0 = ((warp + i * W) / spg) * spg;
+                float a = 0.0f;
+                for (int j = g0; j < g0 + spg && j < S; j++) a = fmaxf(a, red[j]);
+                am[i] = a;
+            }
+        }
+    }
+    const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // 2^-20 · (a bound on |q| + 1)
+#pragma unroll
+    for (int i = 0; i < SPW; i++) {
+        const int c = ((warp + i * W) << 8) + (lane << 3);
+        const float s = __fdiv_rn(__fmul_rn(am[i], clip), (float)qmax);
+        float inv = s == 0.0f ? 0.0f : __frcp_rn(s);
+        // x·inv is within 1.5·2^-23 relative of x/s when inv is finite: 2^-20·(|qmin| + 1) covers every
+        // half-integer a code can round from; an infinite inv (tiny s) takes the division everywhere
+        const float tol = isfinite(inv) ? tolq : INFINITY;
+        if (token) {
+            if (warp == 0 && i == 0)
+                for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
+        } else if (gs <= 256) {
+            if ((lane & ((gs >> 3) - 1)) == 0 && c < Kpad && c / gs < Gout) scales[m * Gout + c / gs] = s;
+        } else if (lane == 0 && ((warp + i * W) % (gs >> 8)) == 0 && c / gs < Gout) {
+            scales[m * Gout + c / gs] = s;
+        }
+        if (c >= Kpad) continue;
+        uint32_t t[8];
+        tq2_codes(v[i], s, inv, tol, qmin, qmax, t);
+        if (bits == 4) {
+            uint32_t ev = __byte_perm(__byte_perm(t[0], t[2], 0x0040), __byte_perm(t[4], t[6], 0x0040), 0x5410);
+            uint32_t od = __byte_perm(__byte_perm(t[1], t[3], 0x0040), __byte_perm(t[5], t[7], 0x0040), 0x5410);
+            reinterpret_cast<uint32_t*>(codes + m * (Kpad / 2))[c >> 3] = (ev & 0x0F0F0F0Fu) | ((od << 4) & 0xF0F0F0F0u);
+        } else {
+            uint32_t w0 = __byte_perm(__byte_perm(t[0], t[1], 0x0040), __byte_perm(t[2], t[3], 0x0040), 0x5410);
+            uint32_t w1 = __byte_perm(__byte_perm(t[4], t[5], 0x0040), __byte_perm(t[6], t[7], 0x0040), 0x5410);
+            reinterpret_cast<uint2*>(codes + m * Kpad)[c >> 3] = make_uint2(w0, w1);
+        }
+    }
+    // 4. the low-rank partial sums of this row, as hi + lo 16-bit halves
+    if (lrpart != nullptr && warp == W - 1) {
+        for (int j = lane; j < r; j += 32) {
+            float s = 0.0f;
+            for (int k = 0; k < ks; k++) s += lrpart[((long long)k * M + m) * r + j];
+            long long idx = m * 2 * r + j;
+            if (lrDt == DT_F16) {
+                __half hi = __float2half_rn(s);
+                reinterpret_cast<__half*>(lr)[idx] = hi;
+                reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
+            } else {
+                __nv_bfloat16 hi = __float2bfloat16_rn(s);
+                reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
+                reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
+            }
+        }
+    }
+}
+
+#define TQ2_ARGS const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth, \
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip, \
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart, \
+        int ks, int r, void* __restrict__ lr, int lrDt, int M
+#define TQ2_PASS x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, \
+        ks, r, lr, lrDt, M
+extern "C" __global__ void __launch_bounds__(1024) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
+extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
+
+// ---------------------------------------------------------------- low-rank down projection on tensor cores
+// part[ks, m, :] = sum over this split's K chunks of x_t[m, k]·down[k, :] (x_t: smoothed and shifted,
+// no rotation), TF32 mma.sync m16n8k8 with x split into hi + lo TF32 halves (and down too when it is
+// not exactly TF32: dlo != null), so the result is float32-accurate. A block: 4 warps x 16 rows; grid
+// (ceil(M/64), ks), `cps` chunks of 32 columns per split. Each lane reads its rows' 8 consecutive
+// columns of a chunk (K order is a free choice of a dot product; `down` is laid out on the host in
+// the same order, dfrag[((chunk·32 + lane)·NT + nt)·8 + 2·step + e] = down[chunk·32 + 8·(lane&3) +
+// 2·step + e][8·nt + (lane>>2)], zero past Kp). r = 8·NT.
+__device__ __forceinline__ uint32_t tf32(float f) {
+    uint32_t o;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(o) : "f"(f));
+    return o;
+}
+__device__ __forceinline__ void mma_tf32(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <int NT>
+__device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, const float* __restrict__ smooth,
+        const float* __restrict__ shift, const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps,
+        int nchunks, float* __restrict__ part) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int gid = lane >> 2, tig = lane & 3;
+    const long long row0 = (long long)blockIdx.x * 64 + warp * 16 + gid, row1 = row0 + 8;
+    const int ks = blockIdx.y, c0 = ks * cps, c1 = min(nchunks, c0 + cps);
+    const float* x0 = x + min(row0, (long long)M - 1) * K;
+    const float* x1 = x + min(row1, (long long)M - 1) * K;
+    float acc[NT][4];
+#pragma unroll
+    for (int n = 0; n < NT; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
+    float4 nx[4];
+    auto loadx = [&](int c) {
+        const int k = c * 32 + tig * 8;
+        const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
+        nx[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
+        nx[1] = k + 4 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 4)) : z;
+        nx[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
+        nx[3] = k + 4 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 4)) : z;
+    };
+    if (c0 < c1) loadx(c0);
+    for (int c = c0; c < c1; c++) {
+        float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
+                         {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
+        if (c + 1 < c1) loadx(c + 1);
+        const int k = c * 32 + tig * 8;
+        if (smooth != nullptr || shift != nullptr) {
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                if (k + e < K) {
+                    float sm = smooth ? smooth[k + e] : 1.0f, sh = shift ? shift[k + e] : 0.0f;
+#pragma unroll
+                    for (int h = 0; h < 2; h++) {
+                        if (smooth) a[h][e] = __fdiv_rn(a[h][e], sm);
+                        if (shift) a[h][e] = __fadd_rn(a[h][e], sh);
+                    }
+                }
+            }
+        }
+        const float4* bh = reinterpret_cast<const float4*>(dhi + ((long long)c * 32 + lane) * NT * 8);
+        const float4* bl = dlo ? reinterpret_cast<const float4*>(dlo + ((long long)c * 32 + lane) * NT * 8) : nullptr;
+#pragma unroll
+        for (int s = 0; s < 4; s++) {
+            uint32_t h0 = tf32(a[0][2 * s]), h1 = tf32(a[1][2 * s]), h2 = tf32(a[0][2 * s + 1]), h3 = tf32(a[1][2 * s + 1]);
+            uint32_t l0 = tf32(a[0][2 * s] - __uint_as_float(h0)), l1 = tf32(a[1][2 * s] - __uint_as_float(h1));
+            uint32_t l2 = tf32(a[0][2 * s + 1] - __uint_as_float(h2)), l3 = tf32(a[1][2 * s + 1] - __uint_as_float(h3));
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                float4 b = __ldg(bh + n * 2 + (s >> 1));
+                uint32_t b0 = __float_as_uint((s & 1) ? b.z : b.x), b1 = __float_as_uint((s & 1) ? b.w : b.y);
+                mma_tf32(acc[n], h0, h1, h2, h3, b0, b1);
+                mma_tf32(acc[n], l0, l1, l2, l3, b0, b1);
+                if (bl != nullptr) {
+                    float4 q = __ldg(bl + n * 2 + (s >> 1));
+                    mma_tf32(acc[n], h0, h1, h2, h3, __float_as_uint((s & 1) ? q.z : q.x), __float_as_uint((s & 1) ? q.w : q.y));
+                }
+            }
+        }
+    }
+    const int r = NT * 8;
+#pragma unroll
+    for (int n = 0; n < NT; n++) {
+        const int j = n * 8 + tig * 2;
+        if (row0 < M) *reinterpret_cast<float2*>(part + ((long long)ks * M + row0) * r + j) = make_float2(acc[n][0], acc[n][1]);
+        if (row1 < M) *reinterpret_cast<float2*>(part + ((long long)ks * M + row1) * r + j) = make_float2(acc[n][2], acc[n][3]);
+    }
+}
+
+#define LRD_ARGS const float* __restrict__ x, int K, const float* __restrict__ smooth, const float* __restrict__ shift, \
+        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part
+#define LRD_PASS x, K, smooth, shift, dhi, dlo, M, cps, nchunks, part
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r16(LRD_ARGS) { lrdown_body<2>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r48(LRD_ARGS) { lrdown_body<6>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r64(LRD_ARGS) { lrdown_body<8>(LRD_PASS); }
