@@ -523,30 +523,31 @@ __device__ __forceinline__ void tq2_codes(const float* v, float s, float inv, fl
 }
 
 template <int SPW>
-__device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+__device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
-        int ks, int r, void* __restrict__ lr, int lrDt, int M) {
-    __shared__ float red[32 * SPW];
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, long long m,
+        float (&v)[SPW][8], float* red) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
-    const long long m = blockIdx.x;
-    const float* xr = x + m * K;
-    float v[SPW][8];
-    // 1. load (two 16-byte loads per lane and segment), smooth, shift; zero beyond K
+    // 1. smooth, shift (the raw row is in v, zero beyond K)
+    if (smooth != nullptr || shift != nullptr) {
 #pragma unroll
-    for (int i = 0; i < SPW; i++) {
-        const int c = ((warp + i * W) << 8) + (lane << 3);
-        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
-        if (c < K) a = __ldg(reinterpret_cast<const float4*>(xr + c));
-        if (c + 4 < K) b = __ldg(reinterpret_cast<const float4*>(xr + c + 4));
-        v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
-        v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
-        if (smooth != nullptr || shift != nullptr) {
+        for (int i = 0; i < SPW; i++) {
+            const int c = ((warp + i * W) << 8) + (lane << 3);
+            if (c < K) {
+                const float4 one = make_float4(1.f, 1.f, 1.f, 1.f), zero = make_float4(0.f, 0.f, 0.f, 0.f);
+                const float4 s0 = smooth ? __ldg(reinterpret_cast<const float4*>(smooth + c)) : one;
+                const float4 s1 = smooth && c + 4 < K ? __ldg(reinterpret_cast<const float4*>(smooth + c + 4)) : one;
+                const float4 h0 = shift ? __ldg(reinterpret_cast<const float4*>(shift + c)) : zero;
+                const float4 h1 = shift && c + 4 < K ? __ldg(reinterpret_cast<const float4*>(shift + c + 4)) : zero;
+                const float sv[8] = {s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w};
+                const float hv[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
 #pragma unroll
-            for (int e = 0; e < 8; e++) {
-                if (c + e < K) {
-                    if (smooth) v[i][e] = __fdiv_rn(v[i][e], smooth[c + e]);
-                    if (shift) v[i][e] = __fadd_rn(v[i][e], shift[c + e]);
+                for (int e = 0; e < 8; e++) {
+                    if (c + e < K) {
+                        if (smooth) v[i][e] = __fdiv_rn(v[i][e], sv[e]);
+                        if (shift) v[i][e] = __fadd_rn(v[i][e], hv[e]);
+                    }
                 }
             }
         }
@@ -687,7 +688,7 @@ __device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int
     // 4. the low-rank partial sums of this row, as hi + lo 16-bit halves
     if (lrpart != nullptr && warp == W - 1) {
         for (int j = lane; j < r; j += 32) {
-            float s = 0.0f;
+            float s = lrbias ? lrbias[j] : 0.0f;   // shift·down (k_lr_down reads x unshifted)
             for (int k = 0; k < ks; k++) s += lrpart[((long long)k * M + m) * r + j];
             long long idx = m * 2 * r + j;
             if (lrDt == DT_F16) {
@@ -703,18 +704,57 @@ __device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int
     }
 }
 
+// raw x of one row into registers (zero beyond K): two 16-byte loads per lane and segment
+template <int SPW>
+__device__ __forceinline__ void tq2_load(const float* __restrict__ x, int K, long long m, float (&v)[SPW][8]) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
+    const float* xr = x + m * K;
+#pragma unroll
+    for (int i = 0; i < SPW; i++) {
+        const int c = ((warp + i * W) << 8) + (lane << 3);
+        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
+        if (c < K) a = __ldcs(reinterpret_cast<const float4*>(xr + c));
+        if (c + 4 < K) b = __ldcs(reinterpret_cast<const float4*>(xr + c + 4));
+        v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
+        v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
+    }
+}
+
+// rows m = blockIdx.x, + gridDim.x, ...: the next row's loads are issued before this row's work
+template <int SPW>
+__device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M) {
+    __shared__ float red[2][32 * SPW];   // two, alternating by row: no barrier needed before reuse
+    long long m = blockIdx.x;
+    if (m >= M) return;
+    float v[SPW][8], nv[SPW][8];
+    tq2_load<SPW>(x, K, m, v);
+    for (int it = 0; m < M; m += gridDim.x, it ^= 1) {
+        const long long mn = m + gridDim.x;
+        if (mn < M) tq2_load<SPW>(x, K, mn, nv);
+        tq2_row<SPW>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart,
+                     ks, r, lr, lrDt, lrbias, M, m, v, red[it]);
+#pragma unroll
+        for (int i = 0; i < SPW; i++)
+#pragma unroll
+            for (int e = 0; e < 8; e++) v[i][e] = nv[i][e];
+    }
+}
+
 #define TQ2_ARGS const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth, \
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip, \
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart, \
-        int ks, int r, void* __restrict__ lr, int lrDt, int M
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M
 #define TQ2_PASS x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, \
-        ks, r, lr, lrDt, M
-extern "C" __global__ void __launch_bounds__(1024) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
+        ks, r, lr, lrDt, lrbias, M
+extern "C" __global__ void __launch_bounds__(512, 3) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
-// part[ks, m, :] = sum over this split's K chunks of x_t[m, k]·down[k, :] (x_t: smoothed and shifted,
-// no rotation), TF32 mma.sync m16n8k8 with x split into hi + lo TF32 halves (and down too when it is
+// part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift
+// o adds o·down, which the host computes once and k_tq2 adds as lrbias), TF32 mma.sync m16n8k8 with x split into hi + lo TF32 halves (and down too when it is
 // not exactly TF32: dlo != null), so the result is float32-accurate. A block: 4 warps x 16 rows; grid
 // (ceil(M/64), ks), `cps` chunks of 32 columns per split. Each lane reads its rows' 8 consecutive
 // columns of a chunk (K order is a free choice of a dot product; `down` is laid out on the host in
@@ -732,9 +772,8 @@ __device__ __forceinline__ void mma_tf32(float* c, uint32_t a0, uint32_t a1, uin
 }
 
 template <int NT>
-__device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, const float* __restrict__ smooth,
-        const float* __restrict__ shift, const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps,
-        int nchunks, float* __restrict__ part) {
+__device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, const float* __restrict__ ismooth,
+        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int gid = lane >> 2, tig = lane & 3;
     const long long row0 = (long long)blockIdx.x * 64 + warp * 16 + gid, row1 = row0 + 8;
@@ -748,10 +787,10 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
     auto loadx = [&](int c) {
         const int k = c * 32 + tig * 8;
         const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
-        nx[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
-        nx[1] = k + 4 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 4)) : z;
-        nx[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
-        nx[3] = k + 4 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 4)) : z;
+        nx[0] = k < K ? __ldcs(reinterpret_cast<const float4*>(x0 + k)) : z;
+        nx[1] = k + 4 < K ? __ldcs(reinterpret_cast<const float4*>(x0 + k + 4)) : z;
+        nx[2] = k < K ? __ldcs(reinterpret_cast<const float4*>(x1 + k)) : z;
+        nx[3] = k + 4 < K ? __ldcs(reinterpret_cast<const float4*>(x1 + k + 4)) : z;
     };
     if (c0 < c1) loadx(c0);
     for (int c = c0; c < c1; c++) {
@@ -759,21 +798,18 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
                          {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
         if (c + 1 < c1) loadx(c + 1);
         const int k = c * 32 + tig * 8;
-        if (smooth != nullptr || shift != nullptr) {
+        if (ismooth != nullptr && k < K) {   // x·(1/s): within 1.5 ulp of x/s, far inside the low-rank tolerance
+            const float4 s0 = __ldg(reinterpret_cast<const float4*>(ismooth + k));
+            const float4 s1 = k + 4 < K ? __ldg(reinterpret_cast<const float4*>(ismooth + k + 4)) : make_float4(0.f, 0.f, 0.f, 0.f);
+            const float sv[8] = {s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w};
 #pragma unroll
-            for (int e = 0; e < 8; e++) {
-                if (k + e < K) {
-                    float sm = smooth ? smooth[k + e] : 1.0f, sh = shift ? shift[k + e] : 0.0f;
-#pragma unroll
-                    for (int h = 0; h < 2; h++) {
-                        if (smooth) a[h][e] = __fdiv_rn(a[h][e], sm);
-                        if (shift) a[h][e] = __fadd_rn(a[h][e], sh);
-                    }
-                }
-            }
+            for (int e = 0; e < 8; e++) { a[0][e] = a[0][e] * sv[e]; a[1][e] = a[1][e] * sv[e]; }
         }
         const float4* bh = reinterpret_cast<const float4*>(dhi + ((long long)c * 32 + lane) * NT * 8);
         const float4* bl = dlo ? reinterpret_cast<const float4*>(dlo + ((long long)c * 32 + lane) * NT * 8) : nullptr;
+        float4 bv[NT][2];
+#pragma unroll
+        for (int n = 0; n < NT; n++) { bv[n][0] = __ldg(bh + n * 2); bv[n][1] = __ldg(bh + n * 2 + 1); }
 #pragma unroll
         for (int s = 0; s < 4; s++) {
             uint32_t h0 = tf32(a[0][2 * s]), h1 = tf32(a[1][2 * s]), h2 = tf32(a[0][2 * s + 1]), h3 = tf32(a[1][2 * s + 1]);
@@ -781,7 +817,7 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
             uint32_t l2 = tf32(a[0][2 * s + 1] - __uint_as_float(h2)), l3 = tf32(a[1][2 * s + 1] - __uint_as_float(h3));
 #pragma unroll
             for (int n = 0; n < NT; n++) {
-                float4 b = __ldg(bh + n * 2 + (s >> 1));
+                const float4 b = bv[n][s >> 1];
                 uint32_t b0 = __float_as_uint((s & 1) ? b.z : b.x), b1 = __float_as_uint((s & 1) ? b.w : b.y);
                 mma_tf32(acc[n], h0, h1, h2, h3, b0, b1);
                 mma_tf32(acc[n], l0, l1, l2, l3, b0, b1);
@@ -801,9 +837,9 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
     }
 }
 
-#define LRD_ARGS const float* __restrict__ x, int K, const float* __restrict__ smooth, const float* __restrict__ shift, \
+#define LRD_ARGS const float* __restrict__ x, int K, const float* __restrict__ ismooth, \
         const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part
-#define LRD_PASS x, K, smooth, shift, dhi, dlo, M, cps, nchunks, part
+#define LRD_PASS x, K, ismooth, dhi, dlo, M, cps, nchunks, part
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r16(LRD_ARGS) { lrdown_body<2>(LRD_PASS); }
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r48(LRD_ARGS) { lrdown_body<6>(LRD_PASS); }

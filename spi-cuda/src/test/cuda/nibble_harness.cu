@@ -76,13 +76,21 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
+static int g_sms = 132;
+// spw 0: the default (1 up to 16 segments, else 2); grid: as many blocks as are resident at once (each
+// block then loops over rows, the next row's loads in flight during this row's work)
+static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; return spw ? spw : (S <= 16 ? 1 : 2); }
 static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
-                       const float* part, int ks, int r, void* lr, int lrDt) {
-    int S = (Kpad + 255) / 256, spw = S <= 32 ? 1 : 2, W = (S + spw - 1) / spw;
+                       const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0) {
+    spw = tq2_spw(Kpad, spw);
+    int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
     int ln0 = rot ? __builtin_ctz(n0) : 0;
-    (spw == 1 ? k_tq2_s1 : k_tq2_s2)<<<M, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax,
-                                                     codes, scales, part, ks, r, lr, lrDt, M);
+    auto k = spw == 1 ? k_tq2_s1 : k_tq2_s2;
+    int per = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, k, 32 * W, 0));
+    int grid = std::max(1, std::min(M, per * g_sms));
+    k<<<grid, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
+                        lrDt, lrbias, M);
 }
 // down [Kp, r] (float values) in the fragment order of k_lr_down; lo: the non-TF32 remainder (empty if none)
 static float tf32r(float f) { uint32_t b; memcpy(&b, &f, 4); b = (b + 0x1000u) & 0xFFFFE000u; float o; memcpy(&o, &b, 4); return o; }
@@ -105,13 +113,13 @@ static int lr_splits(int M, int nch, int* cps) {
     *cps = (nch + ks - 1) / ks;
     return (nch + *cps - 1) / *cps;
 }
-static void launch_lrdown(const float* x, int M, int K, const float* sm, const float* sh, const float* dhi, const float* dlo,
+static void launch_lrdown(const float* x, int M, int K, const float* ism, const float* dhi, const float* dlo,
                           int r, float* part, int ks, int cps, int nch) {
     dim3 g((M + 63) / 64, ks);
-    if (r == 16) k_lr_down_r16<<<g, 128>>>(x, K, sm, sh, dhi, dlo, M, cps, nch, part);
-    if (r == 32) k_lr_down_r32<<<g, 128>>>(x, K, sm, sh, dhi, dlo, M, cps, nch, part);
-    if (r == 48) k_lr_down_r48<<<g, 128>>>(x, K, sm, sh, dhi, dlo, M, cps, nch, part);
-    if (r == 64) k_lr_down_r64<<<g, 128>>>(x, K, sm, sh, dhi, dlo, M, cps, nch, part);
+    if (r == 16) k_lr_down_r16<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 32) k_lr_down_r32<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 48) k_lr_down_r48<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 64) k_lr_down_r64<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
 }
 
 // had > 0: regular Hadamard blocks of had; had < 0: Sylvester blocks of -had
@@ -169,18 +177,26 @@ static int check_case(const Case& c, int M, int K, int N, bool newtq) {
     const char* tqn = use2 ? (c.r ? "k_lr_down+k_tq2" : "k_tq2") : (c.r ? "k_tq_lr" : "k_tq");
     if (use2) {
         int ks = 0, cps = 0, nch = (Kp + 31) / 32;
+        float *dism = nullptr, *dlb = nullptr;
         if (c.r) {
-            std::vector<float> df(down.size()), hi, lo;
+            std::vector<float> df(down.size()), hi, lo, ism(K), lb(c.r, 0.f);
             for (size_t i = 0; i < down.size(); i++) df[i] = bf16f(down[i]);
+            for (int k = 0; k < K; k++) ism[k] = (float)(1.0 / sm[k]);
+            for (int j = 0; j < c.r; j++) { double t = 0; for (int k = 0; k < K; k++) t += (double)sh[k] * df[(size_t)k * c.r + j]; lb[j] = (float)t; }
             lr_frag(df, Kp, c.r, hi, lo);
             CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
             if (!lo.empty()) { CK(cudaMalloc(&dlo, lo.size() * 4)); CK(cudaMemcpy(dlo, lo.data(), lo.size() * 4, cudaMemcpyHostToDevice)); }
+            CK(cudaMalloc(&dism, K * 4)); CK(cudaMemcpy(dism, ism.data(), K * 4, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&dlb, c.r * 4)); CK(cudaMemcpy(dlb, lb.data(), c.r * 4, cudaMemcpyHostToDevice));
             ks = lr_splits(M, nch, &cps);
             CK(cudaMalloc(&dpart, (size_t)ks * M * c.r * 4));
-            launch_lrdown(dx, M, K, c.smooth ? dsm : nullptr, c.shift ? dsh : nullptr, dhi, dlo, c.r, dpart, ks, cps, nch);
+            launch_lrdown(dx, M, K, c.smooth ? dism : nullptr, dhi, dlo, c.r, dpart, ks, cps, nch);
         }
         launch_tq2(dx, M, K, Kpad, c.smooth ? dsm : nullptr, c.shift ? dsh : nullptr, rot, n0, rscale, c.bits, gs, G, -qmax - 1, qmax,
-                   dac, das, dpart, ks, c.r, dlr, DT_BF16);
+                   dac, das, dpart, ks, c.r, dlr, DT_BF16, c.shift ? dlb : nullptr);
+        CKL(); CK(cudaDeviceSynchronize());
+        if (dism) cudaFree(dism);
+        if (dlb) cudaFree(dlb);
     } else {
         int R = c.r ? std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512))) : 1;
         size_t smem = ((size_t)R * Kpad + 8 * R * 64) * 4;
@@ -244,7 +260,7 @@ static int check_lrdown(int M, int K, int r) {
     for (auto& v : x) v = nrand();
     for (auto& v : d) v = nrand() * 0.1f;
     for (auto& v : sm) v = 0.5f + (float)urand();
-    for (auto& v : sh) v = (float)urand() - 0.5f;
+    for (auto& v : sh) v = 1.0f / sm[&v - sh.data()];   // sh holds 1/smooth here
     std::vector<float> hi, lo; lr_frag(d, K, r, hi, lo);
     int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
     float *dx, *dsm, *dsh, *dhi, *dlo = nullptr, *dp;
@@ -254,20 +270,20 @@ static int check_lrdown(int M, int K, int r) {
     CK(cudaMemcpy(dsm, sm.data(), K * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dsh, sh.data(), K * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
     if (!lo.empty()) { CK(cudaMalloc(&dlo, lo.size() * 4)); CK(cudaMemcpy(dlo, lo.data(), lo.size() * 4, cudaMemcpyHostToDevice)); }
-    launch_lrdown(dx, M, K, dsm, dsh, dhi, dlo, r, dp, ks, cps, nch);
+    launch_lrdown(dx, M, K, dsh, dhi, dlo, r, dp, ks, cps, nch);
     CKL(); CK(cudaDeviceSynchronize());
     std::vector<float> p((size_t)ks * M * r);
     CK(cudaMemcpy(p.data(), dp, p.size() * 4, cudaMemcpyDeviceToHost));
     double num = 0, den = 0, worst = 0;
     for (int m = 0; m < M; m++) for (int j = 0; j < r; j++) {
         double ref = 0, mag = 0, g = 0;
-        for (int k = 0; k < K; k++) { volatile float t = x[(size_t)m * K + k] / sm[k]; t = t + sh[k]; ref += (double)t * d[(size_t)k * r + j]; mag += fabs((double)t * d[(size_t)k * r + j]); }
+        for (int k = 0; k < K; k++) { volatile float t = x[(size_t)m * K + k] / sm[k]; ref += (double)t * d[(size_t)k * r + j]; mag += fabs((double)t * d[(size_t)k * r + j]); }
         for (int q = 0; q < ks; q++) g += p[((size_t)q * M + m) * r + j];
         num += (g - ref) * (g - ref); den += ref * ref; worst = std::max(worst, fabs(g - ref) / mag);
     }
     double rel = sqrt(num / den);
     bool ok = rel < 2e-6 && worst < 1e-6 && !lo.empty();
-    printf("k_lr_down F32 down (hi+lo)       M=%d K=%d r=%d splits=%d: rel err %.3e, worst |err|/sum|terms| %.3e -> %s\n",
+    printf("k_lr_down F32 down (hi+lo), smooth M=%d K=%d r=%d splits=%d: rel err %.3e, worst |err|/sum|terms| %.3e -> %s\n",
            M, K, r, ks, rel, worst, ok ? "OK" : "FAIL");
     cudaFree(dx); cudaFree(dsm); cudaFree(dsh); cudaFree(dhi); if (dlo) cudaFree(dlo); cudaFree(dp);
     return ok ? 0 : 1;
@@ -297,6 +313,13 @@ int main(int argc, char** argv) {
     bool bench = argc > 1 && !strcmp(argv[1], "bench");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", p.name, p.major, p.minor, p.multiProcessorCount, p.l2CacheSize >> 20);
+    g_sms = p.multiProcessorCount;
+    for (int t : {160, 192, 384, 512, 768, 1024}) {
+        int a = 0, b = 0;
+        if (t <= 512) CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&a, k_tq2_s1, t, 0));
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, k_tq2_s2, t, 0));
+        printf("occupancy: %d threads: k_tq2_s1 %d, k_tq2_s2 %d blocks/SM\n", t, a, b);
+    }
     set_attrs();
     int fails = 0;
     Case cases[] = {
@@ -372,9 +395,6 @@ int main(int argc, char** argv) {
             CK(cudaMemcpy(down, h.data(), (size_t)Kpad * 64, cudaMemcpyHostToDevice)); CK(cudaMemcpy(up, h.data(), (size_t)N * 64, cudaMemcpyHostToDevice));
         }
         dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
-        size_t smem = ((size_t)Kpad + 512) * 4;
-        int R = std::min(4, (int)((100 * 1024 / 4) / (Kpad + 512)));
-        size_t smemR = ((size_t)R * Kpad + 512 * R) * 4;
         // the register path's low-rank inputs: down in fragment order, the split-K partial sums
         float *dhi, *part; int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
         {
@@ -386,21 +406,16 @@ int main(int argc, char** argv) {
         }
         int it = 0;
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
-        auto tq_old = [&](int v) {
+        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch); };
+        auto tqs = [&](int v, int spw) {
             float* x = xs[it % sets];
-            if (v == 0) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
-            if (v == 1) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, 0, 1.0f, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
-            if (v == 2) k_tq_lr<<<(M + R - 1) / R, 256, smemR>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, down, DT_BF16, 32, lr, DT_BF16, M, R);
-            if (v == 3) k_tq<<<M, 256, smem>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+            if (v == 0) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 1) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 2) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
+            if (v == 3) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
         };
-        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, nullptr, dhi, nullptr, 32, part, ks, cps, nch); };
-        auto tq = [&](int v) {
-            float* x = xs[it % sets];
-            if (v == 0) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0);
-            if (v == 1) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0);
-            if (v == 2) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16); }
-            if (v == 3) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0);
-        };
+        auto tq = [&](int v) { tqs(v, 0); };
+        const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 16 ? 1 : 0);
         auto gemm = [&](int v) {
             if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
             if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
@@ -410,13 +425,13 @@ int main(int argc, char** argv) {
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64"};
         for (int v = 0; v < 4; v++) {
             float res[5] = {0, 0, 0, 0, 0};
-            // 0 full, 1 tq only, 2 gemm only, 3 the old k_tq / k_tq_lr only, 4 k_lr_down only (svdquant)
+            // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
             for (int part = 0; part < 5; part++) {
-                if (part == 4 && v != 2) continue;
+                if ((part == 4 && v != 2) || (part == 3 && altSpw == 0)) continue;
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);
-                    if (part == 3) tq_old(v);
+                    if (part == 3) tqs(v, altSpw);
                     if (part == 4) lrdown();
                     it++;
                 };
@@ -435,8 +450,8 @@ int main(int argc, char** argv) {
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
             double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_old_us %.2f lrdown_us %.2f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], res[4]);
+            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f\n",
+                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4]);
         }
         cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);

@@ -57,6 +57,9 @@ final class FusedLinear implements PreparedLinear {
     private final int ln0;
     private final CudaTensor downHi;
     private final CudaTensor downLo;
+    /** 1 / smooth for k_lr_down, and shift·down (k_lr_down reads x unshifted), k_tq2 adds it */
+    private final CudaTensor invSmooth;
+    private final CudaTensor lowRankBias;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** @return true if the plan can run on the fused kernels of this device */
@@ -148,28 +151,57 @@ final class FusedLinear implements PreparedLinear {
         rank = plan.lowRank() == null ? 0 : plan.lowRank().rank();
         ln0 = Integer.numberOfTrailingZeros(n0);
         spw = registerPath(plan.inFeatures(), kpad, rot, n0, replicate ? kpad : gs, rank);
+        CudaTensor dh = null;
+        CudaTensor dl = null;
+        CudaTensor is = null;
+        CudaTensor lb = null;
         if (plan.lowRank() == null) {
             down = null;
             up = null;
-            downHi = null;
-            downLo = null;
         } else {
             up = b.uploadRaw(plan.lowRank().up());
             if (spw > 0) {
-                float[][] f = downFragments(plan.lowRank().down().toFloatArray(), kp, rank);
+                float[] d = plan.lowRank().down().toFloatArray();
+                float[][] f = downFragments(d, kp, rank);
                 down = null;
-                downHi = b.uploadRaw(Tensor.ofFloats(f[0], f[0].length));
-                downLo = f[1] == null ? null : b.uploadRaw(Tensor.ofFloats(f[1], f[1].length));
+                dh = b.uploadRaw(Tensor.ofFloats(f[0], f[0].length));
+                dl = f[1] == null ? null : b.uploadRaw(Tensor.ofFloats(f[1], f[1].length));
+                if (plan.smooth() != null) {
+                    float[] s = plan.smooth().toFloatArray();
+                    float[] inv = new float[s.length];
+                    for (int i = 0; i < s.length; i++) {
+                        inv[i] = (float) (1.0 / s[i]);
+                    }
+                    is = b.uploadRaw(Tensor.ofFloats(inv, inv.length));
+                }
+                if (plan.shift() != null) {
+                    lb = b.uploadRaw(Tensor.ofFloats(shiftTimesDown(plan.shift().toFloatArray(), d, rank), rank));
+                }
             } else {
                 down = b.uploadRaw(plan.lowRank().down());
-                downHi = null;
-                downLo = null;
             }
         }
+        downHi = dh;
+        downLo = dl;
+        invSmooth = is;
+        lowRankBias = lb;
+    }
+
+    /** @return o·down [r] in double, rounded once (the shift's share of x_t·down) */
+    static float[] shiftTimesDown(float[] o, float[] down, int r) {
+        float[] c = new float[r];
+        for (int j = 0; j < r; j++) {
+            double t = 0;
+            for (int k = 0; k < o.length; k++) {
+                t += (double) o[k] * down[k * r + j];
+            }
+            c[j] = (float) t;
+        }
+        return c;
     }
 
     /**
-     * @return segments of 256 columns per warp of k_tq2 (1 or 2), or 0 where the plan needs the
+     * @return segments of 256 columns per warp of k_tq2 (1 up to 16 segments, else 2), or 0 where the plan needs the
      *     shared-memory kernels: K not a multiple of 4, rows over 16,384 codes, Hadamard blocks over 256,
      *     scale groups that are neither a power of two up to 256 nor a multiple of 256, or a low-rank
      *     branch behind a rotation (k_lr_down reads x without rotating it)
@@ -181,7 +213,7 @@ final class FusedLinear implements PreparedLinear {
         if (k % 4 != 0 || segments > 64 || (rot != 0 && n0 > 256) || !groups || !lr) {
             return 0;
         }
-        return segments <= 32 ? 1 : 2;
+        return segments <= 16 ? 1 : 2;
     }
 
     /**
@@ -328,7 +360,7 @@ final class FusedLinear implements PreparedLinear {
         int chunks = (kp + 31) / 32;
         int[] split = lowRankSplits(m, chunks);
         try (CudaTensor part = b.alloc(DType.F32, Shape.of((long) split[0] * m * rank))) {
-            b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, smooth, shift, downHi, downLo, m,
+            b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi, downLo, m,
                     split[1], chunks, part);
             launchTq2(warps, in, k, m, codes, scales, part, split[0], lr, lrDt);
         }
@@ -336,9 +368,20 @@ final class FusedLinear implements PreparedLinear {
 
     private void launchTq2(int warps, CudaTensor in, int k, int m, CudaTensor codes, CudaTensor scales, CudaTensor part,
             int ks, CudaTensor lr, int lrDt) {
-        b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
+        int grid = tq2Grid(m, 32 * warps, spw, b.multiprocessors());
+        b.launch("k_tq2_s" + spw, grid, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
                 bits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
-                lr, lrDt, m);
+                lr, lrDt, lowRankBias, m);
+    }
+
+    /**
+     * @return k_tq2's grid: the blocks resident at once (threads, and the registers its launch bounds cap:
+     *     40 for k_tq2_s1, 64 for k_tq2_s2), at most m; each block loops over rows
+     */
+    static int tq2Grid(int m, int threads, int spw, int multiprocessors) {
+        int regs = spw == 1 ? 40 : 64;
+        int perSm = Math.max(1, Math.min(32, Math.min(2048 / threads, 65536 / (regs * threads))));
+        return Math.max(1, Math.min(m, perSm * multiprocessors));
     }
 
     private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
@@ -353,7 +396,8 @@ final class FusedLinear implements PreparedLinear {
     @Override
     public long deviceBytes() {
         long s = 0;
-        for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias, downHi, downLo}) {
+        for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias, downHi, downLo, invSmooth,
+                lowRankBias}) {
             s += t == null ? 0 : t.bytes();
         }
         return s;
@@ -362,7 +406,8 @@ final class FusedLinear implements PreparedLinear {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias, downHi, downLo}) {
+            for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias, downHi, downLo, invSmooth,
+                    lowRankBias}) {
                 if (t != null) {
                     t.close();
                 }

@@ -63,11 +63,27 @@ class FusedLinearLayoutTest {
         assertThat(FusedLinear.registerPath(12288, 12288, 1, 256, 12288, 0)).isEqualTo(2);  // 48 segments
         assertThat(FusedLinear.registerPath(3072, 3072, 0, 1, 64, 32)).isEqualTo(1);        // SVDQuant g64 r32
         assertThat(FusedLinear.registerPath(1152, 1280, 2, 16, 512, 0)).isEqualTo(1);       // groups of 2 segments
+        assertThat(FusedLinear.registerPath(6144, 6144, 0, 1, 64, 0)).isEqualTo(2);         // 24 segments
         assertThat(FusedLinear.registerPath(1150, 1280, 0, 1, 64, 0)).as("K % 4").isZero();
         assertThat(FusedLinear.registerPath(3072, 3072, 1, 1024, 3072, 0)).as("n0 > 256").isZero();
         assertThat(FusedLinear.registerPath(3072, 3072, 0, 1, 192, 0)).as("group 192").isZero();
         assertThat(FusedLinear.registerPath(3072, 3072, 1, 64, 64, 32)).as("low rank behind a rotation").isZero();
         assertThat(FusedLinear.registerPath(16640, 16640, 0, 1, 16640, 0)).as("65 segments").isZero();
+    }
+
+    @Test
+    void gridIsTheResidentBlocksAtMostOnePerRow() {
+        assertThat(FusedLinear.tq2Grid(4096, 384, 1, 132)).isEqualTo(4 * 132);   // 40 registers: 4 blocks of 384
+        assertThat(FusedLinear.tq2Grid(4096, 192, 2, 132)).isEqualTo(5 * 132);   // 64 registers: 5 blocks of 192
+        assertThat(FusedLinear.tq2Grid(100, 384, 1, 132)).isEqualTo(100);
+        assertThat(FusedLinear.tq2Grid(4096, 1024, 2, 132)).isEqualTo(132);
+    }
+
+    @Test
+    void shiftTimesDownIsTheShiftsShareOfTheProjection() {
+        float[] o = {1f, -2f, 0.5f};
+        float[] down = {1f, 2f, 3f, 4f, 5f, 6f};  // [3, 2]
+        assertThat(FusedLinear.shiftTimesDown(o, down, 2)).containsExactly(1f - 6f + 2.5f, 2f - 8f + 3f);
     }
 
     @Test
