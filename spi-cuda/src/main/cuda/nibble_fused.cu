@@ -485,8 +485,8 @@ extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_s4(GEMM_ARGS) { gemm
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_s4_g(GEMM_ARGS) { gemm_body<2, true>(GEMM_PASS); }
 
 // ---------------------------------------------------------------- transform + quantize, register path
-// k_tq2_s{1,2}: one block per token row, one warp per 256-column segment (SPW segments per warp),
-// the segment in registers (lane l holds columns 8l..8l+7). Grouped Hadamard (regular n0 = 4^k or
+// k_tq2_s{1,2}: a block per token row at a time, one warp per 256-column segment (SPW segments per
+// warp), the segment in registers (lane l holds columns 4l..4l+3 and 128+4l..128+4l+3). Grouped Hadamard (regular n0 = 4^k or
 // Sylvester n0 = 2^k, n0 <= 256) by butterflies within a lane and shuffles, in the canonical stage
 // order of numerics/Hadamard. A radix-4 stage over index bits held by lanes uses, for the digit t of
 // the lane, o_t = (x_t + x_{t^1}) + E_{t^2} with E_u = x_u - x_{u^1}: the same IEEE operations as the
@@ -504,11 +504,11 @@ __device__ __forceinline__ void bfly4(float& a, float& b, float& c, float& d) {
     a = apb + cmd; b = apb - cmd; c = amb + cpd; d = cpd - amb;
 }
 
-// codes of 8 values with scale s (inv = 1/s, tol: see below), low bytes in t[0..7]
-__device__ __forceinline__ void tq2_codes(const float* v, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
+// codes of 4 values with scale s (inv = 1/s, tol: see tq2_row), low bytes in t[0..3]
+__device__ __forceinline__ void tq2_codes4(const float* v, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
     bool bad = false;
 #pragma unroll
-    for (int e = 0; e < 8; e++) {
+    for (int e = 0; e < 4; e++) {
         float qa = __fmul_rn(v[e], inv);
         float qc = fminf(fmaxf(qa, (float)qmin), (float)qmax);
         float tm = __fadd_rn(qc, TQ2_MAGIC);          // rint (ties to even): |qc| <= 128 < 2^22
@@ -518,7 +518,7 @@ __device__ __forceinline__ void tq2_codes(const float* v, float s, float inv, fl
     }
     if (bad) {
 #pragma unroll
-        for (int e = 0; e < 8; e++) t[e] = (uint32_t)int_code(v[e], s, 0, qmin, qmax);
+        for (int e = 0; e < 4; e++) t[e] = (uint32_t)int_code(v[e], s, 0, qmin, qmax);
     }
 }
 
@@ -529,24 +529,23 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, long long m,
         float (&v)[SPW][8], float* red) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
+    // layout: v[i][4h + e] is column (warp + i·W)·256 + 128h + 4·lane + e (h = 0, 1; e = 0..3), i.e. index
+    // bits 0-1 of a segment are register bits, bits 2-6 lane bits, bit 7 the register half h
     // 1. smooth, shift (the raw row is in v, zero beyond K)
     if (smooth != nullptr || shift != nullptr) {
 #pragma unroll
         for (int i = 0; i < SPW; i++) {
-            const int c = ((warp + i * W) << 8) + (lane << 3);
-            if (c < K) {
-                const float4 one = make_float4(1.f, 1.f, 1.f, 1.f), zero = make_float4(0.f, 0.f, 0.f, 0.f);
-                const float4 s0 = smooth ? __ldg(reinterpret_cast<const float4*>(smooth + c)) : one;
-                const float4 s1 = smooth && c + 4 < K ? __ldg(reinterpret_cast<const float4*>(smooth + c + 4)) : one;
-                const float4 h0 = shift ? __ldg(reinterpret_cast<const float4*>(shift + c)) : zero;
-                const float4 h1 = shift && c + 4 < K ? __ldg(reinterpret_cast<const float4*>(shift + c + 4)) : zero;
-                const float sv[8] = {s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w};
-                const float hv[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
 #pragma unroll
-                for (int e = 0; e < 8; e++) {
-                    if (c + e < K) {
-                        if (smooth) v[i][e] = __fdiv_rn(v[i][e], sv[e]);
-                        if (shift) v[i][e] = __fadd_rn(v[i][e], hv[e]);
+            for (int h = 0; h < 2; h++) {
+                const int c = ((warp + i * W) << 8) + (h << 7) + (lane << 2);
+                if (c < K) {
+                    const float4 s0 = smooth ? __ldg(reinterpret_cast<const float4*>(smooth + c)) : make_float4(1.f, 1.f, 1.f, 1.f);
+                    const float4 h0 = shift ? __ldg(reinterpret_cast<const float4*>(shift + c)) : make_float4(0.f, 0.f, 0.f, 0.f);
+                    const float sv[4] = {s0.x, s0.y, s0.z, s0.w}, hv[4] = {h0.x, h0.y, h0.z, h0.w};
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        if (smooth) v[i][4 * h + e] = __fdiv_rn(v[i][4 * h + e], sv[e]);
+                        if (shift) v[i][4 * h + e] = __fadd_rn(v[i][4 * h + e], hv[e]);
                     }
                 }
             }
@@ -559,29 +558,31 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
             // stage 0 (index bits 0, 1: registers)
             bfly4(v[i][0], v[i][1], v[i][2], v[i][3]);
             bfly4(v[i][4], v[i][5], v[i][6], v[i][7]);
-            if (ln0 >= 4) {  // stage 1: bit 2 = register bit 2, bit 3 = lane bit 0
-#pragma unroll
-                for (int u = 0; u < 4; u++) {
-                    float A = v[i][u] + v[i][u + 4], E = v[i][u] - v[i][u + 4];
-                    float D = __shfl_xor_sync(0xffffffffu, E, 1);
-                    v[i][u] = A + D; v[i][u + 4] = A - D;
-                }
-            }
-            if (ln0 >= 6) {  // stage 2: lane bits 1, 2
+            if (ln0 >= 4) {  // stage 1: lane bits 0, 1
 #pragma unroll
                 for (int u = 0; u < 8; u++) {
-                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 2);
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 1);
                     float A = v[i][u] + p, E = v[i][u] - p;
-                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 4);
+                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 2);
                 }
             }
-            if (ln0 >= 8) {  // stage 3: lane bits 3, 4
+            if (ln0 >= 6) {  // stage 2: lane bits 2, 3
 #pragma unroll
                 for (int u = 0; u < 8; u++) {
-                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 8);
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 4);
                     float A = v[i][u] + p, E = v[i][u] - p;
-                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 16);
+                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 8);
                 }
+            }
+            if (ln0 >= 8) {  // stage 3: digit bit 0 = lane bit 4, digit bit 1 = the register half
+                float A[8], E[8];
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 16);
+                    A[u] = v[i][u] + p; E[u] = v[i][u] - p;
+                }
+#pragma unroll
+                for (int u = 0; u < 8; u++) v[i][u] = A[u] + E[u ^ 4];
             }
 #pragma unroll
             for (int e = 0; e < 8; e++) v[i][e] = v[i][e] * rscale;
@@ -590,7 +591,7 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
 #pragma unroll
         for (int i = 0; i < SPW; i++) {
 #pragma unroll
-            for (int ls = 0; ls < 3; ls++) {   // index bits 0..2: registers
+            for (int ls = 0; ls < 2; ls++) {   // index bits 0, 1: registers
                 if (ls < ln0) {
                     const int s = 1 << ls;
 #pragma unroll
@@ -602,8 +603,8 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
                     }
                 }
             }
-            for (int ls = 3; ls < ln0; ls++) {  // bits 3..7: lanes (the upper lane computes a - b as -b + a)
-                const int lb = 1 << (ls - 3);
+            for (int ls = 2; ls < ln0 && ls < 7; ls++) {  // bits 2..6: lanes (the upper lane computes a - b as -b + a)
+                const int lb = 1 << (ls - 2);
                 const bool hi = (lane & lb) != 0;
 #pragma unroll
                 for (int u = 0; u < 8; u++) {
@@ -611,29 +612,40 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
                     v[i][u] = hi ? p - v[i][u] : v[i][u] + p;
                 }
             }
+            if (ln0 >= 8) {  // bit 7: the register half
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    float a = v[i][u], b = v[i][u + 4];
+                    v[i][u] = a + b; v[i][u + 4] = a - b;
+                }
+            }
 #pragma unroll
             for (int e = 0; e < 8; e++) v[i][e] = v[i][e] * rscale;
         }
     }
-    // 3. absmax per scale group, scale, codes
+    // 3. absmax per scale group (per half-segment: am[i][h]), scale, codes
     const bool token = gs >= Kpad;
-    float am[SPW];
+    float am[SPW][2];
 #pragma unroll
-    for (int i = 0; i < SPW; i++) {
-        float a = 0.0f;
+    for (int i = 0; i < SPW; i++)
 #pragma unroll
-        for (int e = 0; e < 8; e++) a = fmaxf(a, fabsf(v[i][e]));
-        am[i] = a;
-    }
-    if (!token && gs <= 256) {
-        const int lpg = gs >> 3;
+        for (int h = 0; h < 2; h++)
+            am[i][h] = fmaxf(fmaxf(fabsf(v[i][4 * h]), fabsf(v[i][4 * h + 1])), fmaxf(fabsf(v[i][4 * h + 2]), fabsf(v[i][4 * h + 3])));
+    if (!token && gs <= 128) {
+        const int lpg = gs >> 2;   // lanes per group
 #pragma unroll
         for (int i = 0; i < SPW; i++)
-            for (int o = 1; o < lpg; o <<= 1) am[i] = fmaxf(am[i], __shfl_xor_sync(0xffffffffu, am[i], o));
+            for (int o = 1; o < lpg; o <<= 1) {
+                am[i][0] = fmaxf(am[i][0], __shfl_xor_sync(0xffffffffu, am[i][0], o));
+                am[i][1] = fmaxf(am[i][1], __shfl_xor_sync(0xffffffffu, am[i][1], o));
+            }
+    } else if (!token && gs == 256) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) am[i][0] = am[i][1] = warp_max(fmaxf(am[i][0], am[i][1]));
     } else {
 #pragma unroll
         for (int i = 0; i < SPW; i++) {
-            float a = warp_max(am[i]);
+            float a = warp_max(fmaxf(am[i][0], am[i][1]));
             if (lane == 0) red[warp + i * W] = a;
         }
         __syncthreads();
@@ -643,7 +655,7 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
             for (int j = lane; j < S; j += 32) a = fmaxf(a, red[j]);
             a = warp_max(a);
 #pragma unroll
-            for (int i = 0; i < SPW; i++) am[i] = a;
+            for (int i = 0; i < SPW; i++) am[i][0] = am[i][1] = a;
         } else {
             const int spg = gs >> 8;
 #pragma unroll
@@ -651,38 +663,39 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
                 const int g0 = ((warp + i * W) / spg) * spg;
                 float a = 0.0f;
                 for (int j = g0; j < g0 + spg && j < S; j++) a = fmaxf(a, red[j]);
-                am[i] = a;
+                am[i][0] = am[i][1] = a;
             }
         }
     }
     const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // 2^-20 · (a bound on |q| + 1)
 #pragma unroll
     for (int i = 0; i < SPW; i++) {
-        const int c = ((warp + i * W) << 8) + (lane << 3);
-        const float s = __fdiv_rn(__fmul_rn(am[i], clip), (float)qmax);
-        float inv = s == 0.0f ? 0.0f : __frcp_rn(s);
-        // x·inv is within 1.5·2^-23 relative of x/s when inv is finite: 2^-20·(|qmin| + 1) covers every
-        // half-integer a code can round from; an infinite inv (tiny s) takes the division everywhere
-        const float tol = isfinite(inv) ? tolq : INFINITY;
-        if (token) {
-            if (warp == 0 && i == 0)
-                for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
-        } else if (gs <= 256) {
-            if ((lane & ((gs >> 3) - 1)) == 0 && c < Kpad && c / gs < Gout) scales[m * Gout + c / gs] = s;
-        } else if (lane == 0 && ((warp + i * W) % (gs >> 8)) == 0 && c / gs < Gout) {
-            scales[m * Gout + c / gs] = s;
-        }
-        if (c >= Kpad) continue;
-        uint32_t t[8];
-        tq2_codes(v[i], s, inv, tol, qmin, qmax, t);
-        if (bits == 4) {
-            uint32_t ev = __byte_perm(__byte_perm(t[0], t[2], 0x0040), __byte_perm(t[4], t[6], 0x0040), 0x5410);
-            uint32_t od = __byte_perm(__byte_perm(t[1], t[3], 0x0040), __byte_perm(t[5], t[7], 0x0040), 0x5410);
-            reinterpret_cast<uint32_t*>(codes + m * (Kpad / 2))[c >> 3] = (ev & 0x0F0F0F0Fu) | ((od << 4) & 0xF0F0F0F0u);
-        } else {
-            uint32_t w0 = __byte_perm(__byte_perm(t[0], t[1], 0x0040), __byte_perm(t[2], t[3], 0x0040), 0x5410);
-            uint32_t w1 = __byte_perm(__byte_perm(t[4], t[5], 0x0040), __byte_perm(t[6], t[7], 0x0040), 0x5410);
-            reinterpret_cast<uint2*>(codes + m * Kpad)[c >> 3] = make_uint2(w0, w1);
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int c = ((warp + i * W) << 8) + (h << 7) + (lane << 2);
+            const float s = __fdiv_rn(__fmul_rn(am[i][h], clip), (float)qmax);
+            const float inv = s == 0.0f ? 0.0f : __frcp_rn(s);
+            // x·inv is within 1.5·2^-23 relative of x/s when inv is finite: 2^-20·(|qmin| + 1) covers every
+            // half-integer a code can round from; an infinite inv (tiny s) takes the division everywhere
+            const float tol = isfinite(inv) ? tolq : INFINITY;
+            if (token) {
+                if (warp == 0 && i == 0 && h == 0)
+                    for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
+            } else if (gs <= 256) {
+                if ((c & (gs - 1)) == 0 && c < Kpad && c / gs < Gout) scales[m * Gout + c / gs] = s;
+            } else if (lane == 0 && h == 0 && ((warp + i * W) % (gs >> 8)) == 0 && c / gs < Gout) {
+                scales[m * Gout + c / gs] = s;
+            }
+            if (c >= Kpad) continue;
+            uint32_t t[4];
+            tq2_codes4(&v[i][4 * h], s, inv, tol, qmin, qmax, t);
+            if (bits == 4) {
+                uint32_t ev = __byte_perm(t[0], t[2], 0x0040), od = __byte_perm(t[1], t[3], 0x0040);
+                reinterpret_cast<uint16_t*>(codes + m * (Kpad / 2))[c >> 2] = (uint16_t)((ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u));
+            } else {
+                reinterpret_cast<uint32_t*>(codes + m * Kpad)[c >> 2] =
+                        __byte_perm(__byte_perm(t[0], t[1], 0x0040), __byte_perm(t[2], t[3], 0x0040), 0x5410);
+            }
         }
     }
     // 4. the low-rank partial sums of this row, as hi + lo 16-bit halves
@@ -704,17 +717,17 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
     }
 }
 
-// raw x of one row into registers (zero beyond K): two 16-byte loads per lane and segment
+// raw x of one row into registers (zero beyond K): two 16-byte loads per lane and segment, coalesced
 template <int SPW>
 __device__ __forceinline__ void tq2_load(const float* __restrict__ x, int K, long long m, float (&v)[SPW][8]) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
     const float* xr = x + m * K;
 #pragma unroll
     for (int i = 0; i < SPW; i++) {
-        const int c = ((warp + i * W) << 8) + (lane << 3);
+        const int c = ((warp + i * W) << 8) + (lane << 2);   // each load: 512 contiguous bytes per warp
         float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
-        if (c < K) a = __ldcs(reinterpret_cast<const float4*>(xr + c));
-        if (c + 4 < K) b = __ldcs(reinterpret_cast<const float4*>(xr + c + 4));
+        if (c < K) a = __ldg(reinterpret_cast<const float4*>(xr + c));
+        if (c + 128 < K) b = __ldg(reinterpret_cast<const float4*>(xr + c + 128));
         v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
         v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
     }
@@ -756,10 +769,11 @@ extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift
 // o adds o·down, which the host computes once and k_tq2 adds as lrbias), TF32 mma.sync m16n8k8 with x split into hi + lo TF32 halves (and down too when it is
 // not exactly TF32: dlo != null), so the result is float32-accurate. A block: 4 warps x 16 rows; grid
-// (ceil(M/64), ks), `cps` chunks of 32 columns per split. Each lane reads its rows' 8 consecutive
-// columns of a chunk (K order is a free choice of a dot product; `down` is laid out on the host in
-// the same order, dfrag[((chunk·32 + lane)·NT + nt)·8 + 2·step + e] = down[chunk·32 + 8·(lane&3) +
-// 2·step + e][8·nt + (lane>>2)], zero past Kp). r = 8·NT.
+// (ceil(M/64), ks), `cps` chunks of 32 columns per split. Lane (g, t) = (lane>>2, lane&3) reads columns
+// f(t, j) = 4t + j (j < 4), 12 + 4t + j (j >= 4) of a chunk of its rows g and g + 8 (K order is a free
+// choice of a dot product); `down` is laid out on the host in the same order, float4 q = 2·nt + step/2
+// of a lane: dfrag[((chunk·2NT + q)·32 + lane)·4 + 2·(step&1) + e] = down[chunk·32 + f(t, 2·step + e)]
+// [8·nt + g], zero past Kp. r = 8·NT.
 __device__ __forceinline__ uint32_t tf32(float f) {
     uint32_t o;
     asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(o) : "f"(f));
@@ -785,31 +799,31 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
     for (int n = 0; n < NT; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
     float4 nx[4];
     auto loadx = [&](int c) {
-        const int k = c * 32 + tig * 8;
+        const int k = c * 32 + tig * 4;   // columns k..k+3 and k+16..k+19: 64 contiguous bytes per row and load
         const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
-        nx[0] = k < K ? __ldcs(reinterpret_cast<const float4*>(x0 + k)) : z;
-        nx[1] = k + 4 < K ? __ldcs(reinterpret_cast<const float4*>(x0 + k + 4)) : z;
-        nx[2] = k < K ? __ldcs(reinterpret_cast<const float4*>(x1 + k)) : z;
-        nx[3] = k + 4 < K ? __ldcs(reinterpret_cast<const float4*>(x1 + k + 4)) : z;
+        nx[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
+        nx[1] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 16)) : z;
+        nx[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
+        nx[3] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 16)) : z;
     };
     if (c0 < c1) loadx(c0);
     for (int c = c0; c < c1; c++) {
         float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
                          {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
         if (c + 1 < c1) loadx(c + 1);
-        const int k = c * 32 + tig * 8;
+        const int k = c * 32 + tig * 4;
         if (ismooth != nullptr && k < K) {   // x·(1/s): within 1.5 ulp of x/s, far inside the low-rank tolerance
             const float4 s0 = __ldg(reinterpret_cast<const float4*>(ismooth + k));
-            const float4 s1 = k + 4 < K ? __ldg(reinterpret_cast<const float4*>(ismooth + k + 4)) : make_float4(0.f, 0.f, 0.f, 0.f);
+            const float4 s1 = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(ismooth + k + 16)) : make_float4(0.f, 0.f, 0.f, 0.f);
             const float sv[8] = {s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w};
 #pragma unroll
             for (int e = 0; e < 8; e++) { a[0][e] = a[0][e] * sv[e]; a[1][e] = a[1][e] * sv[e]; }
         }
-        const float4* bh = reinterpret_cast<const float4*>(dhi + ((long long)c * 32 + lane) * NT * 8);
-        const float4* bl = dlo ? reinterpret_cast<const float4*>(dlo + ((long long)c * 32 + lane) * NT * 8) : nullptr;
+        const float4* bh = reinterpret_cast<const float4*>(dhi) + (long long)c * 2 * NT * 32 + lane;
+        const float4* bl = dlo ? reinterpret_cast<const float4*>(dlo) + (long long)c * 2 * NT * 32 + lane : nullptr;
         float4 bv[NT][2];
 #pragma unroll
-        for (int n = 0; n < NT; n++) { bv[n][0] = __ldg(bh + n * 2); bv[n][1] = __ldg(bh + n * 2 + 1); }
+        for (int n = 0; n < NT; n++) { bv[n][0] = __ldg(bh + (n * 2) * 32); bv[n][1] = __ldg(bh + (n * 2 + 1) * 32); }
 #pragma unroll
         for (int s = 0; s < 4; s++) {
             uint32_t h0 = tf32(a[0][2 * s]), h1 = tf32(a[1][2 * s]), h2 = tf32(a[0][2 * s + 1]), h3 = tf32(a[1][2 * s + 1]);
@@ -822,7 +836,7 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
                 mma_tf32(acc[n], h0, h1, h2, h3, b0, b1);
                 mma_tf32(acc[n], l0, l1, l2, l3, b0, b1);
                 if (bl != nullptr) {
-                    float4 q = __ldg(bl + n * 2 + (s >> 1));
+                    float4 q = __ldg(bl + (n * 2 + (s >> 1)) * 32);
                     mma_tf32(acc[n], h0, h1, h2, h3, __float_as_uint((s & 1) ? q.z : q.x), __float_as_uint((s & 1) ? q.w : q.y));
                 }
             }

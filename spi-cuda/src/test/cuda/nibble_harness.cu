@@ -77,6 +77,7 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     return true;
 }
 static int g_sms = 132;
+static bool g_rowBlocks = false;   // bench variant: one row per block (no row loop)
 // spw 0: the default (1 up to 16 segments, else 2); grid: as many blocks as are resident at once (each
 // block then loops over rows, the next row's loads in flight during this row's work)
 static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; return spw ? spw : (S <= 16 ? 1 : 2); }
@@ -88,7 +89,7 @@ static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, 
     int ln0 = rot ? __builtin_ctz(n0) : 0;
     auto k = spw == 1 ? k_tq2_s1 : k_tq2_s2;
     int per = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, k, 32 * W, 0));
-    int grid = std::max(1, std::min(M, per * g_sms));
+    int grid = g_rowBlocks ? M : std::max(1, std::min(M, per * g_sms));
     k<<<grid, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
                         lrDt, lrbias, M);
 }
@@ -100,9 +101,9 @@ static void lr_frag(const std::vector<float>& down, int Kp, int r, std::vector<f
     bool any = false;
     for (int c = 0; c < nch; c++) for (int lane = 0; lane < 32; lane++) for (int nt = 0; nt < NT; nt++) for (int st = 0; st < 4; st++)
         for (int e = 0; e < 2; e++) {
-            int k = c * 32 + 8 * (lane & 3) + 2 * st + e, n = nt * 8 + (lane >> 2);
+            int j = 2 * st + e, t = lane & 3, k = c * 32 + (j < 4 ? 4 * t + j : 12 + 4 * t + j), n = nt * 8 + (lane >> 2);
             float d = k < Kp ? down[(size_t)k * r + n] : 0.f, h = tf32r(d);
-            size_t i = (((size_t)c * 32 + lane) * NT + nt) * 8 + 2 * st + e;
+            size_t i = ((((size_t)c * 2 * NT + 2 * nt + (st >> 1)) * 32 + lane) * 4) + 2 * (st & 1) + e;
             hi[i] = h; lo[i] = d - h; any |= lo[i] != 0.f;
         }
     if (!any) lo.clear();
@@ -424,15 +425,17 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64"};
         for (int v = 0; v < 4; v++) {
-            float res[5] = {0, 0, 0, 0, 0};
+            float res[6] = {0, 0, 0, 0, 0, 0};
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
-            for (int part = 0; part < 5; part++) {
+            for (int part = 0; part < 6; part++) {
                 if ((part == 4 && v != 2) || (part == 3 && altSpw == 0)) continue;
+                g_rowBlocks = part == 5;
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);
                     if (part == 3) tqs(v, altSpw);
                     if (part == 4) lrdown();
+                    if (part == 5) tq(v);
                     it++;
                 };
                 for (int i = 0; i < 5; i++) step();
@@ -448,10 +451,11 @@ int main(int argc, char** argv) {
                 CKL();
                 res[part] = median(t);
             }
+            g_rowBlocks = false;
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
             double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4]);
+            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_rowblocks_us %.2f\n",
+                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
         }
         cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);

@@ -217,29 +217,35 @@ final class FusedLinear implements PreparedLinear {
     }
 
     /**
-     * {@code down} [kp, r] laid out as k_lr_down reads its mma B fragments: element
-     * {@code ((chunk·32 + lane)·r/8 + nt)·8 + 2·step + e} is {@code down[chunk·32 + 8·(lane & 3) + 2·step + e][8·nt + lane/4]},
-     * zero past kp; split into its TF32 part (round to nearest, ties away) and the float remainder.
+     * {@code down} [kp, r] laid out as k_lr_down reads its mma B fragments: lane (g, t) = (lane / 4, lane % 4)
+     * of n-tile nt, mma step st (0..3) and register e holds {@code down[chunk·32 + f(t, 2·st + e)][8·nt + g]}
+     * with f(t, j) = 4t + j (j &lt; 4), 12 + 4t + j (j &ge; 4), at {@code ((chunk·2nt + 2·nt + st/2)·32 + lane)·4
+     * + 2·(st % 2) + e} (one 16-byte load per lane, 512 contiguous bytes per warp), zero past kp; split into its
+     * TF32 part (round to nearest, ties away) and the float remainder.
      *
      * @return {hi, lo}, lo null when every value is exact in TF32 (F16 and BF16 factors)
      */
     static float[][] downFragments(float[] down, int kp, int r) {
-        int nt = r / 8;
+        int nts = r / 8;
         int chunks = (kp + 31) / 32;
-        float[] hi = new float[chunks * 32 * nt * 8];
+        float[] hi = new float[chunks * 32 * nts * 8];
         float[] lo = new float[hi.length];
         boolean exact = true;
         for (int c = 0; c < chunks; c++) {
             for (int lane = 0; lane < 32; lane++) {
-                for (int t = 0; t < nt; t++) {
-                    for (int e = 0; e < 8; e++) {
-                        int k = c * 32 + 8 * (lane & 3) + e;
-                        float d = k < kp ? down[k * r + 8 * t + (lane >> 2)] : 0f;
-                        float h = Float.intBitsToFloat((Float.floatToRawIntBits(d) + 0x1000) & 0xFFFFE000);
-                        int i = ((c * 32 + lane) * nt + t) * 8 + e;
-                        hi[i] = h;
-                        lo[i] = d - h;
-                        exact &= lo[i] == 0f;
+                int t = lane & 3;
+                for (int nt = 0; nt < nts; nt++) {
+                    for (int st = 0; st < 4; st++) {
+                        for (int e = 0; e < 2; e++) {
+                            int j = 2 * st + e;
+                            int k = c * 32 + (j < 4 ? 4 * t + j : 12 + 4 * t + j);
+                            float d = k < kp ? down[k * r + 8 * nt + (lane >> 2)] : 0f;
+                            float h = Float.intBitsToFloat((Float.floatToRawIntBits(d) + 0x1000) & 0xFFFFE000);
+                            int i = ((c * 2 * nts + 2 * nt + (st >> 1)) * 32 + lane) * 4 + 2 * (st & 1) + e;
+                            hi[i] = h;
+                            lo[i] = d - h;
+                            exact &= lo[i] == 0f;
+                        }
                     }
                 }
             }

@@ -30,8 +30,11 @@ class FusedLinearLayoutTest {
         for (int i = 1; i <= down.length; i++) {
             assertThat(seen[i]).as("element %d", i - 1).isEqualTo(1);
         }
-        // the mma B fragment of lane 5 (gid 1, tig 1), n-tile 2, step 3, second register: k = 8 + 7, n = 17
-        assertThat(f[0][((0 * 32 + 5) * 4 + 2) * 8 + 2 * 3 + 1]).isEqualTo(down[15 * r + 17]);
+        // the mma B fragment of lane 5 (g 1, t 1), n-tile 2, step 3, second register: column f(1, 7) = 12 + 4 + 7,
+        // n = 8·2 + 1; float4 2·2 + 3/2 = 5 of the lane, element 2·1 + 1
+        assertThat(f[0][(5 * 32 + 5) * 4 + 3]).isEqualTo(down[23 * r + 17]);
+        // step 0, first register of lane 6 (t 2): column 8, n-tile 0, n = 1
+        assertThat(f[0][(0 * 32 + 6) * 4]).isEqualTo(down[8 * r + 1]);
     }
 
     @Test
