@@ -485,7 +485,7 @@ extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_s4(GEMM_ARGS) { gemm
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_s4_g(GEMM_ARGS) { gemm_body<2, true>(GEMM_PASS); }
 
 // ---------------------------------------------------------------- transform + quantize, register path
-// k_tq2_s{1,2}: a block per token row at a time, one warp per 256-column segment (SPW segments per
+// k_tq2_s{1,2}: one block per token row, one warp per 256-column segment (SPW segments per
 // warp), the segment in registers (lane l holds columns 4l..4l+3 and 128+4l..128+4l+3). Grouped Hadamard (regular n0 = 4^k or
 // Sylvester n0 = 2^k, n0 <= 256) by butterflies within a lane and shuffles, in the canonical stage
 // order of numerics/Hadamard. A radix-4 stage over index bits held by lanes uses, for the digit t of
@@ -504,13 +504,15 @@ __device__ __forceinline__ void bfly4(float& a, float& b, float& c, float& d) {
     a = apb + cmd; b = apb - cmd; c = amb + cpd; d = cpd - amb;
 }
 
-// codes of 4 values with scale s (inv = 1/s, tol: see tq2_row), low bytes in t[0..3]
-__device__ __forceinline__ void tq2_codes4(const float* v, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
+// codes of 4 values v·pre with scale s (inv = pre/s, tol: see tq2_row), low bytes in t[0..3]. CLAMP false
+// when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so |q| <= qmax·(1 + 2^-22)).
+template <bool CLAMP>
+__device__ __forceinline__ void tq2_codes4(const float* v, float pre, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
     bool bad = false;
 #pragma unroll
     for (int e = 0; e < 4; e++) {
         float qa = __fmul_rn(v[e], inv);
-        float qc = fminf(fmaxf(qa, (float)qmin), (float)qmax);
+        float qc = CLAMP ? fminf(fmaxf(qa, (float)qmin), (float)qmax) : qa;
         float tm = __fadd_rn(qc, TQ2_MAGIC);          // rint (ties to even): |qc| <= 128 < 2^22
         float d = __fsub_rn(qa, __fsub_rn(tm, TQ2_MAGIC));
         bad |= !(fabsf(__fsub_rn(fabsf(d), 0.5f)) > tol); // near a half-integer, or NaN
@@ -518,7 +520,7 @@ __device__ __forceinline__ void tq2_codes4(const float* v, float s, float inv, f
     }
     if (bad) {
 #pragma unroll
-        for (int e = 0; e < 4; e++) t[e] = (uint32_t)int_code(v[e], s, 0, qmin, qmax);
+        for (int e = 0; e < 4; e++) t[e] = (uint32_t)int_code(v[e] * pre, s, 0, qmin, qmax);
     }
 }
 
@@ -584,8 +586,7 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
 #pragma unroll
                 for (int u = 0; u < 8; u++) v[i][u] = A[u] + E[u ^ 4];
             }
-#pragma unroll
-            for (int e = 0; e < 8; e++) v[i][e] = v[i][e] * rscale;
+            // the exact power-of-two scale 2^-k is applied to absmax and 1/s instead (see step 3)
         }
     } else if (rot == 2) {
 #pragma unroll
@@ -668,16 +669,24 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
         }
     }
     const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // 2^-20 · (a bound on |q| + 1)
+    // regular Hadamard: v is unscaled; x_t = v·2^-k exactly (a power of two) unless it underflows
+    const float pre = rot == 1 ? rscale : 1.0f;
+    const bool once = token || gs >= 256;   // both halves of a lane share the scale
 #pragma unroll
     for (int i = 0; i < SPW; i++) {
+        float s = 0.0f, inv = 0.0f, tol = 0.0f;
 #pragma unroll
         for (int h = 0; h < 2; h++) {
             const int c = ((warp + i * W) << 8) + (h << 7) + (lane << 2);
-            const float s = __fdiv_rn(__fmul_rn(am[i][h], clip), (float)qmax);
-            const float inv = s == 0.0f ? 0.0f : __frcp_rn(s);
-            // x·inv is within 1.5·2^-23 relative of x/s when inv is finite: 2^-20·(|qmin| + 1) covers every
-            // half-integer a code can round from; an infinite inv (tiny s) takes the division everywhere
-            const float tol = isfinite(inv) ? tolq : INFINITY;
+            if (h == 0 || !once) {
+                const float a = am[i][h] * pre;
+                s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
+                const float r = s == 0.0f ? 0.0f : __frcp_rn(s);
+                inv = r * pre;
+                // x·inv is within 1.5·2^-23 relative of x_t/s when nothing under- or overflows: 2^-20·(|qmin| + 1)
+                // covers every half-integer a code can round from; otherwise the division everywhere
+                tol = isfinite(r) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
+            }
             if (token) {
                 if (warp == 0 && i == 0 && h == 0)
                     for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
@@ -688,7 +697,8 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
             }
             if (c >= Kpad) continue;
             uint32_t t[4];
-            tq2_codes4(&v[i][4 * h], s, inv, tol, qmin, qmax, t);
+            if (clip >= 1.0f) tq2_codes4<false>(&v[i][4 * h], pre, s, inv, tol, qmin, qmax, t);
+            else tq2_codes4<true>(&v[i][4 * h], pre, s, inv, tol, qmin, qmax, t);
             if (bits == 4) {
                 uint32_t ev = __byte_perm(t[0], t[2], 0x0040), od = __byte_perm(t[1], t[3], 0x0040);
                 reinterpret_cast<uint16_t*>(codes + m * (Kpad / 2))[c >> 2] = (uint16_t)((ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u));
@@ -733,27 +743,19 @@ __device__ __forceinline__ void tq2_load(const float* __restrict__ x, int K, lon
     }
 }
 
-// rows m = blockIdx.x, + gridDim.x, ...: the next row's loads are issued before this row's work
+// one row per block (a row loop with the next row's loads in flight measured slower: its registers cost
+// more occupancy than the overlap gained)
 template <int SPW>
 __device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M) {
-    __shared__ float red[2][32 * SPW];   // two, alternating by row: no barrier needed before reuse
-    long long m = blockIdx.x;
-    if (m >= M) return;
-    float v[SPW][8], nv[SPW][8];
+    __shared__ float red[32 * SPW];
+    const long long m = blockIdx.x;
+    float v[SPW][8];
     tq2_load<SPW>(x, K, m, v);
-    for (int it = 0; m < M; m += gridDim.x, it ^= 1) {
-        const long long mn = m + gridDim.x;
-        if (mn < M) tq2_load<SPW>(x, K, mn, nv);
-        tq2_row<SPW>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart,
-                     ks, r, lr, lrDt, lrbias, M, m, v, red[it]);
-#pragma unroll
-        for (int i = 0; i < SPW; i++)
-#pragma unroll
-            for (int e = 0; e < 8; e++) v[i][e] = nv[i][e];
-    }
+    tq2_row<SPW>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart,
+                 ks, r, lr, lrDt, lrbias, M, m, v, red);
 }
 
 #define TQ2_ARGS const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth, \
@@ -762,7 +764,7 @@ __device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M
 #define TQ2_PASS x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, \
         ks, r, lr, lrDt, lrbias, M
-extern "C" __global__ void __launch_bounds__(512, 3) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
+extern "C" __global__ void __launch_bounds__(1024, 2) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores

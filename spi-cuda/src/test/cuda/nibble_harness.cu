@@ -77,9 +77,7 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     return true;
 }
 static int g_sms = 132;
-static bool g_rowBlocks = false;   // bench variant: one row per block (no row loop)
-// spw 0: the default (1 up to 16 segments, else 2); grid: as many blocks as are resident at once (each
-// block then loops over rows, the next row's loads in flight during this row's work)
+// spw 0: the default (1 up to 16 segments, else 2); one block per row
 static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; return spw ? spw : (S <= 16 ? 1 : 2); }
 static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
@@ -88,8 +86,7 @@ static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, 
     int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
     int ln0 = rot ? __builtin_ctz(n0) : 0;
     auto k = spw == 1 ? k_tq2_s1 : k_tq2_s2;
-    int per = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, k, 32 * W, 0));
-    int grid = g_rowBlocks ? M : std::max(1, std::min(M, per * g_sms));
+    int grid = M;
     k<<<grid, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
                         lrDt, lrbias, M);
 }
@@ -425,17 +422,15 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64"};
         for (int v = 0; v < 4; v++) {
-            float res[6] = {0, 0, 0, 0, 0, 0};
+            float res[5] = {0, 0, 0, 0, 0};
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
-            for (int part = 0; part < 6; part++) {
+            for (int part = 0; part < 5; part++) {
                 if ((part == 4 && v != 2) || (part == 3 && altSpw == 0)) continue;
-                g_rowBlocks = part == 5;
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);
                     if (part == 3) tqs(v, altSpw);
                     if (part == 4) lrdown();
-                    if (part == 5) tq(v);
                     it++;
                 };
                 for (int i = 0; i < 5; i++) step();
@@ -451,11 +446,10 @@ int main(int argc, char** argv) {
                 CKL();
                 res[part] = median(t);
             }
-            g_rowBlocks = false;
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
             double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_rowblocks_us %.2f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
+            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f\n",
+                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4]);
         }
         cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);

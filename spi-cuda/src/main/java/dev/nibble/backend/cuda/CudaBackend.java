@@ -36,7 +36,6 @@ final class CudaBackend implements KernelBackend {
     private final DeviceInfo info;
     private final int ccMajor;
     private final int smemOptin;
-    private final int multiprocessors;
     private final Object lock = new Object();
     private final long context;
     private final long module;
@@ -54,7 +53,6 @@ final class CudaBackend implements KernelBackend {
         int ccMinor = driver.attribute(ordinal, 76);
         // the opt-in limit less room for each kernel's static shared memory
         this.smemOptin = driver.attribute(ordinal, 97) - 8192;
-        this.multiprocessors = driver.attribute(ordinal, 16);  // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
         this.context = driver.retainPrimaryContext(ordinal);
         driver.setCurrent(context);
         long m;
@@ -84,10 +82,6 @@ final class CudaBackend implements KernelBackend {
 
     int sharedMemoryOptin() {
         return smemOptin;
-    }
-
-    int multiprocessors() {
-        return multiprocessors;
     }
 
     Object lock() {

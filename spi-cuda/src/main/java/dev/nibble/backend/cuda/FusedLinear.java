@@ -374,20 +374,9 @@ final class FusedLinear implements PreparedLinear {
 
     private void launchTq2(int warps, CudaTensor in, int k, int m, CudaTensor codes, CudaTensor scales, CudaTensor part,
             int ks, CudaTensor lr, int lrDt) {
-        int grid = tq2Grid(m, 32 * warps, spw, b.multiprocessors());
-        b.launch("k_tq2_s" + spw, grid, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
+        b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
                 bits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
                 lr, lrDt, lowRankBias, m);
-    }
-
-    /**
-     * @return k_tq2's grid: the blocks resident at once (threads, and the registers its launch bounds cap:
-     *     40 for k_tq2_s1, 64 for k_tq2_s2), at most m; each block loops over rows
-     */
-    static int tq2Grid(int m, int threads, int spw, int multiprocessors) {
-        int regs = spw == 1 ? 40 : 64;
-        int perSm = Math.max(1, Math.min(32, Math.min(2048 / threads, 65536 / (regs * threads))));
-        return Math.max(1, Math.min(m, perSm * multiprocessors));
     }
 
     private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {

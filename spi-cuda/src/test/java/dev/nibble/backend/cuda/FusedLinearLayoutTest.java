@@ -75,14 +75,6 @@ class FusedLinearLayoutTest {
     }
 
     @Test
-    void gridIsTheResidentBlocksAtMostOnePerRow() {
-        assertThat(FusedLinear.tq2Grid(4096, 384, 1, 132)).isEqualTo(4 * 132);   // 40 registers: 4 blocks of 384
-        assertThat(FusedLinear.tq2Grid(4096, 192, 2, 132)).isEqualTo(5 * 132);   // 64 registers: 5 blocks of 192
-        assertThat(FusedLinear.tq2Grid(100, 384, 1, 132)).isEqualTo(100);
-        assertThat(FusedLinear.tq2Grid(4096, 1024, 2, 132)).isEqualTo(132);
-    }
-
-    @Test
     void shiftTimesDownIsTheShiftsShareOfTheProjection() {
         float[] o = {1f, -2f, 0.5f};
         float[] down = {1f, 2f, 3f, 4f, 5f, 6f};  // [3, 2]
