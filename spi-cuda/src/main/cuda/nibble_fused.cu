@@ -515,7 +515,8 @@ __device__ __forceinline__ void tq2_codes4(const float* v, float pre, float s, f
         float qc = CLAMP ? fminf(fmaxf(qa, (float)qmin), (float)qmax) : qa;
         float tm = __fadd_rn(qc, TQ2_MAGIC);          // rint (ties to even): |qc| <= 128 < 2^22
         float d = __fsub_rn(qa, __fsub_rn(tm, TQ2_MAGIC));
-        bad |= !(fabsf(__fsub_rn(fabsf(d), 0.5f)) > tol); // near a half-integer, or NaN
+        // near a half-integer, or NaN (without clamping |d| <= 0.5, so one comparison suffices)
+        bad |= CLAMP ? !(fabsf(__fsub_rn(fabsf(d), 0.5f)) > tol) : !(fabsf(d) < 0.5f - tol);
         t[e] = __float_as_uint(tm);
     }
     if (bad) {
@@ -766,6 +767,7 @@ __device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int
         ks, r, lr, lrDt, lrbias, M
 extern "C" __global__ void __launch_bounds__(1024, 2) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
+extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_body<4>(TQ2_PASS); }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift
@@ -799,20 +801,18 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
     float acc[NT][4];
 #pragma unroll
     for (int n = 0; n < NT; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
-    float4 nx[4];
-    auto loadx = [&](int c) {
+    // x of the next PF chunks in flight (a ring of registers): the loop is latency-bound otherwise
+    constexpr int PF = 3;
+    float4 nx[PF][4];
+    auto loadx = [&](int c, float4 (&d)[4]) {
         const int k = c * 32 + tig * 4;   // columns k..k+3 and k+16..k+19: 64 contiguous bytes per row and load
         const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
-        nx[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
-        nx[1] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 16)) : z;
-        nx[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
-        nx[3] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 16)) : z;
+        d[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
+        d[1] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 16)) : z;
+        d[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
+        d[3] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 16)) : z;
     };
-    if (c0 < c1) loadx(c0);
-    for (int c = c0; c < c1; c++) {
-        float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
-                         {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
-        if (c + 1 < c1) loadx(c + 1);
+    auto chunk = [&](int c, float (&a)[2][8]) {
         const int k = c * 32 + tig * 4;
         if (ismooth != nullptr && k < K) {   // x·(1/s): within 1.5 ulp of x/s, far inside the low-rank tolerance
             const float4 s0 = __ldg(reinterpret_cast<const float4*>(ismooth + k));
@@ -841,6 +841,21 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
                     float4 q = __ldg(bl + (n * 2 + (s >> 1)) * 32);
                     mma_tf32(acc[n], h0, h1, h2, h3, __float_as_uint((s & 1) ? q.z : q.x), __float_as_uint((s & 1) ? q.w : q.y));
                 }
+            }
+        }
+    };
+#pragma unroll
+    for (int u = 0; u < PF; u++)
+        if (c0 + u < c1) loadx(c0 + u, nx[u]);
+    for (int cb = c0; cb < c1; cb += PF) {
+#pragma unroll
+        for (int u = 0; u < PF; u++) {
+            const int c = cb + u;
+            if (c < c1) {
+                float a[2][8] = {{nx[u][0].x, nx[u][0].y, nx[u][0].z, nx[u][0].w, nx[u][1].x, nx[u][1].y, nx[u][1].z, nx[u][1].w},
+                                 {nx[u][2].x, nx[u][2].y, nx[u][2].z, nx[u][2].w, nx[u][3].x, nx[u][3].y, nx[u][3].z, nx[u][3].w}};
+                if (c + PF < c1) loadx(c + PF, nx[u]);
+                chunk(c, a);
             }
         }
     }

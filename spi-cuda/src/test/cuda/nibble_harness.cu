@@ -76,16 +76,16 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
-static int g_sms = 132;
+static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 // spw 0: the default (1 up to 16 segments, else 2); one block per row
-static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; return spw ? spw : (S <= 16 ? 1 : 2); }
+static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) spw = g_forceSpw; return spw ? spw : (S <= 16 ? 1 : 2); }
 static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
                        const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0) {
     spw = tq2_spw(Kpad, spw);
     int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
     int ln0 = rot ? __builtin_ctz(n0) : 0;
-    auto k = spw == 1 ? k_tq2_s1 : k_tq2_s2;
+    auto k = spw == 1 ? k_tq2_s1 : spw == 2 ? k_tq2_s2 : k_tq2_s4;
     int grid = M;
     k<<<grid, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
                         lrDt, lrbias, M);
@@ -311,7 +311,6 @@ int main(int argc, char** argv) {
     bool bench = argc > 1 && !strcmp(argv[1], "bench");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", p.name, p.major, p.minor, p.multiProcessorCount, p.l2CacheSize >> 20);
-    g_sms = p.multiProcessorCount;
     for (int t : {160, 192, 384, 512, 768, 1024}) {
         int a = 0, b = 0;
         if (t <= 512) CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&a, k_tq2_s1, t, 0));
@@ -347,6 +346,14 @@ int main(int argc, char** argv) {
     fails += check_case(cases[0], 64, 12288, 256, true);
     fails += check_case(cases[4], 257, 3072, 1000, true);
     fails += check_case(cases[4], 1031, 12288, 256, true);
+    for (int f : {2, 4}) {   // the other segments-per-warp instantiations
+        g_forceSpw = f;
+        fails += check_case(cases[0], 200, 3072, 64, true);
+        fails += check_case(cases[4], 200, 3072, 64, true);
+        fails += check_case(more[0], 100, 1152, 64, true);
+        fails += check_case(more[4], 100, 2048, 64, true);
+        g_forceSpw = 0;
+    }
     fails += check_lrdown(333, 1000, 32);
     fails += check_lrdown(70, 3072, 64);
     printf("check: %d failures\n", fails);
@@ -414,6 +421,7 @@ int main(int argc, char** argv) {
         };
         auto tq = [&](int v) { tqs(v, 0); };
         const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 16 ? 1 : 0);
+        const int alt4 = S <= 64 ? 4 : 0;
         auto gemm = [&](int v) {
             if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
             if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
@@ -422,15 +430,16 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64"};
         for (int v = 0; v < 4; v++) {
-            float res[5] = {0, 0, 0, 0, 0};
+            float res[6] = {0, 0, 0, 0, 0, 0};
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
-            for (int part = 0; part < 5; part++) {
-                if ((part == 4 && v != 2) || (part == 3 && altSpw == 0)) continue;
+            for (int part = 0; part < 6; part++) {
+                if ((part == 4 && v != 2) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);
                     if (part == 3) tqs(v, altSpw);
                     if (part == 4) lrdown();
+                    if (part == 5) tqs(v, alt4);
                     it++;
                 };
                 for (int i = 0; i < 5; i++) step();
@@ -448,8 +457,8 @@ int main(int argc, char** argv) {
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
             double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4]);
+            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
+                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
         }
         cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);
