@@ -801,9 +801,8 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
     float acc[NT][4];
 #pragma unroll
     for (int n = 0; n < NT; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
-    // x of the next PF chunks in flight (a ring of registers): the loop is latency-bound otherwise
-    constexpr int PF = 3;
-    float4 nx[PF][4];
+    // x of the next chunk in flight (a deeper ring of registers measured slower: 130 registers, fewer warps)
+    float4 nx[4];
     auto loadx = [&](int c, float4 (&d)[4]) {
         const int k = c * 32 + tig * 4;   // columns k..k+3 and k+16..k+19: 64 contiguous bytes per row and load
         const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
@@ -844,20 +843,12 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
             }
         }
     };
-#pragma unroll
-    for (int u = 0; u < PF; u++)
-        if (c0 + u < c1) loadx(c0 + u, nx[u]);
-    for (int cb = c0; cb < c1; cb += PF) {
-#pragma unroll
-        for (int u = 0; u < PF; u++) {
-            const int c = cb + u;
-            if (c < c1) {
-                float a[2][8] = {{nx[u][0].x, nx[u][0].y, nx[u][0].z, nx[u][0].w, nx[u][1].x, nx[u][1].y, nx[u][1].z, nx[u][1].w},
-                                 {nx[u][2].x, nx[u][2].y, nx[u][2].z, nx[u][2].w, nx[u][3].x, nx[u][3].y, nx[u][3].z, nx[u][3].w}};
-                if (c + PF < c1) loadx(c + PF, nx[u]);
-                chunk(c, a);
-            }
-        }
+    if (c0 < c1) loadx(c0, nx);
+    for (int c = c0; c < c1; c++) {
+        float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
+                         {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
+        if (c + 1 < c1) loadx(c + 1, nx);
+        chunk(c, a);
     }
     const int r = NT * 8;
 #pragma unroll
@@ -872,6 +863,6 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
         const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part
 #define LRD_PASS x, K, ismooth, dhi, dlo, M, cps, nchunks, part
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r16(LRD_ARGS) { lrdown_body<2>(LRD_PASS); }
-extern "C" __global__ void __launch_bounds__(128) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 6) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r48(LRD_ARGS) { lrdown_body<6>(LRD_PASS); }
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r64(LRD_ARGS) { lrdown_body<8>(LRD_PASS); }

@@ -77,8 +77,8 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     return true;
 }
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
-// spw 0: the default (1 up to 16 segments, else 2); one block per row
-static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) spw = g_forceSpw; return spw ? spw : (S <= 16 ? 1 : 2); }
+// spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
+static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) spw = g_forceSpw; return spw ? spw : (S <= 16 ? 1 : S <= 32 ? 2 : 4); }
 static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
                        const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0) {
@@ -420,8 +420,8 @@ int main(int argc, char** argv) {
             if (v == 3) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
         };
         auto tq = [&](int v) { tqs(v, 0); };
-        const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 16 ? 1 : 0);
-        const int alt4 = S <= 64 ? 4 : 0;
+        const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
+        const int alt4 = S <= 64 && tq2_spw(Kpad, 0) != 4 ? 4 : 0;
         auto gemm = [&](int v) {
             if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
             if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);

@@ -201,7 +201,7 @@ final class FusedLinear implements PreparedLinear {
     }
 
     /**
-     * @return segments of 256 columns per warp of k_tq2 (1 up to 16 segments, else 2), or 0 where the plan needs the
+     * @return segments of 256 columns per warp of k_tq2 (1 up to 16 segments, 2 up to 32, else 4), or 0 where the plan needs the
      *     shared-memory kernels: K not a multiple of 4, rows over 16,384 codes, Hadamard blocks over 256,
      *     scale groups that are neither a power of two up to 256 nor a multiple of 256, or a low-rank
      *     branch behind a rotation (k_lr_down reads x without rotating it)
@@ -213,7 +213,8 @@ final class FusedLinear implements PreparedLinear {
         if (k % 4 != 0 || segments > 64 || (rot != 0 && n0 > 256) || !groups || !lr) {
             return 0;
         }
-        return segments <= 16 ? 1 : 2;
+        // measured on an H200: about 12 warps per row are best (fewer registers beat fewer warps per row)
+        return segments <= 16 ? 1 : segments <= 32 ? 2 : 4;
     }
 
     /**

@@ -63,10 +63,11 @@ class FusedLinearLayoutTest {
     @Test
     void registerPathTakesTheCommonPlansAndLeavesTheRest() {
         assertThat(FusedLinear.registerPath(3072, 3072, 1, 256, 3072, 0)).isEqualTo(1);     // ConvRot, per token
-        assertThat(FusedLinear.registerPath(12288, 12288, 1, 256, 12288, 0)).isEqualTo(2);  // 48 segments
+        assertThat(FusedLinear.registerPath(12288, 12288, 1, 256, 12288, 0)).isEqualTo(4);  // 48 segments
         assertThat(FusedLinear.registerPath(3072, 3072, 0, 1, 64, 32)).isEqualTo(1);        // SVDQuant g64 r32
         assertThat(FusedLinear.registerPath(1152, 1280, 2, 16, 512, 0)).isEqualTo(1);       // groups of 2 segments
         assertThat(FusedLinear.registerPath(6144, 6144, 0, 1, 64, 0)).isEqualTo(2);         // 24 segments
+        assertThat(FusedLinear.registerPath(16384, 16384, 0, 1, 64, 0)).isEqualTo(4);       // 64 segments
         assertThat(FusedLinear.registerPath(1150, 1280, 0, 1, 64, 0)).as("K % 4").isZero();
         assertThat(FusedLinear.registerPath(3072, 3072, 1, 1024, 3072, 0)).as("n0 > 256").isZero();
         assertThat(FusedLinear.registerPath(3072, 3072, 0, 1, 192, 0)).as("group 192").isZero();
