@@ -863,6 +863,6 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
         const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part
 #define LRD_PASS x, K, ismooth, dhi, dlo, M, cps, nchunks, part
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r16(LRD_ARGS) { lrdown_body<2>(LRD_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 6) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r48(LRD_ARGS) { lrdown_body<6>(LRD_PASS); }
 extern "C" __global__ void __launch_bounds__(128) k_lr_down_r64(LRD_ARGS) { lrdown_body<8>(LRD_PASS); }
