@@ -483,3 +483,386 @@ extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_i4(GEMM_ARGS) { gemm
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_i4_g(GEMM_ARGS) { gemm_body<1, true>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_s4(GEMM_ARGS) { gemm_body<2, false>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_s4_g(GEMM_ARGS) { gemm_body<2, true>(GEMM_PASS); }
+
+// ---------------------------------------------------------------- transform + quantize, register path
+// k_tq2_s{1,2}: one block per token row, one warp per 256-column segment (SPW segments per
+// warp), the segment in registers (lane l holds columns 4l..4l+3 and 128+4l..128+4l+3). Grouped Hadamard (regular n0 = 4^k or
+// Sylvester n0 = 2^k, n0 <= 256) by butterflies within a lane and shuffles, in the canonical stage
+// order of numerics/Hadamard. A radix-4 stage over index bits held by lanes uses, for the digit t of
+// the lane, o_t = (x_t + x_{t^1}) + E_{t^2} with E_u = x_u - x_{u^1}: the same IEEE operations as the
+// reference butterfly (a - b == a + (-b); only the sign of a zero can differ, which no code sees).
+// Scales per token (gs >= Kpad: one barrier), per group of gs <= 256 (a power of two: shuffles) or
+// gs a multiple of 256 (one barrier). Codes: rint(x/s) from x·(1/s) (see int_code_fast), rounded by
+// the 1.5·2^23 trick after clamping, exact division for the rare quotient near a half-integer.
+// lrpart (optional): [ks, M, r] partial sums of x_t·down from k_lr_down; summed here into lr [M, 2r]
+// (hi, lo 16-bit halves, as k_tq_lr writes them).
+#define TQ2_MAGIC 12582912.0f
+
+// radix-4 butterfly on 4 registers (index bits in the lane's registers): the reference order
+__device__ __forceinline__ void bfly4(float& a, float& b, float& c, float& d) {
+    float apb = a + b, amb = a - b, cpd = c + d, cmd = c - d;
+    a = apb + cmd; b = apb - cmd; c = amb + cpd; d = cpd - amb;
+}
+
+// codes of 4 values v·pre with scale s (inv = pre/s, tol: see tq2_row), low bytes in t[0..3]. CLAMP false
+// when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so |q| <= qmax·(1 + 2^-22)).
+template <bool CLAMP>
+__device__ __forceinline__ void tq2_codes4(const float* v, float pre, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
+    bool bad = false;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        float qa = __fmul_rn(v[e], inv);
+        float qc = CLAMP ? fminf(fmaxf(qa, (float)qmin), (float)qmax) : qa;
+        float tm = __fadd_rn(qc, TQ2_MAGIC);          // rint (ties to even): |qc| <= 128 < 2^22
+        float d = __fsub_rn(qa, __fsub_rn(tm, TQ2_MAGIC));
+        // near a half-integer, or NaN (without clamping |d| <= 0.5, so one comparison suffices)
+        bad |= CLAMP ? !(fabsf(__fsub_rn(fabsf(d), 0.5f)) > tol) : !(fabsf(d) < 0.5f - tol);
+        t[e] = __float_as_uint(tm);
+    }
+    if (bad) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) t[e] = (uint32_t)int_code(v[e] * pre, s, 0, qmin, qmax);
+    }
+}
+
+template <int SPW>
+__device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, long long m,
+        float (&v)[SPW][8], float* red) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
+    // layout: v[i][4h + e] is column (warp + i·W)·256 + 128h + 4·lane + e (h = 0, 1; e = 0..3), i.e. index
+    // bits 0-1 of a segment are register bits, bits 2-6 lane bits, bit 7 the register half h
+    // 1. smooth, shift (the raw row is in v, zero beyond K)
+    if (smooth != nullptr || shift != nullptr) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int c = ((warp + i * W) << 8) + (h << 7) + (lane << 2);
+                if (c < K) {
+                    const float4 s0 = smooth ? __ldg(reinterpret_cast<const float4*>(smooth + c)) : make_float4(1.f, 1.f, 1.f, 1.f);
+                    const float4 h0 = shift ? __ldg(reinterpret_cast<const float4*>(shift + c)) : make_float4(0.f, 0.f, 0.f, 0.f);
+                    const float sv[4] = {s0.x, s0.y, s0.z, s0.w}, hv[4] = {h0.x, h0.y, h0.z, h0.w};
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        if (smooth) v[i][4 * h + e] = __fdiv_rn(v[i][4 * h + e], sv[e]);
+                        if (shift) v[i][4 * h + e] = __fadd_rn(v[i][4 * h + e], hv[e]);
+                    }
+                }
+            }
+        }
+    }
+    // 2. rotation (blocks of n0 = 2^ln0 columns, never across a segment)
+    if (rot == 1 && ln0 >= 2) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+            // stage 0 (index bits 0, 1: registers)
+            bfly4(v[i][0], v[i][1], v[i][2], v[i][3]);
+            bfly4(v[i][4], v[i][5], v[i][6], v[i][7]);
+            if (ln0 >= 4) {  // stage 1: lane bits 0, 1
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 1);
+                    float A = v[i][u] + p, E = v[i][u] - p;
+                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 2);
+                }
+            }
+            if (ln0 >= 6) {  // stage 2: lane bits 2, 3
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 4);
+                    float A = v[i][u] + p, E = v[i][u] - p;
+                    v[i][u] = A + __shfl_xor_sync(0xffffffffu, E, 8);
+                }
+            }
+            if (ln0 >= 8) {  // stage 3: digit bit 0 = lane bit 4, digit bit 1 = the register half
+                float A[8], E[8];
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], 16);
+                    A[u] = v[i][u] + p; E[u] = v[i][u] - p;
+                }
+#pragma unroll
+                for (int u = 0; u < 8; u++) v[i][u] = A[u] + E[u ^ 4];
+            }
+            // the exact power-of-two scale 2^-k is applied to absmax and 1/s instead (see step 3)
+        }
+    } else if (rot == 2) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+#pragma unroll
+            for (int ls = 0; ls < 2; ls++) {   // index bits 0, 1: registers
+                if (ls < ln0) {
+                    const int s = 1 << ls;
+#pragma unroll
+                    for (int u = 0; u < 8; u++) {
+                        if ((u & s) == 0) {
+                            float a = v[i][u], b = v[i][u + s];
+                            v[i][u] = a + b; v[i][u + s] = a - b;
+                        }
+                    }
+                }
+            }
+            for (int ls = 2; ls < ln0 && ls < 7; ls++) {  // bits 2..6: lanes (the upper lane computes a - b as -b + a)
+                const int lb = 1 << (ls - 2);
+                const bool hi = (lane & lb) != 0;
+#pragma unroll
+                for (int u = 0; u < 8; u++) {
+                    float p = __shfl_xor_sync(0xffffffffu, v[i][u], lb);
+                    v[i][u] = hi ? p - v[i][u] : v[i][u] + p;
+                }
+            }
+            if (ln0 >= 8) {  // bit 7: the register half
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    float a = v[i][u], b = v[i][u + 4];
+                    v[i][u] = a + b; v[i][u + 4] = a - b;
+                }
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) v[i][e] = v[i][e] * rscale;
+        }
+    }
+    // 3. absmax per scale group (per half-segment: am[i][h]), scale, codes
+    const bool token = gs >= Kpad;
+    float am[SPW][2];
+#pragma unroll
+    for (int i = 0; i < SPW; i++)
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+            am[i][h] = fmaxf(fmaxf(fabsf(v[i][4 * h]), fabsf(v[i][4 * h + 1])), fmaxf(fabsf(v[i][4 * h + 2]), fabsf(v[i][4 * h + 3])));
+    if (!token && gs <= 128) {
+        const int lpg = gs >> 2;   // lanes per group
+#pragma unroll
+        for (int i = 0; i < SPW; i++)
+            for (int o = 1; o < lpg; o <<= 1) {
+                am[i][0] = fmaxf(am[i][0], __shfl_xor_sync(0xffffffffu, am[i][0], o));
+                am[i][1] = fmaxf(am[i][1], __shfl_xor_sync(0xffffffffu, am[i][1], o));
+            }
+    } else if (!token && gs == 256) {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) am[i][0] = am[i][1] = warp_max(fmaxf(am[i][0], am[i][1]));
+    } else {
+#pragma unroll
+        for (int i = 0; i < SPW; i++) {
+            float a = warp_max(fmaxf(am[i][0], am[i][1]));
+            if (lane == 0) red[warp + i * W] = a;
+        }
+        __syncthreads();
+        const int S = W * SPW;
+        if (token) {
+            float a = 0.0f;
+            for (int j = lane; j < S; j += 32) a = fmaxf(a, red[j]);
+            a = warp_max(a);
+#pragma unroll
+            for (int i = 0; i < SPW; i++) am[i][0] = am[i][1] = a;
+        } else {
+            const int spg = gs >> 8;
+#pragma unroll
+            for (int i = 0; i < SPW; i++) {
+                const int g0 = ((warp + i * W) / spg) * spg;
+                float a = 0.0f;
+                for (int j = g0; j < g0 + spg && j < S; j++) a = fmaxf(a, red[j]);
+                am[i][0] = am[i][1] = a;
+            }
+        }
+    }
+    const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // 2^-20 · (a bound on |q| + 1)
+    // regular Hadamard: v is unscaled; x_t = v·2^-k exactly (a power of two) unless it underflows
+    const float pre = rot == 1 ? rscale : 1.0f;
+    const bool once = token || gs >= 256;   // both halves of a lane share the scale
+#pragma unroll
+    for (int i = 0; i < SPW; i++) {
+        float s = 0.0f, inv = 0.0f, tol = 0.0f;
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int c = ((warp + i * W) << 8) + (h << 7) + (lane << 2);
+            if (h == 0 || !once) {
+                const float a = am[i][h] * pre;
+                s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
+                const float r = s == 0.0f ? 0.0f : __frcp_rn(s);
+                inv = r * pre;
+                // x·inv is within 1.5·2^-23 relative of x_t/s when nothing under- or overflows: 2^-20·(|qmin| + 1)
+                // covers every half-integer a code can round from; otherwise the division everywhere
+                tol = isfinite(r) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
+            }
+            if (token) {
+                if (warp == 0 && i == 0 && h == 0)
+                    for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
+            } else if (gs <= 256) {
+                if ((c & (gs - 1)) == 0 && c < Kpad && c / gs < Gout) scales[m * Gout + c / gs] = s;
+            } else if (lane == 0 && h == 0 && ((warp + i * W) % (gs >> 8)) == 0 && c / gs < Gout) {
+                scales[m * Gout + c / gs] = s;
+            }
+            if (c >= Kpad) continue;
+            uint32_t t[4];
+            if (clip >= 1.0f) tq2_codes4<false>(&v[i][4 * h], pre, s, inv, tol, qmin, qmax, t);
+            else tq2_codes4<true>(&v[i][4 * h], pre, s, inv, tol, qmin, qmax, t);
+            if (bits == 4) {
+                uint32_t ev = __byte_perm(t[0], t[2], 0x0040), od = __byte_perm(t[1], t[3], 0x0040);
+                reinterpret_cast<uint16_t*>(codes + m * (Kpad / 2))[c >> 2] = (uint16_t)((ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u));
+            } else {
+                reinterpret_cast<uint32_t*>(codes + m * Kpad)[c >> 2] =
+                        __byte_perm(__byte_perm(t[0], t[1], 0x0040), __byte_perm(t[2], t[3], 0x0040), 0x5410);
+            }
+        }
+    }
+    // 4. the low-rank partial sums of this row, as hi + lo 16-bit halves
+    if (lrpart != nullptr && warp == W - 1) {
+        for (int j = lane; j < r; j += 32) {
+            float s = lrbias ? lrbias[j] : 0.0f;   // shift·down (k_lr_down reads x unshifted)
+            for (int k = 0; k < ks; k++) s += lrpart[((long long)k * M + m) * r + j];
+            long long idx = m * 2 * r + j;
+            if (lrDt == DT_F16) {
+                __half hi = __float2half_rn(s);
+                reinterpret_cast<__half*>(lr)[idx] = hi;
+                reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
+            } else {
+                __nv_bfloat16 hi = __float2bfloat16_rn(s);
+                reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
+                reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
+            }
+        }
+    }
+}
+
+// raw x of one row into registers (zero beyond K): two 16-byte loads per lane and segment, coalesced
+template <int SPW>
+__device__ __forceinline__ void tq2_load(const float* __restrict__ x, int K, long long m, float (&v)[SPW][8]) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
+    const float* xr = x + m * K;
+#pragma unroll
+    for (int i = 0; i < SPW; i++) {
+        const int c = ((warp + i * W) << 8) + (lane << 2);   // each load: 512 contiguous bytes per warp
+        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
+        if (c < K) a = __ldg(reinterpret_cast<const float4*>(xr + c));
+        if (c + 128 < K) b = __ldg(reinterpret_cast<const float4*>(xr + c + 128));
+        v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
+        v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
+    }
+}
+
+// one row per block (a row loop with the next row's loads in flight measured slower: its registers cost
+// more occupancy than the overlap gained)
+template <int SPW>
+__device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M) {
+    __shared__ float red[32 * SPW];
+    const long long m = blockIdx.x;
+    float v[SPW][8];
+    tq2_load<SPW>(x, K, m, v);
+    tq2_row<SPW>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart,
+                 ks, r, lr, lrDt, lrbias, M, m, v, red);
+}
+
+#define TQ2_ARGS const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth, \
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip, \
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart, \
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M
+#define TQ2_PASS x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, \
+        ks, r, lr, lrDt, lrbias, M
+extern "C" __global__ void __launch_bounds__(1024, 2) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
+extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
+extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_body<4>(TQ2_PASS); }
+
+// ---------------------------------------------------------------- low-rank down projection on tensor cores
+// part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift
+// o adds o·down, which the host computes once and k_tq2 adds as lrbias), TF32 mma.sync m16n8k8 with x split into hi + lo TF32 halves (and down too when it is
+// not exactly TF32: dlo != null), so the result is float32-accurate. A block: 4 warps x 16 rows; grid
+// (ceil(M/64), ks), `cps` chunks of 32 columns per split. Lane (g, t) = (lane>>2, lane&3) reads columns
+// f(t, j) = 4t + j (j < 4), 12 + 4t + j (j >= 4) of a chunk of its rows g and g + 8 (K order is a free
+// choice of a dot product); `down` is laid out on the host in the same order, float4 q = 2·nt + step/2
+// of a lane: dfrag[((chunk·2NT + q)·32 + lane)·4 + 2·(step&1) + e] = down[chunk·32 + f(t, 2·step + e)]
+// [8·nt + g], zero past Kp. r = 8·NT.
+__device__ __forceinline__ uint32_t tf32(float f) {
+    uint32_t o;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(o) : "f"(f));
+    return o;
+}
+__device__ __forceinline__ void mma_tf32(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <int NT>
+__device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, const float* __restrict__ ismooth,
+        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int gid = lane >> 2, tig = lane & 3;
+    const long long row0 = (long long)blockIdx.x * 64 + warp * 16 + gid, row1 = row0 + 8;
+    const int ks = blockIdx.y, c0 = ks * cps, c1 = min(nchunks, c0 + cps);
+    const float* x0 = x + min(row0, (long long)M - 1) * K;
+    const float* x1 = x + min(row1, (long long)M - 1) * K;
+    float acc[NT][4];
+#pragma unroll
+    for (int n = 0; n < NT; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
+    // x of the next chunk in flight (a deeper ring of registers measured slower: 130 registers, fewer warps)
+    float4 nx[4];
+    auto loadx = [&](int c, float4 (&d)[4]) {
+        const int k = c * 32 + tig * 4;   // columns k..k+3 and k+16..k+19: 64 contiguous bytes per row and load
+        const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
+        d[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
+        d[1] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 16)) : z;
+        d[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
+        d[3] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 16)) : z;
+    };
+    auto chunk = [&](int c, float (&a)[2][8]) {
+        const int k = c * 32 + tig * 4;
+        if (ismooth != nullptr && k < K) {   // x·(1/s): within 1.5 ulp of x/s, far inside the low-rank tolerance
+            const float4 s0 = __ldg(reinterpret_cast<const float4*>(ismooth + k));
+            const float4 s1 = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(ismooth + k + 16)) : make_float4(0.f, 0.f, 0.f, 0.f);
+            const float sv[8] = {s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w};
+#pragma unroll
+            for (int e = 0; e < 8; e++) { a[0][e] = a[0][e] * sv[e]; a[1][e] = a[1][e] * sv[e]; }
+        }
+        const float4* bh = reinterpret_cast<const float4*>(dhi) + (long long)c * 2 * NT * 32 + lane;
+        const float4* bl = dlo ? reinterpret_cast<const float4*>(dlo) + (long long)c * 2 * NT * 32 + lane : nullptr;
+        float4 bv[NT][2];
+#pragma unroll
+        for (int n = 0; n < NT; n++) { bv[n][0] = __ldg(bh + (n * 2) * 32); bv[n][1] = __ldg(bh + (n * 2 + 1) * 32); }
+#pragma unroll
+        for (int s = 0; s < 4; s++) {
+            uint32_t h0 = tf32(a[0][2 * s]), h1 = tf32(a[1][2 * s]), h2 = tf32(a[0][2 * s + 1]), h3 = tf32(a[1][2 * s + 1]);
+            uint32_t l0 = tf32(a[0][2 * s] - __uint_as_float(h0)), l1 = tf32(a[1][2 * s] - __uint_as_float(h1));
+            uint32_t l2 = tf32(a[0][2 * s + 1] - __uint_as_float(h2)), l3 = tf32(a[1][2 * s + 1] - __uint_as_float(h3));
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                const float4 b = bv[n][s >> 1];
+                uint32_t b0 = __float_as_uint((s & 1) ? b.z : b.x), b1 = __float_as_uint((s & 1) ? b.w : b.y);
+                mma_tf32(acc[n], h0, h1, h2, h3, b0, b1);
+                mma_tf32(acc[n], l0, l1, l2, l3, b0, b1);
+                if (bl != nullptr) {
+                    float4 q = __ldg(bl + (n * 2 + (s >> 1)) * 32);
+                    mma_tf32(acc[n], h0, h1, h2, h3, __float_as_uint((s & 1) ? q.z : q.x), __float_as_uint((s & 1) ? q.w : q.y));
+                }
+            }
+        }
+    };
+    if (c0 < c1) loadx(c0, nx);
+    for (int c = c0; c < c1; c++) {
+        float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
+                         {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
+        if (c + 1 < c1) loadx(c + 1, nx);
+        chunk(c, a);
+    }
+    const int r = NT * 8;
+#pragma unroll
+    for (int n = 0; n < NT; n++) {
+        const int j = n * 8 + tig * 2;
+        if (row0 < M) *reinterpret_cast<float2*>(part + ((long long)ks * M + row0) * r + j) = make_float2(acc[n][0], acc[n][1]);
+        if (row1 < M) *reinterpret_cast<float2*>(part + ((long long)ks * M + row1) * r + j) = make_float2(acc[n][2], acc[n][3]);
+    }
+}
+
+#define LRD_ARGS const float* __restrict__ x, int K, const float* __restrict__ ismooth, \
+        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part
+#define LRD_PASS x, K, ismooth, dhi, dlo, M, cps, nchunks, part
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r16(LRD_ARGS) { lrdown_body<2>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r48(LRD_ARGS) { lrdown_body<6>(LRD_PASS); }
+extern "C" __global__ void __launch_bounds__(128) k_lr_down_r64(LRD_ARGS) { lrdown_body<8>(LRD_PASS); }

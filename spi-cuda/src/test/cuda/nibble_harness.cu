@@ -65,25 +65,90 @@ static std::vector<uint8_t> pack(const std::vector<int>& c, int rows, int K, int
     return o;
 }
 
-struct Case { const char* name; int bits; int had; int gs; int r; bool smooth; bool bias; int mode; };
+static void host_sylvester(float* v, int n) {
+    for (int s = 1; s < n; s *= 2)
+        for (int base = 0; base < n; base += 2 * s)
+            for (int j = base; j < base + s; j++) { float a = v[j], b = v[j + s]; v[j] = a + b; v[j + s] = a - b; }
+    float sc = (float)(1.0 / sqrt((double)n));
+    for (int i = 0; i < n; i++) v[i] = v[i] * sc;
+}
 
-static int check_case(const Case& c, int M, int K, int N) {
+// ---------------------------------------------------------------- the register path's launches (as FusedLinear)
+// rot: 0 none, 1 regular (n0 = 4^k), 2 Sylvester; gs: the scale group (Kpad: per token)
+static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
+    if (K % 4 != 0 || (Kpad + 255) / 256 > 64) return false;
+    if (rot != 0 && n0 > 256) return false;
+    if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
+    return true;
+}
+static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
+// spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
+static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) spw = g_forceSpw; return spw ? spw : (S <= 16 ? 1 : S <= 32 ? 2 : 4); }
+static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
+                       int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
+                       const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0) {
+    spw = tq2_spw(Kpad, spw);
+    int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
+    int ln0 = rot ? __builtin_ctz(n0) : 0;
+    auto k = spw == 1 ? k_tq2_s1 : spw == 2 ? k_tq2_s2 : k_tq2_s4;
+    int grid = M;
+    k<<<grid, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
+                        lrDt, lrbias, M);
+}
+// down [Kp, r] (float values) in the fragment order of k_lr_down; lo: the non-TF32 remainder (empty if none)
+static float tf32r(float f) { uint32_t b; memcpy(&b, &f, 4); b = (b + 0x1000u) & 0xFFFFE000u; float o; memcpy(&o, &b, 4); return o; }
+static void lr_frag(const std::vector<float>& down, int Kp, int r, std::vector<float>& hi, std::vector<float>& lo) {
+    int NT = r / 8, nch = (Kp + 31) / 32;
+    hi.assign((size_t)nch * 32 * NT * 8, 0.f); lo.assign(hi.size(), 0.f);
+    bool any = false;
+    for (int c = 0; c < nch; c++) for (int lane = 0; lane < 32; lane++) for (int nt = 0; nt < NT; nt++) for (int st = 0; st < 4; st++)
+        for (int e = 0; e < 2; e++) {
+            int j = 2 * st + e, t = lane & 3, k = c * 32 + (j < 4 ? 4 * t + j : 12 + 4 * t + j), n = nt * 8 + (lane >> 2);
+            float d = k < Kp ? down[(size_t)k * r + n] : 0.f, h = tf32r(d);
+            size_t i = ((((size_t)c * 2 * NT + 2 * nt + (st >> 1)) * 32 + lane) * 4) + 2 * (st & 1) + e;
+            hi[i] = h; lo[i] = d - h; any |= lo[i] != 0.f;
+        }
+    if (!any) lo.clear();
+}
+static int lr_splits(int M, int nch, int* cps) {
+    int mb = (M + 63) / 64;
+    int ks = std::max(1, std::min(std::min(32, nch), (512 + mb - 1) / mb));
+    *cps = (nch + ks - 1) / ks;
+    return (nch + *cps - 1) / *cps;
+}
+static void launch_lrdown(const float* x, int M, int K, const float* ism, const float* dhi, const float* dlo,
+                          int r, float* part, int ks, int cps, int nch) {
+    dim3 g((M + 63) / 64, ks);
+    if (r == 16) k_lr_down_r16<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 32) k_lr_down_r32<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 48) k_lr_down_r48<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 64) k_lr_down_r64<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+}
+
+// had > 0: regular Hadamard blocks of had; had < 0: Sylvester blocks of -had
+struct Case { const char* name; int bits; int had; int gs; int r; bool smooth; bool bias; int mode; bool shift; };
+
+static int check_case(const Case& c, int M, int K, int N, bool newtq) {
     int align = c.bits == 4 ? 256 : 128;
-    int Kp = c.had ? (K + c.had - 1) / c.had * c.had : K;
+    const int n0 = std::abs(c.had), rot = c.had > 0 ? 1 : c.had < 0 ? 2 : 0;
+    const float rscale = rot == 1 ? 1.0f / (float)(1 << (__builtin_ctz(n0) / 2)) : rot == 2 ? (float)(1.0 / sqrt((double)n0)) : 1.0f;
+    int Kp = n0 ? (K + n0 - 1) / n0 * n0 : K;
     int Kpad = (Kp + align - 1) / align * align;
     bool grouped = c.gs > 0;
     int gs = grouped ? c.gs : Kpad, G = Kpad / gs;
     int qmax = c.bits == 4 ? 7 : 127;
-    std::vector<float> x((size_t)M * K), sm(K), bias(N), w((size_t)N * Kpad, 0.f);
+    std::vector<float> x((size_t)M * K), sm(K), sh(K), bias(N), w((size_t)N * Kpad, 0.f);
     for (auto& v : x) v = nrand();
     for (int m = 0; m < M; m++) x[(size_t)m * K + 5] *= 30.0f;  // an outlier channel
     for (auto& v : sm) v = 0.5f + (float)urand();
+    for (auto& v : sh) v = (float)urand() * 4.0f - 2.0f;
     for (auto& v : bias) v = nrand();
     // host transform
     std::vector<float> xt((size_t)M * Kpad, 0.f);
     for (int m = 0; m < M; m++) {
-        for (int k = 0; k < K; k++) { volatile float t = x[(size_t)m * K + k]; if (c.smooth) t = t / sm[k]; xt[(size_t)m * Kpad + k] = t; }
-        if (c.had) for (int b = 0; b < Kp; b += c.had) host_regular(&xt[(size_t)m * Kpad + b], c.had);
+        for (int k = 0; k < K; k++) { volatile float t = x[(size_t)m * K + k]; if (c.smooth) t = t / sm[k]; if (c.shift) t = t + sh[k]; xt[(size_t)m * Kpad + k] = t; }
+        if (rot == 1) for (int b = 0; b < Kp; b += n0) host_regular(&xt[(size_t)m * Kpad + b], n0);
+        if (rot == 2) for (int b = 0; b < Kp; b += n0) host_sylvester(&xt[(size_t)m * Kpad + b], n0);
     }
     std::vector<int> ac, wc; std::vector<float> as, ws;
     host_quant(xt, M, Kpad, gs, qmax, ac, as);
@@ -108,10 +173,39 @@ static int check_case(const Case& c, int M, int K, int N) {
     CK(cudaMemcpy(ddown, down.data(), down.size() * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dup, up.data(), up.size() * 2, cudaMemcpyHostToDevice));
     CK(cudaMemset(dy, 0xFF, (size_t)M * N * 4));  // poison (NaN)
-    int R = c.r ? std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512))) : 1;
-    size_t smem = ((size_t)R * Kpad + 8 * R * 64) * 4;
-    (c.r ? k_tq_lr : k_tq)<<<(M + R - 1) / R, 256, smem>>>(dx, K, Kp, Kpad, c.smooth ? dsm : nullptr, nullptr, c.had ? 1 : 0, c.had, c.had ? 1.0f / (float)(1 << (__builtin_ctz(c.had) / 2)) : 1.0f,
-                           c.bits, gs, G, 0, 1.0f, -qmax - 1, qmax, dac, das, ddown, DT_BF16, c.r, dlr, DT_BF16, M, R);
+    float* dsh; CK(cudaMalloc(&dsh, K * 4)); CK(cudaMemcpy(dsh, sh.data(), K * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemset(dac, 0x5A, (size_t)M * Kpad)); CK(cudaMemset(das, 0xFF, (size_t)M * G * 4));  // poison
+    const bool use2 = newtq && tq2_fits(K, Kpad, rot, n0, gs) && (c.r == 0 || rot == 0);
+    float *dhi = nullptr, *dlo = nullptr, *dpart = nullptr;
+    const char* tqn = use2 ? (c.r ? "k_lr_down+k_tq2" : "k_tq2") : (c.r ? "k_tq_lr" : "k_tq");
+    if (use2) {
+        int ks = 0, cps = 0, nch = (Kp + 31) / 32;
+        float *dism = nullptr, *dlb = nullptr;
+        if (c.r) {
+            std::vector<float> df(down.size()), hi, lo, ism(K), lb(c.r, 0.f);
+            for (size_t i = 0; i < down.size(); i++) df[i] = bf16f(down[i]);
+            for (int k = 0; k < K; k++) ism[k] = (float)(1.0 / sm[k]);
+            for (int j = 0; j < c.r; j++) { double t = 0; for (int k = 0; k < K; k++) t += (double)sh[k] * df[(size_t)k * c.r + j]; lb[j] = (float)t; }
+            lr_frag(df, Kp, c.r, hi, lo);
+            CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+            if (!lo.empty()) { CK(cudaMalloc(&dlo, lo.size() * 4)); CK(cudaMemcpy(dlo, lo.data(), lo.size() * 4, cudaMemcpyHostToDevice)); }
+            CK(cudaMalloc(&dism, K * 4)); CK(cudaMemcpy(dism, ism.data(), K * 4, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&dlb, c.r * 4)); CK(cudaMemcpy(dlb, lb.data(), c.r * 4, cudaMemcpyHostToDevice));
+            ks = lr_splits(M, nch, &cps);
+            CK(cudaMalloc(&dpart, (size_t)ks * M * c.r * 4));
+            launch_lrdown(dx, M, K, c.smooth ? dism : nullptr, dhi, dlo, c.r, dpart, ks, cps, nch);
+        }
+        launch_tq2(dx, M, K, Kpad, c.smooth ? dsm : nullptr, c.shift ? dsh : nullptr, rot, n0, rscale, c.bits, gs, G, -qmax - 1, qmax,
+                   dac, das, dpart, ks, c.r, dlr, DT_BF16, c.shift ? dlb : nullptr);
+        CKL(); CK(cudaDeviceSynchronize());
+        if (dism) cudaFree(dism);
+        if (dlb) cudaFree(dlb);
+    } else {
+        int R = c.r ? std::min(8, (int)((200 * 1024 / 4) / (Kpad + 512))) : 1;
+        size_t smem = ((size_t)R * Kpad + 8 * R * 64) * 4;
+        (c.r ? k_tq_lr : k_tq)<<<(M + R - 1) / R, 256, smem>>>(dx, K, Kp, Kpad, c.smooth ? dsm : nullptr, c.shift ? dsh : nullptr, rot, n0 ? n0 : 1, rscale,
+                               c.bits, gs, G, 0, 1.0f, -qmax - 1, qmax, dac, das, ddown, DT_BF16, c.r, dlr, DT_BF16, M, R);
+    }
     CKL(); CK(cudaDeviceSynchronize());
     // compare codes and scales exactly
     std::vector<uint8_t> gac((size_t)M * Kpad * c.bits / 8); std::vector<float> gas((size_t)M * G);
@@ -155,10 +249,46 @@ static int check_case(const Case& c, int M, int K, int N) {
     }
     double rel = sqrt(num / den);
     bool ok = bad == 0 && badS == 0 && nan == 0 && rel < 1e-5 && (c.r == 0 || sqrt(lrerr / lrden) < 1e-4);
-    printf("%-28s %-12s M=%d K=%d N=%d: code mismatches %ld, scale mismatches %ld, NaN %ld, rel err %.3e, lr rel err %.3e -> %s\n",
-           c.name, kn, M, K, N, bad, badS, nan, rel, c.r ? sqrt(lrerr / lrden) : 0.0, ok ? "OK" : "FAIL");
+    printf("%-28s %-15s %-12s M=%d K=%d N=%d: code mismatches %ld, scale mismatches %ld, NaN %ld, rel err %.3e, lr rel err %.3e -> %s\n",
+           c.name, tqn, kn, M, K, N, bad, badS, nan, rel, c.r ? sqrt(lrerr / lrden) : 0.0, ok ? "OK" : "FAIL");
     cudaFree(dx); cudaFree(dsm); cudaFree(dbias); cudaFree(das); cudaFree(dws); cudaFree(dy); cudaFree(dac); cudaFree(dwc);
-    cudaFree(ddown); cudaFree(dup); cudaFree(dlr);
+    cudaFree(ddown); cudaFree(dup); cudaFree(dlr); cudaFree(dsh);
+    if (dhi) cudaFree(dhi); if (dlo) cudaFree(dlo); if (dpart) cudaFree(dpart);
+    return ok ? 0 : 1;
+}
+
+// k_lr_down alone with F32 `down` (not exact in TF32: the hi/lo path of down as well), smoothing and shift
+static int check_lrdown(int M, int K, int r) {
+    std::vector<float> x((size_t)M * K), d((size_t)K * r), sm(K), sh(K);
+    for (auto& v : x) v = nrand();
+    for (auto& v : d) v = nrand() * 0.1f;
+    for (auto& v : sm) v = 0.5f + (float)urand();
+    for (auto& v : sh) v = 1.0f / sm[&v - sh.data()];   // sh holds 1/smooth here
+    std::vector<float> hi, lo; lr_frag(d, K, r, hi, lo);
+    int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
+    float *dx, *dsm, *dsh, *dhi, *dlo = nullptr, *dp;
+    CK(cudaMalloc(&dx, x.size() * 4)); CK(cudaMalloc(&dsm, K * 4)); CK(cudaMalloc(&dsh, K * 4));
+    CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMalloc(&dp, (size_t)ks * M * r * 4));
+    CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dsm, sm.data(), K * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dsh, sh.data(), K * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+    if (!lo.empty()) { CK(cudaMalloc(&dlo, lo.size() * 4)); CK(cudaMemcpy(dlo, lo.data(), lo.size() * 4, cudaMemcpyHostToDevice)); }
+    launch_lrdown(dx, M, K, dsh, dhi, dlo, r, dp, ks, cps, nch);
+    CKL(); CK(cudaDeviceSynchronize());
+    std::vector<float> p((size_t)ks * M * r);
+    CK(cudaMemcpy(p.data(), dp, p.size() * 4, cudaMemcpyDeviceToHost));
+    double num = 0, den = 0, worst = 0;
+    for (int m = 0; m < M; m++) for (int j = 0; j < r; j++) {
+        double ref = 0, mag = 0, g = 0;
+        for (int k = 0; k < K; k++) { volatile float t = x[(size_t)m * K + k] / sm[k]; ref += (double)t * d[(size_t)k * r + j]; mag += fabs((double)t * d[(size_t)k * r + j]); }
+        for (int q = 0; q < ks; q++) g += p[((size_t)q * M + m) * r + j];
+        num += (g - ref) * (g - ref); den += ref * ref; worst = std::max(worst, fabs(g - ref) / mag);
+    }
+    double rel = sqrt(num / den);
+    bool ok = rel < 2e-6 && worst < 1e-6 && !lo.empty();
+    printf("k_lr_down F32 down (hi+lo), smooth M=%d K=%d r=%d splits=%d: rel err %.3e, worst |err|/sum|terms| %.3e -> %s\n",
+           M, K, r, ks, rel, worst, ok ? "OK" : "FAIL");
+    cudaFree(dx); cudaFree(dsm); cudaFree(dsh); cudaFree(dhi); if (dlo) cudaFree(dlo); cudaFree(dp);
     return ok ? 0 : 1;
 }
 
@@ -190,6 +320,12 @@ int main(int argc, char** argv) {
     bool bench = argc > 1 && !strcmp(argv[1], "bench");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", p.name, p.major, p.minor, p.multiProcessorCount, p.l2CacheSize >> 20);
+    for (int t : {160, 192, 384, 512, 768, 1024}) {
+        int a = 0, b = 0;
+        if (t <= 512) CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&a, k_tq2_s1, t, 0));
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, k_tq2_s2, t, 0));
+        printf("occupancy: %d threads: k_tq2_s1 %d, k_tq2_s2 %d blocks/SM\n", t, a, b);
+    }
     set_attrs();
     int fails = 0;
     Case cases[] = {
@@ -202,10 +338,33 @@ int main(int argc, char** argv) {
         {"w8a8 g64 r16", 8, 16, 64, 16, false, true, 0},
         {"w4a4 g128 had16", 4, 16, 128, 0, false, false, 1},
     };
-    for (auto& c : cases) { fails += check_case(c, 300, 1152, 200); }
-    fails += check_case(cases[0], 1024, 3072, 3072);
-    fails += check_case(cases[4], 257, 3072, 1000);
-    fails += check_case(cases[4], 1031, 12288, 256);
+    Case more[] = {
+        {"w8a8 sylvester16 shift tok", 8, -16, 0, 0, false, false, 0, true},
+        {"w4a4 sylvester256 g256", 4, -256, 256, 0, false, true, 1},
+        {"w8a8 g32 had4", 8, 4, 32, 0, false, true, 0},
+        {"w4a4 g64 r64 shift", 4, 0, 64, 64, false, true, 1, true},
+        {"w4a4 g512 r48 smooth shift", 4, 0, 512, 48, true, true, 1, true},
+        {"w4a4 g128 r16 smooth", 4, 0, 128, 16, true, false, 1},
+    };
+    for (auto& c : cases) { fails += check_case(c, 300, 1152, 200, false); }
+    for (auto& c : cases) { fails += check_case(c, 300, 1152, 200, true); }
+    for (int i = 0; i < 4; i++) fails += check_case(more[i], 300, 1152, 200, true);
+    for (int i = 4; i < 6; i++) fails += check_case(more[i], 200, 2048, 128, true);
+    fails += check_case(cases[0], 1024, 3072, 3072, true);
+    fails += check_case(cases[2], 96, 12288, 256, true);
+    fails += check_case(cases[0], 64, 12288, 256, true);
+    fails += check_case(cases[4], 257, 3072, 1000, true);
+    fails += check_case(cases[4], 1031, 12288, 256, true);
+    for (int f : {2, 4}) {   // the other segments-per-warp instantiations
+        g_forceSpw = f;
+        fails += check_case(cases[0], 200, 3072, 64, true);
+        fails += check_case(cases[4], 200, 3072, 64, true);
+        fails += check_case(more[0], 100, 1152, 64, true);
+        fails += check_case(more[4], 100, 2048, 64, true);
+        g_forceSpw = 0;
+    }
+    fails += check_lrdown(333, 1000, 32);
+    fails += check_lrdown(70, 3072, 64);
     printf("check: %d failures\n", fails);
     if (!bench) return fails ? 1 : 0;
 
@@ -250,18 +409,28 @@ int main(int argc, char** argv) {
             CK(cudaMemcpy(down, h.data(), (size_t)Kpad * 64, cudaMemcpyHostToDevice)); CK(cudaMemcpy(up, h.data(), (size_t)N * 64, cudaMemcpyHostToDevice));
         }
         dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
-        size_t smem = ((size_t)Kpad + 512) * 4;
-        int R = std::min(4, (int)((100 * 1024 / 4) / (Kpad + 512)));
-        size_t smemR = ((size_t)R * Kpad + 512 * R) * 4;
+        // the register path's low-rank inputs: down in fragment order, the split-K partial sums
+        float *dhi, *part; int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
+        {
+            std::vector<uint16_t> h((size_t)K * 32); CK(cudaMemcpy(h.data(), down, h.size() * 2, cudaMemcpyDeviceToHost));
+            std::vector<float> df(h.size()), hi, lo; for (size_t i = 0; i < h.size(); i++) df[i] = bf16f(h[i]);
+            lr_frag(df, K, 32, hi, lo);
+            CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&part, (size_t)ks * M * 32 * 4));
+        }
         int it = 0;
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
-        auto tq = [&](int v) {
+        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch); };
+        auto tqs = [&](int v, int spw) {
             float* x = xs[it % sets];
-            if (v == 0 || v == 4) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
-            if (v == 1 || v == 5) k_tq<<<M, 256, smem>>>(x, K, Kpad, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, 0, 1.0f, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
-            if (v == 2) k_tq_lr<<<(M + R - 1) / R, 256, smemR>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, down, DT_BF16, 32, lr, DT_BF16, M, R);
-            if (v == 3) k_tq<<<M, 256, smem>>>(x, K, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, 0, 1.0f, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, M, 1);
+            if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 2) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
+            if (v == 3) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
         };
+        auto tq = [&](int v) { tqs(v, 0); };
+        const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
+        const int alt4 = S <= 64 && tq2_spw(Kpad, 0) != 4 ? 4 : 0;
         auto gemm = [&](int v) {
             if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
             if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
@@ -287,15 +456,25 @@ int main(int argc, char** argv) {
         const int variants = 4;
 #endif
         for (int v = 0; v < variants; v++) {
-            float res[3];
-            for (int part = 0; part < 3; part++) {  // 0 full, 1 tq only, 2 gemm only
-                for (int i = 0; i < 5; i++) { if (part != 2) tq(v); if (part != 1) gemm(v); it++; }
+            float res[6] = {0, 0, 0, 0, 0, 0};
+            // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
+            for (int part = 0; part < 6; part++) {
+                if ((part == 4 && v != 2) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
+                auto step = [&]() {
+                    if (part == 0 || part == 1) tq(v);
+                    if (part == 0 || part == 2) gemm(v);
+                    if (part == 3) tqs(v, altSpw);
+                    if (part == 4) lrdown();
+                    if (part == 5) tqs(v, alt4);
+                    it++;
+                };
+                for (int i = 0; i < 5; i++) step();
                 CKL(); CK(cudaDeviceSynchronize());
                 std::vector<float> t;
                 int reps = 10;
                 for (int s = 0; s < 40; s++) {
                     CK(cudaEventRecord(e0));
-                    for (int i = 0; i < reps; i++) { if (part != 2) tq(v); if (part != 1) gemm(v); it++; }
+                    for (int i = 0; i < reps; i++) step();
                     CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
                     float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 1000.0f / reps);
                 }
@@ -304,9 +483,10 @@ int main(int argc, char** argv) {
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
             double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 || v == 5 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9);
+            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
+                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
         }
+        cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);
         cudaFree(sm); cudaFree(bias); cudaFree(as); cudaFree(ws); cudaFree(y); cudaFree(ac); cudaFree(wc4); cudaFree(wc8);
         cudaFree(down); cudaFree(up); cudaFree(lr);

@@ -24,6 +24,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       output once: dequantization, low-rank up projection and bias in the epilogue.</li>
  * </ol>
  * Weights are padded at prepare time to the kernel's K alignment (zero codes, zero scales).
+ *
+ * <p>The register path (k_tq2_s*, one warp per 256-column segment of a row, the Hadamard by shuffles)
+ * takes every plan it {@link #registerPath fits}; the low-rank down projection then runs before it on
+ * tensor cores (k_lr_down_r*, split over K; k_tq2 sums the splits). Other plans keep the shared-memory
+ * k_tq / k_tq_lr.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -47,6 +52,14 @@ final class FusedLinear implements PreparedLinear {
     private final CudaTensor up;
     private final CudaTensor bias;
     private final int rank;
+    /** the register path: segments per warp (1 or 2), 0 when the plan takes k_tq / k_tq_lr */
+    private final int spw;
+    private final int ln0;
+    private final CudaTensor downHi;
+    private final CudaTensor downLo;
+    /** 1 / smooth for k_lr_down, and shift·down (k_lr_down reads x unshifted), k_tq2 adds it */
+    private final CudaTensor invSmooth;
+    private final CudaTensor lowRankBias;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** @return true if the plan can run on the fused kernels of this device */
@@ -135,15 +148,118 @@ final class FusedLinear implements PreparedLinear {
         smooth = b.uploadF32(plan.smooth());
         shift = b.uploadF32(plan.shift());
         bias = b.uploadF32(plan.bias());
-        if (plan.lowRank() != null) {
-            rank = plan.lowRank().rank();
-            down = b.uploadRaw(plan.lowRank().down());
-            up = b.uploadRaw(plan.lowRank().up());
-        } else {
-            rank = 0;
+        rank = plan.lowRank() == null ? 0 : plan.lowRank().rank();
+        ln0 = Integer.numberOfTrailingZeros(n0);
+        spw = registerPath(plan.inFeatures(), kpad, rot, n0, replicate ? kpad : gs, rank);
+        CudaTensor dh = null;
+        CudaTensor dl = null;
+        CudaTensor is = null;
+        CudaTensor lb = null;
+        if (plan.lowRank() == null) {
             down = null;
             up = null;
+        } else {
+            up = b.uploadRaw(plan.lowRank().up());
+            if (spw > 0) {
+                float[] d = plan.lowRank().down().toFloatArray();
+                float[][] f = downFragments(d, kp, rank);
+                down = null;
+                dh = b.uploadRaw(Tensor.ofFloats(f[0], f[0].length));
+                dl = f[1] == null ? null : b.uploadRaw(Tensor.ofFloats(f[1], f[1].length));
+                if (plan.smooth() != null) {
+                    float[] s = plan.smooth().toFloatArray();
+                    float[] inv = new float[s.length];
+                    for (int i = 0; i < s.length; i++) {
+                        inv[i] = (float) (1.0 / s[i]);
+                    }
+                    is = b.uploadRaw(Tensor.ofFloats(inv, inv.length));
+                }
+                if (plan.shift() != null) {
+                    lb = b.uploadRaw(Tensor.ofFloats(shiftTimesDown(plan.shift().toFloatArray(), d, rank), rank));
+                }
+            } else {
+                down = b.uploadRaw(plan.lowRank().down());
+            }
         }
+        downHi = dh;
+        downLo = dl;
+        invSmooth = is;
+        lowRankBias = lb;
+    }
+
+    /** @return o·down [r] in double, rounded once (the shift's share of x_t·down) */
+    static float[] shiftTimesDown(float[] o, float[] down, int r) {
+        float[] c = new float[r];
+        for (int j = 0; j < r; j++) {
+            double t = 0;
+            for (int k = 0; k < o.length; k++) {
+                t += (double) o[k] * down[k * r + j];
+            }
+            c[j] = (float) t;
+        }
+        return c;
+    }
+
+    /**
+     * @return segments of 256 columns per warp of k_tq2 (1 up to 16 segments, 2 up to 32, else 4), or 0 where the plan needs the
+     *     shared-memory kernels: K not a multiple of 4, rows over 16,384 codes, Hadamard blocks over 256,
+     *     scale groups that are neither a power of two up to 256 nor a multiple of 256, or a low-rank
+     *     branch behind a rotation (k_lr_down reads x without rotating it)
+     */
+    static int registerPath(int k, int kpad, int rot, int n0, int gs, int rank) {
+        int segments = (kpad + 255) / 256;
+        boolean groups = gs >= kpad || (gs <= 256 && gs >= 8 && Integer.bitCount(gs) == 1) || gs % 256 == 0;
+        boolean lr = rank == 0 || (rot == 0 && rank % 16 == 0 && rank <= 64);
+        if (k % 4 != 0 || segments > 64 || (rot != 0 && n0 > 256) || !groups || !lr) {
+            return 0;
+        }
+        // measured on an H200: about 12 warps per row are best (fewer registers beat fewer warps per row)
+        return segments <= 16 ? 1 : segments <= 32 ? 2 : 4;
+    }
+
+    /**
+     * {@code down} [kp, r] laid out as k_lr_down reads its mma B fragments: lane (g, t) = (lane / 4, lane % 4)
+     * of n-tile nt, mma step st (0..3) and register e holds {@code down[chunk·32 + f(t, 2·st + e)][8·nt + g]}
+     * with f(t, j) = 4t + j (j &lt; 4), 12 + 4t + j (j &ge; 4), at {@code ((chunk·2nt + 2·nt + st/2)·32 + lane)·4
+     * + 2·(st % 2) + e} (one 16-byte load per lane, 512 contiguous bytes per warp), zero past kp; split into its
+     * TF32 part (round to nearest, ties away) and the float remainder.
+     *
+     * @return {hi, lo}, lo null when every value is exact in TF32 (F16 and BF16 factors)
+     */
+    static float[][] downFragments(float[] down, int kp, int r) {
+        int nts = r / 8;
+        int chunks = (kp + 31) / 32;
+        float[] hi = new float[chunks * 32 * nts * 8];
+        float[] lo = new float[hi.length];
+        boolean exact = true;
+        for (int c = 0; c < chunks; c++) {
+            for (int lane = 0; lane < 32; lane++) {
+                int t = lane & 3;
+                for (int nt = 0; nt < nts; nt++) {
+                    for (int st = 0; st < 4; st++) {
+                        for (int e = 0; e < 2; e++) {
+                            int j = 2 * st + e;
+                            int k = c * 32 + (j < 4 ? 4 * t + j : 12 + 4 * t + j);
+                            float d = k < kp ? down[k * r + 8 * nt + (lane >> 2)] : 0f;
+                            float h = Float.intBitsToFloat((Float.floatToRawIntBits(d) + 0x1000) & 0xFFFFE000);
+                            int i = ((c * 2 * nts + 2 * nt + (st >> 1)) * 32 + lane) * 4 + 2 * (st & 1) + e;
+                            hi[i] = h;
+                            lo[i] = d - h;
+                            exact &= lo[i] == 0f;
+                        }
+                    }
+                }
+            }
+        }
+        return new float[][] {hi, exact ? null : lo};
+    }
+
+    /** @return {splits, chunks per split} of k_lr_down: about 512 blocks, at most 32 splits */
+    static int[] lowRankSplits(int m, int chunks) {
+        int mb = (m + 63) / 64;
+        int ks = Math.max(1, Math.min(Math.min(32, chunks), (512 + mb - 1) / mb));
+        int cps = (chunks + ks - 1) / ks;
+        return new int[] {(chunks + cps - 1) / cps, cps};
     }
 
     /** Canonical codes [N, kp] re-laid to [N, kpad] with zero codes in the padding. */
@@ -227,12 +343,11 @@ final class FusedLinear implements PreparedLinear {
             try (CudaTensor codes = b.alloc(bits == 4 ? DType.INT4 : DType.I8, Shape.of(m, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
-                DType dd = down == null ? DType.BF16 : down.dtype();
-                int rows = rowsPerBlock();
-                b.launch(rank > 0 ? "k_tq_lr" : "k_tq", (m + rows - 1) / rows, 1, 1, 256, 4 * (rows * kpad + 8 * rows * 64), in, k, kp, kpad,
-                        smooth, shift, rot, n0, rscale, bits,
-                        replicate ? kpad : gs, gout, replicate ? 1 : 0, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, down,
-                        dd.ordinal(), rank, lr, up == null ? DType.BF16.ordinal() : up.dtype().ordinal(), m, rows);
+                if (spw > 0) {
+                    registerPath(in, m, k, codes, scales, lr);
+                } else {
+                    sharedMemoryPath(in, m, k, codes, scales, lr);
+                }
                 TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
                         TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank,
                         up == null ? DType.BF16 : up.dtype(), bias, y);
@@ -241,10 +356,44 @@ final class FusedLinear implements PreparedLinear {
         }
     }
 
+    private void registerPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
+        int lrDt = up == null ? DType.BF16.ordinal() : up.dtype().ordinal();
+        int segments = (kpad + 255) / 256;
+        int warps = (segments + spw - 1) / spw;
+        if (rank == 0) {
+            launchTq2(warps, in, k, m, codes, scales, null, 0, null, lrDt);
+            return;
+        }
+        int chunks = (kp + 31) / 32;
+        int[] split = lowRankSplits(m, chunks);
+        try (CudaTensor part = b.alloc(DType.F32, Shape.of((long) split[0] * m * rank))) {
+            b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi, downLo, m,
+                    split[1], chunks, part);
+            launchTq2(warps, in, k, m, codes, scales, part, split[0], lr, lrDt);
+        }
+    }
+
+    private void launchTq2(int warps, CudaTensor in, int k, int m, CudaTensor codes, CudaTensor scales, CudaTensor part,
+            int ks, CudaTensor lr, int lrDt) {
+        b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
+                bits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
+                lr, lrDt, lowRankBias, m);
+    }
+
+    private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
+        DType dd = down == null ? DType.BF16 : down.dtype();
+        int rows = rowsPerBlock();
+        b.launch(rank > 0 ? "k_tq_lr" : "k_tq", (m + rows - 1) / rows, 1, 1, 256, 4 * (rows * kpad + 8 * rows * 64), in, k, kp,
+                kpad, smooth, shift, rot, n0, rscale, bits, replicate ? kpad : gs, gout, replicate ? 1 : 0, act.clipRatio(),
+                act.qmin(), act.qmax(), codes, scales, down, dd.ordinal(), rank, lr,
+                up == null ? DType.BF16.ordinal() : up.dtype().ordinal(), m, rows);
+    }
+
     @Override
     public long deviceBytes() {
         long s = 0;
-        for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias}) {
+        for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias, downHi, downLo, invSmooth,
+                lowRankBias}) {
             s += t == null ? 0 : t.bytes();
         }
         return s;
@@ -253,7 +402,8 @@ final class FusedLinear implements PreparedLinear {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias}) {
+            for (CudaTensor t : new CudaTensor[] {wcodes, wscales, smooth, shift, down, up, bias, downHi, downLo, invSmooth,
+                    lowRankBias}) {
                 if (t != null) {
                     t.close();
                 }

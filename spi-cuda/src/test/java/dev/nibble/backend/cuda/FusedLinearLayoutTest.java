@@ -1,0 +1,96 @@
+package dev.nibble.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nibble.api.DType;
+import dev.nibble.api.Tensor;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The host side of the register path: which plans take it, and the k_lr_down fragment layout. */
+class FusedLinearLayoutTest {
+
+    @Test
+    void fragmentsHoldEveryElementOfDownOnceAndZeroPastKp() {
+        int kp = 60;
+        int r = 32;
+        float[] down = new float[kp * r];
+        for (int i = 0; i < down.length; i++) {
+            down[i] = i + 1;  // distinct, and exact in TF32 (11 significant bits) up to 2048
+        }
+        float[][] f = FusedLinear.downFragments(down, kp, r);
+        assertThat(f[1]).as("exact values need no remainder").isNull();
+        int chunks = (kp + 31) / 32;
+        assertThat(f[0]).hasSize(chunks * 32 * r);
+        int[] seen = new int[down.length + 1];
+        for (float v : f[0]) {
+            seen[(int) v]++;
+        }
+        assertThat(seen[0]).as("padding rows kp..chunks*32").isEqualTo((chunks * 32 - kp) * r);
+        for (int i = 1; i <= down.length; i++) {
+            assertThat(seen[i]).as("element %d", i - 1).isEqualTo(1);
+        }
+        // the mma B fragment of lane 5 (g 1, t 1), n-tile 2, step 3, second register: column f(1, 7) = 12 + 4 + 7,
+        // n = 8·2 + 1; float4 2·2 + 3/2 = 5 of the lane, element 2·1 + 1
+        assertThat(f[0][(5 * 32 + 5) * 4 + 3]).isEqualTo(down[23 * r + 17]);
+        // step 0, first register of lane 6 (t 2): column 8, n-tile 0, n = 1
+        assertThat(f[0][(0 * 32 + 6) * 4]).isEqualTo(down[8 * r + 1]);
+    }
+
+    @Test
+    void f32FactorsSplitIntoTf32AndAnExactRemainder() {
+        Random rnd = new Random(7);
+        int kp = 64;
+        int r = 16;
+        float[] down = new float[kp * r];
+        for (int i = 0; i < down.length; i++) {
+            down[i] = (float) rnd.nextGaussian();
+        }
+        float[][] f = FusedLinear.downFragments(down, kp, r);
+        assertThat(f[1]).isNotNull();
+        for (int i = 0; i < f[0].length; i++) {
+            assertThat(Float.floatToRawIntBits(f[0][i]) & 0x1FFF).isZero();
+            assertThat(Math.abs(f[1][i])).isLessThanOrEqualTo(Math.ulp(f[0][i]) * 4096f);
+        }
+        // hi + lo gives back each value exactly (fragment 0 of lane 0 is down[0][0])
+        assertThat(f[0][0] + f[1][0]).isEqualTo(down[0]);
+        float[] bf = Tensor.ofFloats(down, kp, r).to(DType.BF16).toFloatArray();
+        assertThat(FusedLinear.downFragments(bf, kp, r)[1]).as("BF16 factors are exact in TF32").isNull();
+        float[] h = Tensor.ofFloats(down, kp, r).to(DType.F16).toFloatArray();
+        assertThat(FusedLinear.downFragments(h, kp, r)[1]).as("F16 factors are exact in TF32").isNull();
+    }
+
+    @Test
+    void registerPathTakesTheCommonPlansAndLeavesTheRest() {
+        assertThat(FusedLinear.registerPath(3072, 3072, 1, 256, 3072, 0)).isEqualTo(1);     // ConvRot, per token
+        assertThat(FusedLinear.registerPath(12288, 12288, 1, 256, 12288, 0)).isEqualTo(4);  // 48 segments
+        assertThat(FusedLinear.registerPath(3072, 3072, 0, 1, 64, 32)).isEqualTo(1);        // SVDQuant g64 r32
+        assertThat(FusedLinear.registerPath(1152, 1280, 2, 16, 512, 0)).isEqualTo(1);       // groups of 2 segments
+        assertThat(FusedLinear.registerPath(6144, 6144, 0, 1, 64, 0)).isEqualTo(2);         // 24 segments
+        assertThat(FusedLinear.registerPath(16384, 16384, 0, 1, 64, 0)).isEqualTo(4);       // 64 segments
+        assertThat(FusedLinear.registerPath(1150, 1280, 0, 1, 64, 0)).as("K % 4").isZero();
+        assertThat(FusedLinear.registerPath(3072, 3072, 1, 1024, 3072, 0)).as("n0 > 256").isZero();
+        assertThat(FusedLinear.registerPath(3072, 3072, 0, 1, 192, 0)).as("group 192").isZero();
+        assertThat(FusedLinear.registerPath(3072, 3072, 1, 64, 64, 32)).as("low rank behind a rotation").isZero();
+        assertThat(FusedLinear.registerPath(16640, 16640, 0, 1, 16640, 0)).as("65 segments").isZero();
+    }
+
+    @Test
+    void shiftTimesDownIsTheShiftsShareOfTheProjection() {
+        float[] o = {1f, -2f, 0.5f};
+        float[] down = {1f, 2f, 3f, 4f, 5f, 6f};  // [3, 2]
+        assertThat(FusedLinear.shiftTimesDown(o, down, 2)).containsExactly(1f - 6f + 2.5f, 2f - 8f + 3f);
+    }
+
+    @Test
+    void lowRankSplitsCoverEveryChunkOnce() {
+        for (int m : new int[] {1, 63, 256, 1024, 4096, 100_000}) {
+            for (int chunks : new int[] {1, 7, 36, 96, 384}) {
+                int[] s = FusedLinear.lowRankSplits(m, chunks);
+                assertThat(s[0]).isBetween(1, 32);
+                assertThat((s[0] - 1) * s[1]).isLessThan(chunks);
+                assertThat(s[0] * s[1]).isGreaterThanOrEqualTo(chunks);
+            }
+        }
+    }
+}
