@@ -123,15 +123,18 @@ class GemmTest {
         int k = 1000;
         try (KernelBackend b = Fixtures.open(path)) {
             // M = 5 runs the tiled kernel, M = 1 the single-row one
-            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max")) {
+            // "w4a8-min": int8 activations of −128 against int4 weights of −8 (the 16-bit GEMV's shortest chunk)
+            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max", "w4a8-min")) {
                 QuantScheme s = switch (kind) {
                     case "int4-min", "int4-random" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
-                    case "int8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);
+                    case "int8-min", "w4a8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);
                     case "uint8-max" -> QuantScheme.affine(8, Granularity.PER_TOKEN, 0);
                     default -> QuantScheme.affine(4, Granularity.PER_GROUP, 100);
                 };
-                QuantizedTensor qa = extreme(kind, s, m, k, r);
-                QuantizedTensor qw = extreme(kind, s.withClipRatio(1f), n, k, r);
+                boolean mixed = kind.equals("w4a8-min");
+                QuantizedTensor qa = extreme(mixed ? "int8-min" : kind, s, m, k, r);
+                QuantizedTensor qw = mixed ? extreme("int4-min", QuantScheme.symmetric(4, Granularity.PER_CHANNEL).withClipRatio(1f), n, k, r)
+                        : extreme(kind, s.withClipRatio(1f), n, k, r);
                 int g = s.granularity() == Granularity.PER_GROUP ? s.groupSize() : k;
                 long[] want = accumulate(qa, qw, g);
                 try (DeviceQuantized da = b.upload(qa); DeviceQuantized dw = b.upload(qw);
