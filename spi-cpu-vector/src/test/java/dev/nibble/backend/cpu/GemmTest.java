@@ -123,18 +123,20 @@ class GemmTest {
         int k = 1000;
         try (KernelBackend b = Fixtures.open(path)) {
             // M = 5 runs the tiled kernel, M = 1 the single-row one
-            // "w4a8-min": int8 activations of −128 against int4 weights of −8 (the 16-bit GEMV's shortest chunk)
-            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max", "w4a8-min")) {
+            // "w4a8-min": int8 activations of −128 against int4 weights of −8 (the 16-bit GEMV's shortest chunk);
+            // "w7a4-min": int4 weights of 7 against activations of −8 (both nibbles at their largest positive code)
+            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max", "w4a8-min", "w7a4-min")) {
                 QuantScheme s = switch (kind) {
-                    case "int4-min", "int4-random" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
+                    case "int4-min", "int4-random", "w7a4-min" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
                     case "int8-min", "w4a8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);
                     case "uint8-max" -> QuantScheme.affine(8, Granularity.PER_TOKEN, 0);
                     default -> QuantScheme.affine(4, Granularity.PER_GROUP, 100);
                 };
                 boolean mixed = kind.equals("w4a8-min");
-                QuantizedTensor qa = extreme(mixed ? "int8-min" : kind, s, m, k, r);
-                QuantizedTensor qw = mixed ? extreme("int4-min", QuantScheme.symmetric(4, Granularity.PER_CHANNEL).withClipRatio(1f), n, k, r)
-                        : extreme(kind, s.withClipRatio(1f), n, k, r);
+                QuantScheme w4 = QuantScheme.symmetric(4, Granularity.PER_CHANNEL).withClipRatio(1f);
+                QuantizedTensor qa = extreme(mixed ? "int8-min" : kind.equals("w7a4-min") ? "int4-min" : kind, s, m, k, r);
+                QuantizedTensor qw = mixed ? extreme("int4-min", w4, n, k, r)
+                        : kind.equals("w7a4-min") ? extreme("int4-max", w4, n, k, r) : extreme(kind, s.withClipRatio(1f), n, k, r);
                 int g = s.granularity() == Granularity.PER_GROUP ? s.groupSize() : k;
                 long[] want = accumulate(qa, qw, g);
                 try (DeviceQuantized da = b.upload(qa); DeviceQuantized dw = b.upload(qw);
@@ -153,6 +155,7 @@ class GemmTest {
         for (int i = 0; i < codes.length; i++) {
             codes[i] = switch (kind) {
                 case "int4-min" -> -8;
+                case "int4-max" -> 7;
                 case "int4-random" -> r.nextInt(16) - 8;
                 case "int8-min" -> -128;
                 case "uint8-max" -> 255;
