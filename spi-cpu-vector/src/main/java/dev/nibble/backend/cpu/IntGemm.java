@@ -217,26 +217,43 @@ final class IntGemm {
         for (int i = 0; i < x.length; i++) {
             xs[i] = (short) x[i];
         }
+        // a group that fits one chunk is dequantized straight from its short sums (no int32 round trip)
+        boolean direct = accOut == null && g <= chunk;
+        int n = w.n;
         pool.forEach(w.blocks, b -> {
             int n0 = b * BW;
             int[] acc = new int[m * BW];
+            int[] lanes = new int[L];
             for (int gi = 0; gi < groups; gi++) {
                 int gs = gi * g;
                 int ge = Math.min(k, gs + g);
                 int wg = w.wGroup(gi, g);
                 for (int i = 0; i < m; i++) {
                     for (int c0 = gs; c0 < ge; c0 += chunk) {
-                        gemvShortChunk(w, b, xs, i * k, c0, Math.min(ge, c0 + chunk), acc, i * BW);
+                        if (direct) {
+                            gemvShortChunk(w, b, xs, i * k, c0, ge, null, 0, y, i * n + n0, a.scale(i, gi),
+                                    (b * w.wGroups + wg) * w.bw, n - n0, lanes);
+                        } else {
+                            gemvShortChunk(w, b, xs, i * k, c0, Math.min(ge, c0 + chunk), acc, i * BW, null, 0, 0f, 0, 0,
+                                    lanes);
+                        }
                     }
                 }
-                epilogue(a, w, b, wg, gi, 0, m, n0, acc, y, accOut, m);
-                java.util.Arrays.fill(acc, 0);
+                if (!direct) {
+                    epilogue(a, w, b, wg, gi, 0, m, n0, acc, y, accOut, m);
+                    java.util.Arrays.fill(acc, 0);
+                }
             }
         });
     }
 
-    /** acc[ao + j] += Σ_{t in [c0, c1)} xs[xo + t] · w[t][j] for the BW channels j of block b, in shorts. */
-    private static void gemvShortChunk(PackedWeight w, int b, short[] xs, int xo, int c0, int c1, int[] acc, int ao) {
+    /**
+     * Σ_{t in [c0, c1)} xs[xo + t] · w[t][j] for the BW channels j of block b, in shorts; added to
+     * {@code acc[ao + j]}, or, when {@code acc} is null, dequantized into {@code y[yo + j]} for the
+     * first {@code cols} channels with the epilogue's float operations ({@code ((float) s · sa) · sw}).
+     */
+    private static void gemvShortChunk(PackedWeight w, int b, short[] xs, int xo, int c0, int c1, int[] acc, int ao,
+            float[] y, int yo, float sa, int so, int cols, int[] lanes) {
         ShortVector s0 = ShortVector.zero(S);
         ShortVector s1 = s0;
         ShortVector s2 = s0;
@@ -257,12 +274,36 @@ final class IntGemm {
             s4 = s4.add(v2.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(xa));
             s5 = s5.add(v2.lanewise(VectorOperators.ASHR, 4).mul(xa));
         }
+        if (acc == null) {
+            dequantize(s0, 0, y, yo, sa, w.scales, so, cols, lanes);
+            dequantize(s1, L, y, yo, sa, w.scales, so, cols, lanes);
+            dequantize(s2, 2 * L, y, yo, sa, w.scales, so, cols, lanes);
+            dequantize(s3, 3 * L, y, yo, sa, w.scales, so, cols, lanes);
+            dequantize(s4, 4 * L, y, yo, sa, w.scales, so, cols, lanes);
+            dequantize(s5, 5 * L, y, yo, sa, w.scales, so, cols, lanes);
+            return;
+        }
         widenAdd(s0, acc, ao);
         widenAdd(s1, acc, ao + L);
         widenAdd(s2, acc, ao + 2 * L);
         widenAdd(s3, acc, ao + 3 * L);
         widenAdd(s4, acc, ao + 4 * L);
         widenAdd(s5, acc, ao + 5 * L);
+    }
+
+    /** y[yo + j + i] += ((float) s[i] · sa) · sw[so + j + i] for the lanes i with j + i < cols (as {@link #epilogue}). */
+    private static void dequantize(ShortVector s, int j, float[] y, int yo, float sa, float[] sw, int so, int cols,
+            int[] lanes) {
+        IntVector v = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+        if (j + L <= cols) {
+            FloatVector t = ((FloatVector) v.convert(VectorOperators.I2F, 0)).mul(sa).mul(FloatVector.fromArray(F, sw, so + j));
+            FloatVector.fromArray(F, y, yo + j).add(t).intoArray(y, yo + j);
+            return;
+        }
+        v.intoArray(lanes, 0);
+        for (int i = 0; j + i < cols && i < L; i++) {
+            y[yo + j + i] += ((float) lanes[i] * sa) * sw[so + j + i];
+        }
     }
 
     private static void widenAdd(ShortVector s, int[] acc, int ai) {

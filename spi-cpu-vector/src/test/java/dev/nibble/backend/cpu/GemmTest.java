@@ -150,6 +150,37 @@ class GemmTest {
         }
     }
 
+    /**
+     * The single-row kernels (including the 16-bit one that dequantizes short sums straight into y)
+     * give the tiled kernel's float outputs bit for bit: K with a partial last group, N with a partial
+     * last block, per-channel and group-64 codes, INT4 and INT8 activations.
+     */
+    @org.junit.jupiter.api.Test
+    void singleRowKernelsEqualTheTiledKernel() {
+        Random r = new Random(41);
+        int k = 200;
+        int n = 100;
+        QuantScheme[][] cases = {
+            {QuantScheme.symmetric(4, Granularity.PER_TOKEN), QuantScheme.symmetric(4, Granularity.PER_CHANNEL)},
+            {QuantScheme.symmetricGroup(4, 64), QuantScheme.symmetricGroup(4, 64)},
+            {QuantScheme.symmetricGroup(8, 64), QuantScheme.symmetricGroup(4, 64)},
+            {QuantScheme.symmetric(8, Granularity.PER_TOKEN), QuantScheme.symmetric(4, Granularity.PER_CHANNEL)}};
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (QuantScheme[] c : cases) {
+                Quantized qa = SmallMTiming.toQuantized(Quantizer.quantize(Fixtures.tensor(r, 1f, 1, k), c[0]));
+                PackedWeight pw = new PackedWeight(SmallMTiming.toQuantized(Quantizer.quantize(Fixtures.tensor(r, 0.1f, n, k), c[1])),
+                        IntGemm.L);
+                int g = c[0].granularity() == Granularity.PER_GROUP ? 64 : k;
+                float[] single = new float[n];
+                float[] tiled = new float[n];
+                IntGemm.run(pool, qa, pw, g, single, null, true);
+                IntGemm.run(pool, qa, pw, g, tiled, null, false);
+                assertThat(single).as("a=%s w=%s", c[0].describe(), c[1].describe()).isEqualTo(tiled);
+                assertThat(tiled).as("not all zero").isNotEqualTo(new float[n]);
+            }
+        }
+    }
+
     static QuantizedTensor extreme(String kind, QuantScheme s, int rows, int k, Random r) {
         int[] codes = new int[rows * k];
         for (int i = 0; i < codes.length; i++) {

@@ -31,24 +31,34 @@ public final class Int4GemvTiming {
         for (int i = 0; i < wv.length; i++) {
             wv[i] = (float) r.nextGaussian() * 0.1f;
         }
+        boolean dequantize = Boolean.getBoolean("dequantize"); // -Ddequantize=true: time the float output instead
+        int group = Integer.getInteger("group", 0); // -Dgroup=64: weights and activations per group of 64
         PackedWeight pw = new PackedWeight(SmallMTiming.toQuantized(Quantizer.quantize(Tensor.ofFloats(wv, n, k),
-                QuantScheme.symmetric(4, Granularity.PER_CHANNEL))), IntGemm.L);
+                group > 0 ? QuantScheme.symmetricGroup(4, group) : QuantScheme.symmetric(4, Granularity.PER_CHANNEL))),
+                IntGemm.L);
         try (WorkerPool pool = new WorkerPool(Integer.getInteger("threads", Runtime.getRuntime().availableProcessors()))) {
             for (int abits : new int[] {4, 8}) {
                 Quantized qa = SmallMTiming.toQuantized(Quantizer.quantize(Tensor.ofFloats(xv, m, k),
-                        QuantScheme.symmetric(abits, Granularity.PER_TOKEN)));
+                        group > 0 ? QuantScheme.symmetricGroup(abits, group) : QuantScheme.symmetric(abits, Granularity.PER_TOKEN)));
+                int g = group > 0 ? group : k;
                 long[][] t = new long[2][rounds];
-                int[][] acc = new int[2][m * n];
+                int[][] acc = new int[2][m * n * (k / g + (k % g == 0 ? 0 : 1))];
+                float[][] y = new float[2][m * n];
                 for (int i = -30; i < rounds; i++) {
                     for (int v = 0; v < 2; v++) {
                         long t0 = System.nanoTime();
-                        IntGemm.run(pool, qa, pw, k, null, acc[v], true, v == 1);
+                        if (dequantize) {
+                            java.util.Arrays.fill(y[v], 0f);
+                            IntGemm.run(pool, qa, pw, g, y[v], null, true, v == 1);
+                        } else {
+                            IntGemm.run(pool, qa, pw, g, null, acc[v], true, v == 1);
+                        }
                         if (i >= 0) {
                             t[v][i] = System.nanoTime() - t0;
                         }
                     }
                 }
-                if (!Arrays.equals(acc[0], acc[1])) {
+                if (!Arrays.equals(acc[0], acc[1]) || !Arrays.equals(y[0], y[1])) {
                     throw new AssertionError("16-bit accumulators differ from the float path");
                 }
                 double f = RotationTiming.median(t[0]);
