@@ -43,8 +43,8 @@ JSONS=()
 DIT=1152x1152,1152x4608
 FLUX=3072x3072,3072x12288
 # implementation lists for the heavier shapes (every name is a GemmBenchmark impl)
-CORE=f32,w8a8,w4a4,w4a4-g64,w4a16-g64,ort-f32,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4,jlama-i8q4
-HEAVY=f32,w8a8,w4a4,w4a4-g64,w4a16-g64,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4
+CORE=f32,w8a8,w4a4,w4a4-g64,w4a16-g64,w4a16-g64-prep,nf4-g64-prep,ort-f32,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4,jlama-i8q4
+HEAVY=f32,w8a8,w4a4,w4a4-g64,w4a16-g64-prep,ort-w8a8-int,ort-nbits-a8,ort-nbits-f32,jlama-f32q4
 BIG=f32,w8a8,w4a4,w4a4-g64,ort-w8a8-int,ort-nbits-a8,jlama-f32q4
 FEW=(-wi 1 -w 1 -i 2 -r 1)   # seconds per call: 1 warm-up call, 2 measured iterations
 case "$profile" in

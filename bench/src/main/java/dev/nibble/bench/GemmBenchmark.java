@@ -36,12 +36,15 @@ public class GemmBenchmark {
      * Nibble: {@code f32} (backend.gemm, the baseline), {@code w8a8}/{@code w4a4}/{@code w4a4-g64}
      * (PreparedLinear.forward: dynamic per-token (or g64) activation quantization + integer GEMM +
      * dequantization), {@code w8a8-kernel}/{@code w4a4-kernel} (gemmQuantized on pre-quantized
-     * activations), {@code w4a16-g64} (gemmWeightOnly). ONNX Runtime: {@code ort-f32} (MatMul),
+     * activations), {@code w4a16-g64} (gemmWeightOnly: the weight is re-laid out on every call),
+     * {@code w4a16-g64-prep}/{@code nf4-g64-prep} (PreparedLinear.forward with weight-only INT4 / NF4
+     * group-64 weights prepared once, float activations). ONNX Runtime: {@code ort-f32} (MatMul),
      * {@code ort-w8a8-int} (MatMulInteger u8×s8→s32), {@code ort-nbits-a8}/{@code ort-nbits-f32}
      * (MatMulNBits 4-bit block 64, accuracy_level 4 / 0). Jlama: {@code jlama-f32},
      * {@code jlama-f32q4}, {@code jlama-i8q4}.
      */
     @Param({"f32", "w8a8", "w4a4", "w4a4-g64", "w8a8-kernel", "w4a4-kernel", "w4a16-g64",
+            "w4a16-g64-prep", "nf4-g64-prep",
             "ort-f32", "ort-w8a8-int", "ort-nbits-a8", "ort-nbits-f32",
             "jlama-f32", "jlama-f32q4", "jlama-i8q4"})
     public String impl;
@@ -86,6 +89,8 @@ public class GemmBenchmark {
             case "w8a8-kernel" -> NibbleCases.kernel(nibble, s, NibbleCases.W8, NibbleCases.A8);
             case "w4a4-kernel" -> NibbleCases.kernel(nibble, s, NibbleCases.W4, NibbleCases.A4);
             case "w4a16-g64" -> NibbleCases.weightOnly(nibble, s, NibbleCases.G64);
+            case "w4a16-g64-prep" -> NibbleCases.weightOnlyLayer(nibble, s, NibbleCases.G64);
+            case "nf4-g64-prep" -> NibbleCases.weightOnlyLayer(nibble, s, NibbleCases.NF4);
             default -> throw new IllegalArgumentException("unknown impl '" + impl + "'");
         };
     }

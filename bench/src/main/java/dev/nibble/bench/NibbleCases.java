@@ -21,6 +21,7 @@ final class NibbleCases {
     static final QuantScheme W4 = QuantScheme.symmetric(4, Granularity.PER_CHANNEL);
     static final QuantScheme A4 = QuantScheme.symmetric(4, Granularity.PER_TOKEN);
     static final QuantScheme G64 = QuantScheme.symmetricGroup(4, 64);
+    static final QuantScheme NF4 = QuantScheme.nf4(64);
 
     private static Tensor x(GemmShape s) {
         return Tensor.ofFloats(s.activations(), s.m(), s.k());
@@ -96,6 +97,33 @@ final class NibbleCases {
             public void close() {
                 a.close();
                 w.close();
+            }
+        };
+    }
+
+    /**
+     * The weight-only layer (W4A16): float activations against 4-bit weights laid out once by
+     * {@code prepare} ({@code ActivationQuant.None}), dequantized on the fly inside the GEMM.
+     */
+    static GemmCase weightOnlyLayer(KernelBackend backend, GemmShape s, QuantScheme weights) {
+        QuantizedLinear plan = QuantizedLinear.builder("bench", s.k(), s.n())
+                .weight(Quantizer.quantize(w(s), weights))
+                .activation(new ActivationQuant.None())
+                .build();
+        PreparedLinear layer = backend.prepare(plan);
+        DeviceTensor x = backend.upload(x(s));
+        return new GemmCase() {
+            @Override
+            public Object run() {
+                try (DeviceTensor y = layer.forward(x)) {
+                    return y.shape();
+                }
+            }
+
+            @Override
+            public void close() {
+                x.close();
+                layer.close();
             }
         };
     }

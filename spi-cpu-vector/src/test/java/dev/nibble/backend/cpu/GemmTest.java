@@ -123,15 +123,20 @@ class GemmTest {
         int k = 1000;
         try (KernelBackend b = Fixtures.open(path)) {
             // M = 5 runs the tiled kernel, M = 1 the single-row one
-            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max")) {
+            // "w4a8-min": int8 activations of −128 against int4 weights of −8 (the 16-bit GEMV's shortest chunk);
+            // "w7a4-min": int4 weights of 7 against activations of −8 (both nibbles at their largest positive code)
+            for (int m : new int[] {5, 1}) for (String kind : List.of("int4-min", "int4-random", "uint8-max", "int8-min", "uint4-max", "w4a8-min", "w7a4-min")) {
                 QuantScheme s = switch (kind) {
-                    case "int4-min", "int4-random" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
-                    case "int8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);
+                    case "int4-min", "int4-random", "w7a4-min" -> QuantScheme.symmetric(4, Granularity.PER_TOKEN);
+                    case "int8-min", "w4a8-min" -> QuantScheme.symmetric(8, Granularity.PER_TOKEN);
                     case "uint8-max" -> QuantScheme.affine(8, Granularity.PER_TOKEN, 0);
                     default -> QuantScheme.affine(4, Granularity.PER_GROUP, 100);
                 };
-                QuantizedTensor qa = extreme(kind, s, m, k, r);
-                QuantizedTensor qw = extreme(kind, s.withClipRatio(1f), n, k, r);
+                boolean mixed = kind.equals("w4a8-min");
+                QuantScheme w4 = QuantScheme.symmetric(4, Granularity.PER_CHANNEL).withClipRatio(1f);
+                QuantizedTensor qa = extreme(mixed ? "int8-min" : kind.equals("w7a4-min") ? "int4-min" : kind, s, m, k, r);
+                QuantizedTensor qw = mixed ? extreme("int4-min", w4, n, k, r)
+                        : kind.equals("w7a4-min") ? extreme("int4-max", w4, n, k, r) : extreme(kind, s.withClipRatio(1f), n, k, r);
                 int g = s.granularity() == Granularity.PER_GROUP ? s.groupSize() : k;
                 long[] want = accumulate(qa, qw, g);
                 try (DeviceQuantized da = b.upload(qa); DeviceQuantized dw = b.upload(qw);
@@ -145,11 +150,43 @@ class GemmTest {
         }
     }
 
+    /**
+     * The single-row kernels (including the 16-bit one that dequantizes short sums straight into y)
+     * give the tiled kernel's float outputs bit for bit: K with a partial last group, N with a partial
+     * last block, per-channel and group-64 codes, INT4 and INT8 activations.
+     */
+    @org.junit.jupiter.api.Test
+    void singleRowKernelsEqualTheTiledKernel() {
+        Random r = new Random(41);
+        int k = 200;
+        int n = 100;
+        QuantScheme[][] cases = {
+            {QuantScheme.symmetric(4, Granularity.PER_TOKEN), QuantScheme.symmetric(4, Granularity.PER_CHANNEL)},
+            {QuantScheme.symmetricGroup(4, 64), QuantScheme.symmetricGroup(4, 64)},
+            {QuantScheme.symmetricGroup(8, 64), QuantScheme.symmetricGroup(4, 64)},
+            {QuantScheme.symmetric(8, Granularity.PER_TOKEN), QuantScheme.symmetric(4, Granularity.PER_CHANNEL)}};
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (QuantScheme[] c : cases) {
+                Quantized qa = SmallMTiming.toQuantized(Quantizer.quantize(Fixtures.tensor(r, 1f, 1, k), c[0]));
+                PackedWeight pw = new PackedWeight(SmallMTiming.toQuantized(Quantizer.quantize(Fixtures.tensor(r, 0.1f, n, k), c[1])),
+                        IntGemm.L);
+                int g = c[0].granularity() == Granularity.PER_GROUP ? 64 : k;
+                float[] single = new float[n];
+                float[] tiled = new float[n];
+                IntGemm.run(pool, qa, pw, g, single, null, true);
+                IntGemm.run(pool, qa, pw, g, tiled, null, false);
+                assertThat(single).as("a=%s w=%s", c[0].describe(), c[1].describe()).isEqualTo(tiled);
+                assertThat(tiled).as("not all zero").isNotEqualTo(new float[n]);
+            }
+        }
+    }
+
     static QuantizedTensor extreme(String kind, QuantScheme s, int rows, int k, Random r) {
         int[] codes = new int[rows * k];
         for (int i = 0; i < codes.length; i++) {
             codes[i] = switch (kind) {
                 case "int4-min" -> -8;
+                case "int4-max" -> 7;
                 case "int4-random" -> r.nextInt(16) - 8;
                 case "int8-min" -> -128;
                 case "uint8-max" -> 255;
