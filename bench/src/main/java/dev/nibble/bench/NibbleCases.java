@@ -60,22 +60,7 @@ final class NibbleCases {
                 .weight(Quantizer.quantize(w(s), weights))
                 .activation(new ActivationQuant.Dynamic(activations))
                 .build();
-        PreparedLinear layer = backend.prepare(plan);
-        DeviceTensor x = backend.upload(x(s));
-        return new GemmCase() {
-            @Override
-            public Object run() {
-                try (DeviceTensor y = layer.forward(x)) {
-                    return y.shape();
-                }
-            }
-
-            @Override
-            public void close() {
-                x.close();
-                layer.close();
-            }
-        };
+        return layerCase(backend, plan, s);
     }
 
     /** {@code gemmQuantized} on activations quantized once in setup: the integer kernel alone. */
@@ -110,22 +95,7 @@ final class NibbleCases {
                 .weight(Quantizer.quantize(w(s), weights))
                 .activation(new ActivationQuant.None())
                 .build();
-        PreparedLinear layer = backend.prepare(plan);
-        DeviceTensor x = backend.upload(x(s));
-        return new GemmCase() {
-            @Override
-            public Object run() {
-                try (DeviceTensor y = layer.forward(x)) {
-                    return y.shape();
-                }
-            }
-
-            @Override
-            public void close() {
-                x.close();
-                layer.close();
-            }
-        };
+        return layerCase(backend, plan, s);
     }
 
     /** {@code gemmWeightOnly}: float activations, 4-bit group-64 weights dequantized on the fly (W4A16). */
@@ -144,6 +114,26 @@ final class NibbleCases {
             public void close() {
                 x.close();
                 w.close();
+            }
+        };
+    }
+
+    /** {@code PreparedLinear.forward} of {@code plan}, prepared once, on one activation tensor. */
+    private static GemmCase layerCase(KernelBackend backend, QuantizedLinear plan, GemmShape s) {
+        PreparedLinear layer = backend.prepare(plan);
+        DeviceTensor x = backend.upload(x(s));
+        return new GemmCase() {
+            @Override
+            public Object run() {
+                try (DeviceTensor y = layer.forward(x)) {
+                    return y.shape();
+                }
+            }
+
+            @Override
+            public void close() {
+                x.close();
+                layer.close();
             }
         };
     }
