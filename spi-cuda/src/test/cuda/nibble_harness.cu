@@ -2,7 +2,8 @@
 //   nvcc -O3 -arch=sm_90 --fmad=false -Xcompiler -ffp-contract=off nibble_harness.cu -o harness
 //   ./harness check | ./harness bench
 // With -gencode arch=compute_90a,code=sm_90a -DNIBBLE_WGMMA the bench also times the per-row linears on
-// the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks.
+// the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks (and the ping-pong
+// kernel where TensorCoreGemm.wgmmaPingPong takes it).
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #ifdef NIBBLE_WGMMA
@@ -300,6 +301,8 @@ static void set_attrs() {
 #ifdef NIBBLE_WGMMA
     void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128};
     for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
+    void* pfs[] = {(void*)k_wgmma_pp_i8, (void*)k_wgmma_pp_i4};
+    for (void* f : pfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_PP_SMEM_I4));
 #endif
 }
 
@@ -386,8 +389,10 @@ int main(int argc, char** argv) {
     // ---- fused linears
     int Ms[] = {256, 1024, 4096};
     int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
+    const bool issue = argc > 2 && !strcmp(argv[2], "issue");   // ./harness bench issue: the K = 3072 shapes at M >= 1024 only
     for (auto& kn : KNs) for (int M : Ms) {
         int K = kn[0], N = kn[1];
+        if (issue && !(K == 3072 && (M == 4096 || (M == 1024 && N == 3072)))) continue;
         int Kpad = (K + 255) / 256 * 256;
         size_t xbytes = (size_t)M * K * 4;
         int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
@@ -441,6 +446,13 @@ int main(int argc, char** argv) {
                 long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
                 bool few = 2 * tiles < p.multiProcessorCount;
                 if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y); return; }
+                long tiles128 = (long)((M + 127) / 128) * ((N + 127) / 128);
+                if (!few && tiles128 >= 2L * p.multiProcessorCount) {   // TensorCoreGemm.wgmmaPingPong (rank 0 here)
+                    dim3 pgrid((unsigned)std::min(tiles128, (long)p.multiProcessorCount));
+                    if (v == 4) k_wgmma_pp_i4<<<pgrid, WGMMA_PP_THREADS_I4, WGMMA_PP_SMEM_I4>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
+                    else k_wgmma_pp_i8<<<pgrid, WGMMA_PP_THREADS_I8, WGMMA_PP_SMEM_I8>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
+                    return;
+                }
                 int tn = few ? 128 : 256;
                 int wtiles = ((N + tn - 1) / tn) * ((M + 127) / 128);
                 dim3 wgrid(std::min(wtiles, p.multiProcessorCount));   // persistent
