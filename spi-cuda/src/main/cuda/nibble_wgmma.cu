@@ -437,6 +437,9 @@ __device__ __forceinline__ void mbar_wait(uint32_t b, uint32_t parity) {
                  "@P1 bra DONE_%=;\nbra WAIT_%=;\nDONE_%=:\n}\n" :: "r"(b), "r"(parity) : "memory");
 }
 __device__ __forceinline__ void wg_bar(int id) { asm volatile("bar.sync %0, 128;\n" :: "r"(id) : "memory"); }
+// the two consumer warpgroups' main loops take turns (named barriers 3 and 4, 256 threads)
+__device__ __forceinline__ void turn_wait(int id) { asm volatile("bar.sync %0, 256;\n" :: "r"(id) : "memory"); }
+__device__ __forceinline__ void turn_pass(int id) { asm volatile("bar.arrive %0, 256;\n" :: "r"(id) : "memory"); }
 
 template <int MODE>
 __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
@@ -559,6 +562,10 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ A, const uin
 #pragma unroll
         for (int i = 0; i < 128; i++) acc[i] = 0;
         const int it0 = item * KT;
+        // Main loops run in tile order, one warpgroup at a time: a warpgroup waits on the ring's
+        // barriers only once every earlier stage has been taken, so a phase parity it waits on can
+        // never be two phases behind (the other warpgroup meanwhile runs its epilogue).
+        if (item > 0) turn_wait(3 + (1 - wg));
         for (int kt = 0; kt < KT; kt++) {
             const int it = it0 + kt, s = it % C::S;
             mbar_wait(fullB + 8 * s, (it / C::S) & 1);
@@ -579,6 +586,7 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ A, const uin
             for (int i = 0; i < 128; i++) reg_fence(acc[i]);
             if (kt > 0) mbar_arrive(emptyB + 8 * ((it - 1) % C::S));   // stage it-1 retired
         }
+        if (item + 1 < nItems) turn_pass(3 + wg);   // the other warpgroup's main loop may start
         wg_wait<0>();
 #pragma unroll
         for (int i = 0; i < 128; i++) reg_fence(acc[i]);

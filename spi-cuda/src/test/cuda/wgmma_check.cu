@@ -164,6 +164,28 @@ __global__ void __launch_bounds__(256, 1) k_wgmma_peak(int* out, int iters) {
 int main(int argc, char** argv) {
     bool bench = argc > 1 && (!strcmp(argv[1], "bench") || !strcmp(argv[1], "quick"));
     bool quick = argc > 1 && !strcmp(argv[1], "quick");   // timing of the 4096-row shapes only
+    if (argc > 1 && !strcmp(argv[1], "pp")) {   // the ping-pong kernels only: checks, then M=4096 K=N=3072 timings
+        setvbuf(stdout, nullptr, _IOLBF, 0);
+        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
+        printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
+        g_sms = q.multiProcessorCount;
+        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
+        std::mt19937 rng(7);
+        int fails = 0;
+        fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 512, 512, 384, 0, false, rng);
+        fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 4096, 3072, 3072, 0, true, rng);
+        fails += !check("k_gemm_i4", "k_wgmma_pp_i4", 512, 512, 512, 0, false, rng);
+        fails += !check("k_gemm_i4", "k_wgmma_pp_i4", 4096, 3072, 3072, 0, true, rng);
+        fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 1000, 4608, 1152, 16, true, rng);
+        printf("checks: %d failed\n", fails);
+        if (fails) return 1;
+        for (const char* kn : {"k_wgmma_i8", "k_wgmma_pp_i8", "k_wgmma_i4", "k_wgmma_pp_i4"}) {
+            int bits = strstr(kn, "i8") ? 8 : 4;
+            float us = timeit(K_(kn), 4096, 3072, 3072, bits, 0, rng);
+            printf("RESULT M=4096 K=3072 N=3072 %s %.2f us %.0f TOPS\n", kn, us, 2.0 * 4096 * 3072 * 3072 / us / 1e6);
+        }
+        return 0;
+    }
     setvbuf(stdout, nullptr, _IOLBF, 0);
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device %s, %d SMs, cc %d.%d\n", p.name, p.multiProcessorCount, p.major, p.minor);
