@@ -2,8 +2,8 @@
 //   nvcc -O3 -arch=sm_90 --fmad=false -Xcompiler -ffp-contract=off nibble_harness.cu -o harness
 //   ./harness check | ./harness bench
 // With -gencode arch=compute_90a,code=sm_90a -DNIBBLE_WGMMA the bench also times the per-row linears on
-// the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks (and the ping-pong
-// kernel where TensorCoreGemm.wgmmaPingPong takes it).
+// the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks.
+// ./harness bench issue: the bench at M = 4096, K = N = 3072 only.
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #ifdef NIBBLE_WGMMA
@@ -301,8 +301,6 @@ static void set_attrs() {
 #ifdef NIBBLE_WGMMA
     void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128};
     for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
-    void* pfs[] = {(void*)k_wgmma_pp_i8, (void*)k_wgmma_pp_i4};
-    for (void* f : pfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_PP_SMEM_I4));
 #endif
 }
 
@@ -446,13 +444,6 @@ int main(int argc, char** argv) {
                 long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
                 bool few = 2 * tiles < p.multiProcessorCount;
                 if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y); return; }
-                long tiles128 = (long)((M + 127) / 128) * ((N + 127) / 128);
-                if (!few && tiles128 >= 2L * p.multiProcessorCount) {   // TensorCoreGemm.wgmmaPingPong (rank 0 here)
-                    dim3 pgrid((unsigned)std::min(tiles128, (long)p.multiProcessorCount));
-                    if (v == 4) k_wgmma_pp_i4<<<pgrid, WGMMA_PP_THREADS_I4, WGMMA_PP_SMEM_I4>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
-                    else k_wgmma_pp_i8<<<pgrid, WGMMA_PP_THREADS_I8, WGMMA_PP_SMEM_I8>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
-                    return;
-                }
                 int tn = few ? 128 : 256;
                 int wtiles = ((N + tn - 1) / tn) * ((M + 127) / 128);
                 dim3 wgrid(std::min(wtiles, p.multiProcessorCount));   // persistent

@@ -1,11 +1,12 @@
 // Standalone check and timing of the sm_90a wgmma GEMM (nibble_wgmma.cu) against the mma.sync GEMM
 // (nibble_fused.cu, the path the conformance kit validated) and a host int32 reference:
-//   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench]
+//   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench|quick|pp]
 // Exactness: the two kernels' F32 outputs must be bit-identical (same int32 sums, same epilogue
 // arithmetic), and sampled rows must match a host reference computed the same way bit for bit.
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #include "../../main/cuda/nibble_wgmma.cu"
+#include "wgmma_pingpong.cuh"   // experimental ping-pong variant (test-side only)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

@@ -41,8 +41,6 @@ final class CudaBackend implements KernelBackend {
     private final long module;
     /** The sm_90a wgmma GEMM module, 0 when the device cannot use it (see {@link #wgmma()}). */
     private final long wgmmaModule;
-    /** The ping-pong wgmma kernels are usable (-Dnibble.cuda.wgmma.pingpong=false turns them off). */
-    private final boolean wgmmaPingPong;
     private final int smCount;
     private final Map<String, Long> functions = new HashMap<>();
     private final DevicePool pool;
@@ -82,13 +80,6 @@ final class CudaBackend implements KernelBackend {
                 driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, TensorCoreGemm.WGMMA_SMEM);
             }
         }
-        this.wgmmaPingPong = wgmmaModule != 0 && smemOptin >= TensorCoreGemm.WGMMA_PP_SMEM
-                && Boolean.parseBoolean(System.getProperty("nibble.cuda.wgmma.pingpong", "true"));
-        if (wgmmaPingPong) {
-            for (String g : TensorCoreGemm.WGMMA_PP_KERNELS) {
-                driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, TensorCoreGemm.WGMMA_PP_SMEM);
-            }
-        }
     }
 
     /**
@@ -108,11 +99,6 @@ final class CudaBackend implements KernelBackend {
                     "the sm_90a wgmma GEMM did not load (" + e.getMessage() + "): the mma.sync GEMM is used");
             return 0;
         }
-    }
-
-    /** @return true when the ping-pong wgmma kernels may be used (see TensorCoreGemm#wgmmaPingPong) */
-    boolean wgmmaPingPong() {
-        return wgmmaPingPong;
     }
 
     /** @return true when the sm_90a wgmma GEMM is loaded */

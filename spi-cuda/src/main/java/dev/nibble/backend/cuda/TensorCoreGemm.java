@@ -24,10 +24,6 @@ final class TensorCoreGemm {
     /** Dynamic shared memory of the largest wgmma variant (4 stages of 128 x 384 bytes + alignment). */
     static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 1024;
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128");
-    /** The ping-pong wgmma kernels: a producer warp (INT8) or two (INT4) plus two consumer warpgroups. */
-    static final List<String> WGMMA_PP_KERNELS = List.of("k_wgmma_pp_i8", "k_wgmma_pp_i4");
-    /** Dynamic shared memory of the ping-pong kernels (PP::SMEM in nibble_wgmma.cu, the larger of the two). */
-    static final int WGMMA_PP_SMEM = 220224;
     /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
     static final int WGMMA_MAX_RANK = 64;
 
@@ -53,18 +49,6 @@ final class TensorCoreGemm {
             return 0;
         }
         return few ? 128 : 256;
-    }
-
-    /**
-     * Whether a per-row GEMM that {@link #wgmmaTileN} put on 128 x 256 tiles runs on the ping-pong
-     * kernel instead: 128 x 128 tiles, one per consumer warpgroup, so that one warpgroup's F32 stores
-     * overlap the other's tensor work. Needs at least two tiles per SM (both warpgroups busy) and no
-     * low-rank branch (its up rows come from global memory there); measured on an NVIDIA H200 in
-     * docs/benchmarks/cudaepi.md.
-     */
-    static boolean wgmmaPingPong(boolean available, int tile, int m, int n, int rank, int sms) {
-        long tiles128 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 127) / 128);
-        return available && tile == 256 && rank == 0 && tiles128 >= 2L * sms;
     }
 
     /** @return the K alignment the kernel needs for codes of this width */
@@ -128,15 +112,6 @@ final class TensorCoreGemm {
             int kpad, CudaTensor sa, CudaTensor sw, int groups, int chunksPerGroup, CudaTensor lr, CudaTensor up, int r,
             DType lrType, CudaTensor bias, CudaTensor y) {
         int tile = wgmmaTileN(b.wgmma(), bits, grouped, m, n, kpad, lr == null ? 0 : r, b.smCount());
-        int rank = lr == null ? 0 : r;
-        if (tile > 0 && wgmmaPingPong(b.wgmmaPingPong(), tile, m, n, rank, b.smCount())) {
-            long tiles = (long) ((n + 127) / 128) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
-            // persistent: one block per SM, its two consumer warpgroups take its tiles alternately
-            b.launch(bits == 8 ? "k_wgmma_pp_i8" : "k_wgmma_pp_i4", (int) Math.min(tiles, b.smCount()), 1, 1,
-                    bits == 8 ? 288 : 320, WGMMA_PP_SMEM, codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup,
-                    lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y);
-            return;
-        }
         if (tile > 0) {
             String name = (bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4") + (tile == 128 ? "_n128" : "");
             long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);

@@ -84,11 +84,6 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 64, sms)).isEqualTo(256);
         assertThat(TensorCoreGemm.wgmmaTileN(true, 8, false, 4096, 3072, 3072, 80, sms)).as("rank").isZero();
         assertThat(TensorCoreGemm.wgmmaTileN(false, 8, false, 4096, 3072, 3072, 0, sms)).as("not sm_90").isZero();
-        assertThat(TensorCoreGemm.wgmmaPingPong(true, 256, 4096, 3072, 0, sms)).isTrue();
-        assertThat(TensorCoreGemm.wgmmaPingPong(true, 256, 4096, 3072, 32, sms)).as("low rank").isFalse();
-        assertThat(TensorCoreGemm.wgmmaPingPong(true, 256, 1024, 3072, 0, sms)).as("under two tiles per SM").isFalse();
-        assertThat(TensorCoreGemm.wgmmaPingPong(true, 128, 4096, 3072, 0, sms)).as("few-tile rule").isFalse();
-        assertThat(TensorCoreGemm.wgmmaPingPong(false, 256, 4096, 3072, 0, sms)).as("unavailable").isFalse();
         assertThat(KernelImage.wgmmaFor(9, 0)).contains(KernelImage.WGMMA_SM90A);
         assertThat(KernelImage.wgmmaFor(8, 9)).isEmpty();
         assertThat(KernelImage.wgmmaFor(10, 0)).isEmpty();
