@@ -1,11 +1,12 @@
 // Standalone check and timing of the sm_90a wgmma GEMM (nibble_wgmma.cu) against the mma.sync GEMM
 // (nibble_fused.cu, the path the conformance kit validated) and a host int32 reference:
-//   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench]
+//   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench|quick|pp]
 // Exactness: the two kernels' F32 outputs must be bit-identical (same int32 sums, same epilogue
 // arithmetic), and sampled rows must match a host reference computed the same way bit for bit.
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #include "../../main/cuda/nibble_wgmma.cu"
+#include "wgmma_pingpong.cuh"   // experimental ping-pong variant (test-side only)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,13 +20,15 @@ typedef void (*GemmFn)(const uint8_t*, const uint8_t*, int, int, int, const floa
                        const void*, const void*, int, int, const float*, float*);
 
 // wg: 0 the mma.sync GEMM (2D grid), 1 wgmma persistent (one block per SM), 2 wgmma one block per tile
-struct Kern { const char* name; GemmFn fn; int bn; int smem; int wg; };
+struct Kern { const char* name; GemmFn fn; int bn; int smem; int wg; int threads = 256; };
 static int g_sms = 132;
 static Kern kernels[] = {
     {"k_gemm_i8", k_gemm_i8, 128, GEMM_SMEM, 0}, {"k_gemm_i4", k_gemm_i4, 128, GEMM_SMEM, 0},
     {"k_wgmma_i8", k_wgmma_i8, 256, WGMMA_SMEM_I8, 1}, {"k_wgmma_i4", k_wgmma_i4, 256, WGMMA_SMEM_I4, 1},
     {"k_wgmma_i8_n128", k_wgmma_i8_n128, 128, WGMMA_SMEM_I8_N128, 1}, {"k_wgmma_i4_n128", k_wgmma_i4_n128, 128, WGMMA_SMEM_I4_N128, 1},
     {"k_wgmma_i8_np", k_wgmma_i8, 256, WGMMA_SMEM_I8, 2}, {"k_wgmma_i4_np", k_wgmma_i4, 256, WGMMA_SMEM_I4, 2},
+    {"k_wgmma_pp_i8", k_wgmma_pp_i8, 128, WGMMA_PP_SMEM_I8, 1, WGMMA_PP_THREADS_I8},
+    {"k_wgmma_pp_i4", k_wgmma_pp_i4, 128, WGMMA_PP_SMEM_I4, 1, WGMMA_PP_THREADS_I4},
 };
 static Kern& K_(const char* n) { for (auto& k : kernels) if (!strcmp(k.name, n)) return k; printf("no %s\n", n); exit(2); }
 
@@ -33,7 +36,7 @@ static void launch(Kern& k, const uint8_t* a, const uint8_t* w, int M, int N, in
                    const void* lr, const void* up, int r, const float* bias, float* y) {
     int tiles = ((N + k.bn - 1) / k.bn) * ((M + 127) / 128);
     dim3 grid = k.wg == 0 ? dim3((N + k.bn - 1) / k.bn, (M + 127) / 128) : dim3(k.wg == 1 ? std::min(tiles, g_sms) : tiles);
-    k.fn<<<grid, 256, k.smem>>>(a, w, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y);
+    k.fn<<<grid, k.threads, k.smem>>>(a, w, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y);
 }
 
 static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
@@ -160,7 +163,31 @@ __global__ void __launch_bounds__(256, 1) k_wgmma_peak(int* out, int iters) {
 }
 
 int main(int argc, char** argv) {
-    bool bench = argc > 1 && !strcmp(argv[1], "bench");
+    bool bench = argc > 1 && (!strcmp(argv[1], "bench") || !strcmp(argv[1], "quick"));
+    bool quick = argc > 1 && !strcmp(argv[1], "quick");   // timing of the 4096-row shapes only
+    if (argc > 1 && !strcmp(argv[1], "pp")) {   // the ping-pong kernels only: checks, then M=4096 K=N=3072 timings
+        setvbuf(stdout, nullptr, _IOLBF, 0);
+        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
+        printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
+        g_sms = q.multiProcessorCount;
+        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
+        std::mt19937 rng(7);
+        int fails = 0;
+        fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 512, 512, 384, 0, false, rng);
+        fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 4096, 3072, 3072, 0, true, rng);
+        fails += !check("k_gemm_i4", "k_wgmma_pp_i4", 512, 512, 512, 0, false, rng);
+        fails += !check("k_gemm_i4", "k_wgmma_pp_i4", 4096, 3072, 3072, 0, true, rng);
+        fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 1000, 4608, 1152, 16, true, rng);
+        printf("checks: %d failed\n", fails);
+        if (fails) return 1;
+        for (const char* kn : {"k_wgmma_i8", "k_wgmma_pp_i8", "k_wgmma_i4", "k_wgmma_pp_i4"}) {
+            int bits = strstr(kn, "i8") ? 8 : 4;
+            float us = timeit(K_(kn), 4096, 3072, 3072, bits, 0, rng);
+            printf("RESULT M=4096 K=3072 N=3072 %s %.2f us %.0f TOPS\n", kn, us, 2.0 * 4096 * 3072 * 3072 / us / 1e6);
+        }
+        return 0;
+    }
+    setvbuf(stdout, nullptr, _IOLBF, 0);
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     printf("device %s, %d SMs, cc %d.%d\n", p.name, p.multiProcessorCount, p.major, p.minor);
     g_sms = p.multiProcessorCount;
@@ -170,7 +197,7 @@ int main(int argc, char** argv) {
     int fails = 0;
     const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8"}, {"k_gemm_i8", "k_wgmma_i8_n128"},
                               {"k_gemm_i4", "k_wgmma_i4"}, {"k_gemm_i4", "k_wgmma_i4_n128"},
-                              {"k_gemm_i8", "k_wgmma_i8_np"}};
+                              {"k_gemm_i8", "k_wgmma_i8_np"}, {"k_gemm_i8", "k_wgmma_pp_i8"}, {"k_gemm_i4", "k_wgmma_pp_i4"}};
     for (auto& pr : pairs) {
         bool i8 = strstr(pr[0], "i8") != nullptr;
         fails += !check(pr[0], pr[1], 512, 512, i8 ? 384 : 512, 0, false, rng);
@@ -199,21 +226,26 @@ int main(int argc, char** argv) {
     for (auto& s : shapes) {
         for (int M : {256, 1024, 4096}) {
             int K = s[0], N = s[1];
+            if (quick && (M != 4096 || K == 1152) && !(M == 1024 && K == 3072 && N == 3072)) continue;
             for (int bits : {8, 4}) {
                 int Kpad = (K + (bits == 4 ? 255 : 127)) / (bits == 4 ? 256 : 128) * (bits == 4 ? 256 : 128);
                 std::vector<const char*> names = {bits == 8 ? "k_gemm_i8" : "k_gemm_i4", bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4",
                                        bits == 8 ? "k_wgmma_i8_n128" : "k_wgmma_i4_n128"};
-                names.push_back(bits == 8 ? "k_wgmma_i8_np" : "k_wgmma_i4_np");
+                if (quick) names.pop_back();
+                else names.push_back(bits == 8 ? "k_wgmma_i8_np" : "k_wgmma_i4_np");
+                names.push_back(bits == 8 ? "k_wgmma_pp_i8" : "k_wgmma_pp_i4");
                 printf("RESULT M=%d K=%d N=%d W%dA%d", M, K, N, bits, bits);
                 for (auto n : names) {
                     float us = timeit(K_(n), M, N, Kpad, bits, 0, rng);
                     printf("  %s %.2f us %.0f TOPS", n, us, 2.0 * M * N * K / us / 1e6);
                 }
                 if (M == 4096 && K == 3072 && N == 3072) {
-                    float us = timeit(K_(bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4"), M, N, Kpad, bits, 32, rng);
-                    printf("  wgmma+lr32 %.2f us", us);
-                    for (int kp : {128, 256, 512, 1024, 6144, 12288})   // fixed cost per tile vs K
-                        printf("  Kpad=%d %.2f us", kp, timeit(K_(bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4"), M, N, kp < 256 && bits == 4 ? 256 : kp, bits, 0, rng));
+                    for (const char* kn : {bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4", bits == 8 ? "k_wgmma_pp_i8" : "k_wgmma_pp_i4"}) {
+                        float us = timeit(K_(kn), M, N, Kpad, bits, 32, rng);
+                        printf("  %s+lr32 %.2f us", kn, us);
+                        for (int kp : {128, 256, 1024, 12288})   // fixed cost per tile vs K
+                            if (!quick || kp == 128) printf("  Kpad=%d %.2f us", kp, timeit(K_(kn), M, N, kp < 256 && bits == 4 ? 256 : kp, bits, 0, rng));
+                    }
                 }
                 printf("\n");
             }
