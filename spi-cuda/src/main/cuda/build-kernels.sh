@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/../resources/dev/nibble/backend/cuda/kernels"
 mkdir -p "$out"
-hash=$(cd "$here" && cat nibble_common.cuh nibble_ops.cu nibble_fused.cu nibble_kernels.cu nibble_wgmma.cu build-kernels.sh | sha256sum | cut -d' ' -f1)
+hash=$(cd "$here" && cat nibble_common.cuh nibble_ops.cu nibble_fused.cu nibble_kernels.cu nibble_wgmma.cu nibble_wgmma_grouped.cuh build-kernels.sh | sha256sum | cut -d' ' -f1)
 if [ "${1:-}" != "--force" ] && [ -f "$out/SOURCES.sha256" ] && [ "$(cat "$out/SOURCES.sha256")" = "$hash" ]; then
   echo "[nibble-cuda] kernels up to date ($hash)"; exit 0
 fi

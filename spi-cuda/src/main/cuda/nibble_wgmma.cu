@@ -381,3 +381,4 @@ extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4(WG_ARGS) { nwg::
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128(WG_ARGS) { nwg::body<0, 128>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4_n128(WG_ARGS) { nwg::body<1, 128>(WG_PASS); }
 
+#include "nibble_wgmma_grouped.cuh"   // the grouped-scale variant (k_wgmma_i8_g, k_wgmma_i4_g)

@@ -299,7 +299,8 @@ static void set_attrs() {
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
 #ifdef NIBBLE_WGMMA
-    void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128};
+    void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128,
+                   (void*)k_wgmma_i8_g, (void*)k_wgmma_i4_g};
     for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
 #endif
 }
@@ -387,10 +388,13 @@ int main(int argc, char** argv) {
     // ---- fused linears
     int Ms[] = {256, 1024, 4096};
     int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
-    const bool issue = argc > 2 && !strcmp(argv[2], "issue");   // ./harness bench issue: M = 4096, K = N = 3072 only
+    // ./harness bench issue: M = 4096, K = N = 3072 only; NIBBLE_BENCH_ONLY="M,K,N": just that shape
+    const bool issue = argc > 2 && !strcmp(argv[2], "issue");
+    const char* only = getenv("NIBBLE_BENCH_ONLY");
     for (auto& kn : KNs) for (int M : Ms) {
         int K = kn[0], N = kn[1];
         if (issue && !(M == 4096 && K == 3072 && N == 3072)) continue;
+        if (only != nullptr) { int m1, k1, n1; if (sscanf(only, "%d,%d,%d", &m1, &k1, &n1) == 3 && (m1 != M || k1 != K || n1 != N)) continue; }
         int Kpad = (K + 255) / 256 * 256;
         size_t xbytes = (size_t)M * K * 4;
         int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
@@ -428,8 +432,8 @@ int main(int argc, char** argv) {
             float* x = xs[it % sets];
             if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 2) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
-            if (v == 3) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
+            if (v == 3 || v == 7) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
         };
         auto tq = [&](int v) { tqs(v, 0); };
         const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
@@ -440,7 +444,11 @@ int main(int argc, char** argv) {
             if (v == 2) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lr, up, 32, 1, bias, y);
             if (v == 3) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, nullptr, nullptr, 0, 1, bias, y);
 #ifdef NIBBLE_WGMMA
-            if (v >= 4) {   // TensorCoreGemm.wgmmaTileN: 128 x 128 below half a wave of 128 x 256 tiles
+            if (v == 6 || v == 7) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
+                dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
+                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y);
+            }
+            if (v == 4 || v == 5) {   // TensorCoreGemm.wgmmaTileN: 128 x 128 below half a wave of 128 x 256 tiles
                 long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
                 bool few = 2 * tiles < p.multiProcessorCount;
                 if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y); return; }
@@ -452,9 +460,10 @@ int main(int argc, char** argv) {
             }
 #endif
         };
-        const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma"};
+        const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma",
+                               "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma"};
 #ifdef NIBBLE_WGMMA
-        const int variants = 6;
+        const int variants = 8;
 #else
         const int variants = 4;
 #endif
@@ -462,7 +471,7 @@ int main(int argc, char** argv) {
             float res[6] = {0, 0, 0, 0, 0, 0};
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
             for (int part = 0; part < 6; part++) {
-                if ((part == 4 && v != 2) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
+                if ((part == 4 && v != 2 && v != 6) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);

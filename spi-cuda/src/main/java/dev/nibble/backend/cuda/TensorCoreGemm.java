@@ -13,7 +13,9 @@ import java.util.List;
  *
  * <p>On compute capability 9.0 the per-row-scale GEMMs run on the wgmma kernels instead
  * (k_wgmma_* in nibble_wgmma.cu, sm_90a): same arguments, same int32 sums and epilogue arithmetic,
- * so the output is bit-identical; see {@link #wgmmaTileN}.
+ * so the output is bit-identical; see {@link #wgmmaTileN}. Grouped GEMMs with 64-element groups run
+ * on k_wgmma_i8_g / k_wgmma_i4_g (nibble_wgmma_grouped.cuh), bit-identical to k_gemm_*_g; see
+ * {@link #wgmmaGrouped}.
  */
 final class TensorCoreGemm {
     static final int TILE_M = 128;
@@ -23,7 +25,10 @@ final class TensorCoreGemm {
     static final int WGMMA_TILE_M = 128;
     /** Dynamic shared memory of the largest wgmma variant (4 stages of 128 x 384 bytes + alignment). */
     static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 1024;
-    static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128");
+    static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128",
+            "k_wgmma_i8_g", "k_wgmma_i4_g");
+    /** Columns of a grouped wgmma tile (128 x 128: two accumulator sets and the float sums fit the registers). */
+    static final int WGMMA_GROUPED_TILE_N = 128;
     /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
     static final int WGMMA_MAX_RANK = 64;
 
@@ -49,6 +54,17 @@ final class TensorCoreGemm {
             return 0;
         }
         return few ? 128 : 256;
+    }
+
+    /**
+     * Chooses the grouped wgmma GEMM (k_wgmma_*_g) on a device with the wgmma kernels: groups of
+     * exactly 64 elements (two wgmma k-steps per group; other group sizes stay on mma.sync), any M
+     * and N, rank up to {@link #WGMMA_MAX_RANK}; timings in docs/benchmarks/cudagroup.md.
+     *
+     * @param chunksPerGroup the kernel's argument ({@link #chunksPerGroupArg}; the sign is a hint)
+     */
+    static boolean wgmmaGrouped(boolean available, int bits, int chunksPerGroup, int m, int n, int rank) {
+        return available && Math.abs(chunksPerGroup) * chunk(bits) == 64 && rank <= WGMMA_MAX_RANK && m > 0 && n > 0;
     }
 
     /** @return the K alignment the kernel needs for codes of this width */
@@ -111,6 +127,13 @@ final class TensorCoreGemm {
     static void launch(CudaBackend b, int bits, boolean grouped, CudaTensor codesA, CudaTensor codesW, int m, int n,
             int kpad, CudaTensor sa, CudaTensor sw, int groups, int chunksPerGroup, CudaTensor lr, CudaTensor up, int r,
             DType lrType, CudaTensor bias, CudaTensor y) {
+        if (grouped && wgmmaGrouped(b.wgmma(), bits, chunksPerGroup, m, n, lr == null ? 0 : r)) {
+            long tiles = (long) ((n + WGMMA_GROUPED_TILE_N - 1) / WGMMA_GROUPED_TILE_N) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+            // persistent: one block per SM walks the 128 x 128 tiles
+            b.launch(bits == 8 ? "k_wgmma_i8_g" : "k_wgmma_i4_g", (int) Math.min(tiles, b.smCount()), 1, 1, 256, WGMMA_SMEM,
+                    codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y);
+            return;
+        }
         int tile = wgmmaTileN(b.wgmma(), bits, grouped, m, n, kpad, lr == null ? 0 : r, b.smCount());
         if (tile > 0) {
             String name = (bits == 8 ? "k_wgmma_i8" : "k_wgmma_i4") + (tile == 128 ? "_n128" : "");

@@ -88,4 +88,20 @@ class CudaProbeTest {
         assertThat(KernelImage.wgmmaFor(8, 9)).isEmpty();
         assertThat(KernelImage.wgmmaFor(10, 0)).isEmpty();
     }
+
+    @Test
+    void groupedWgmmaTakesGroupsOf64Only() {
+        int cpg4 = TensorCoreGemm.chunksPerGroupArg(4, 64, 9);
+        int cpg8 = TensorCoreGemm.chunksPerGroupArg(8, 64, 9);
+        assertThat(TensorCoreGemm.wgmmaGrouped(true, 4, cpg4, 4096, 3072, 32)).isTrue();
+        assertThat(TensorCoreGemm.wgmmaGrouped(true, 8, cpg8, 300, 200, 0)).isTrue();
+        assertThat(TensorCoreGemm.wgmmaGrouped(true, 4, 1, 77, 12288, 64)).as("I2F hint off").isTrue();
+        assertThat(TensorCoreGemm.wgmmaGrouped(true, 4, TensorCoreGemm.chunksPerGroupArg(4, 128, 9), 4096, 3072, 32))
+                .as("group 128").isFalse();
+        assertThat(TensorCoreGemm.wgmmaGrouped(true, 8, TensorCoreGemm.chunksPerGroupArg(8, 32, 9), 4096, 3072, 0))
+                .as("group 32").isFalse();
+        assertThat(TensorCoreGemm.wgmmaGrouped(true, 4, cpg4, 4096, 3072, 80)).as("rank").isFalse();
+        assertThat(TensorCoreGemm.wgmmaGrouped(false, 4, cpg4, 4096, 3072, 32)).as("not sm_90").isFalse();
+        assertThat(TensorCoreGemm.WGMMA_KERNELS).contains("k_wgmma_i4_g", "k_wgmma_i8_g");
+    }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class KernelResourcesTest {
     private static final Path SRC = Path.of("src/main/cuda");
     private static final String[] SOURCES = {"nibble_common.cuh", "nibble_ops.cu", "nibble_fused.cu", "nibble_kernels.cu",
-        "nibble_wgmma.cu", "build-kernels.sh"};
+        "nibble_wgmma.cu", "nibble_wgmma_grouped.cuh", "build-kernels.sh"};
 
     @Test
     void everyImageIsPresent() {
