@@ -1,4 +1,4 @@
-"""Turns the harness and torch_peers outputs of one device run into the tables of docs/benchmarks/cuda.md."""
+"""Turns the harness (built with -DNIBBLE_WGMMA, the per-row columns are the wgmma GEMM) and torch_peers outputs of one device run into the tables of docs/benchmarks/cuda.md."""
 import re, sys
 
 h, t = open(sys.argv[1]).read(), open(sys.argv[2]).read()
@@ -14,8 +14,11 @@ for m in re.finditer(r"RESULT torch M=(\d+) K=(\d+) N=(\d+) bf16_us ([\d.]+) bf1
 print(f"Ceilings measured in the same run: D2D copy {copy:.0f} GB/s (read + write), INT8 mma.sync (m16n8k32) peak {peak:.0f} TOPS.\n")
 print("| M | K | N | BF16 cuBLAS µs | torch._int_mm µs | W4A4 ConvRot µs (× BF16) | W8A8 µs (× BF16) | SVDQuant r32 g64 µs (× BF16) | W4A4 g64 µs | low-rank overhead |")
 print("|---|---|---|---|---|---|---|---|---|---|")
+def used(v, M, K, N):
+    """The per-row linears as the backend runs them on sm_90: the wgmma GEMM when the harness timed it."""
+    return lin.get((v + "_wgmma", M, K, N), lin[(v, M, K, N)])[0]
 for (M, K, N), (bf, bft, im, imt) in peer.items():
-    c4 = lin[("w4a4_convrot", M, K, N)][0]; c8 = lin[("w8a8_convrot", M, K, N)][0]
+    c4 = used("w4a4_convrot", M, K, N); c8 = used("w8a8_convrot", M, K, N)
     sv = lin[("svdquant_r32_g64", M, K, N)][0]; g4 = lin[("w4a4_g64", M, K, N)][0]
     print(f"| {M} | {K} | {N} | {bf:.1f} | {im:.1f} | {c4:.1f} ({bf/c4:.2f}×) | {c8:.1f} ({bf/c8:.2f}×) | {sv:.1f} ({bf/sv:.2f}×) | {g4:.1f} | {100*(sv/g4-1):+.0f}% |")
 print("\nPer kernel (transform+quantize `k_tq`, then the GEMM alone):\n")
