@@ -1,4 +1,4 @@
-"""Turns the harness (built with -DNIBBLE_WGMMA, the per-row columns are the wgmma GEMM) and torch_peers outputs of one device run into the tables of docs/benchmarks/cuda.md."""
+"""Turns the harness (built with -DNIBBLE_WGMMA, the linear columns are the wgmma GEMMs) and torch_peers outputs of one device run into the tables of docs/benchmarks/cuda.md."""
 import re, sys
 
 h, t = open(sys.argv[1]).read(), open(sys.argv[2]).read()
@@ -19,7 +19,7 @@ def used(v, M, K, N):
     return lin.get((v + "_wgmma", M, K, N), lin[(v, M, K, N)])[0]
 for (M, K, N), (bf, bft, im, imt) in peer.items():
     c4 = used("w4a4_convrot", M, K, N); c8 = used("w8a8_convrot", M, K, N)
-    sv = lin[("svdquant_r32_g64", M, K, N)][0]; g4 = lin[("w4a4_g64", M, K, N)][0]
+    sv = used("svdquant_r32_g64", M, K, N); g4 = used("w4a4_g64", M, K, N)
     print(f"| {M} | {K} | {N} | {bf:.1f} | {im:.1f} | {c4:.1f} ({bf/c4:.2f}×) | {c8:.1f} ({bf/c8:.2f}×) | {sv:.1f} ({bf/sv:.2f}×) | {g4:.1f} | {100*(sv/g4-1):+.0f}% |")
 print("\nPer kernel (transform+quantize `k_tq`, then the GEMM alone):\n")
 print("| variant | M | K | N | k_tq µs | k_tq GB/s (% of copy) | GEMM µs | GEMM TOPS (% of mma.sync peak) |")
