@@ -11,6 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import org.apiguardian.api.API;
 
 /**
@@ -52,6 +56,7 @@ public final class AtomicFiles {
                 content.writeTo(out);
                 out.force(true);
             }
+            keepPermissions(tmp, abs);
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
             forceDirectory(dir);
@@ -113,6 +118,20 @@ public final class AtomicFiles {
         } catch (IOException ignored) {
             // the target is intact either way
         }
+    }
+
+    /**
+     * A temporary file is created owner-only (rw-------); the file a user gets keeps the
+     * permissions of the file it replaces, or the usual rw-r--r-- for a new one.
+     */
+    private static void keepPermissions(Path tmp, Path target) throws IOException {
+        if (!Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
+            return;
+        }
+        Set<PosixFilePermission> perms = Files.exists(target)
+                ? Files.getPosixFilePermissions(target)
+                : PosixFilePermissions.fromString("rw-r--r--");
+        Files.setPosixFilePermissions(tmp, perms);
     }
 
     private static void forceDirectory(Path dir) {
