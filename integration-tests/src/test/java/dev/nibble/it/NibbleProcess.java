@@ -79,6 +79,19 @@ public final class NibbleProcess {
         return run(cmd, Map.of());
     }
 
+    /**
+     * Runs the distribution's own launcher script, {@code bin/nibble}, as a user types it.
+     *
+     * @param env environment variables to set (e.g. JAVA_HOME)
+     * @param args the nibble arguments
+     * @return what it printed
+     */
+    public static Result launcher(Map<String, String> env, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("bash", dist().resolve("bin").resolve("nibble").toString()));
+        cmd.addAll(List.of(args));
+        return run(cmd, env);
+    }
+
     private static List<String> base(List<String> jvmArgs) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
