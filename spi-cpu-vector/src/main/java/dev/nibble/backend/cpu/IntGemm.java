@@ -214,8 +214,10 @@ final class IntGemm {
         int m = a.rows();
         int k = a.k();
         short[] xs = new short[x.length];
+        int[] prefix = new int[x.length + 1]; // Σ xs[0, i): the chunk kernel's low-nibble correction
         for (int i = 0; i < x.length; i++) {
             xs[i] = (short) x[i];
+            prefix[i + 1] = prefix[i] + xs[i];
         }
         // a group that fits one chunk is dequantized straight from its short sums (no int32 round trip)
         boolean direct = accOut == null && g <= chunk;
@@ -231,10 +233,10 @@ final class IntGemm {
                 for (int i = 0; i < m; i++) {
                     for (int c0 = gs; c0 < ge; c0 += chunk) {
                         if (direct) {
-                            gemvShortChunk(w, b, xs, i * k, c0, ge, null, 0, y, i * n + n0, a.scale(i, gi),
+                            gemvShortChunk(w, b, xs, prefix, i * k, c0, ge, null, 0, y, i * n + n0, a.scale(i, gi),
                                     (b * w.wGroups + wg) * w.bw, n - n0, lanes);
                         } else {
-                            gemvShortChunk(w, b, xs, i * k, c0, Math.min(ge, c0 + chunk), acc, i * BW, null, 0, 0f, 0, 0,
+                            gemvShortChunk(w, b, xs, prefix, i * k, c0, Math.min(ge, c0 + chunk), acc, i * BW, null, 0, 0f, 0, 0,
                                     lanes);
                         }
                     }
@@ -252,28 +254,39 @@ final class IntGemm {
      * {@code acc[ao + j]}, or, when {@code acc} is null, dequantized into {@code y[yo + j]} for the
      * first {@code cols} channels with the epilogue's float operations ({@code ((float) s · sa) · sw}).
      */
-    private static void gemvShortChunk(PackedWeight w, int b, short[] xs, int xo, int c0, int c1, int[] acc, int ao,
+    private static void gemvShortChunk(PackedWeight w, int b, short[] xs, int[] prefix, int xo, int c0, int c1, int[] acc, int ao,
             float[] y, int yo, float sa, int so, int cols, int[] lanes) {
-        ShortVector s0 = ShortVector.zero(S);
-        ShortVector s1 = s0;
-        ShortVector s2 = s0;
-        ShortVector s3 = s0;
-        ShortVector s4 = s0;
-        ShortVector s5 = s0;
+        // Low nibbles without the two-shift sign extension: flipping bit 3 of a byte b = 16·hi + lo
+        // (lo signed) gives b' = 16·hi + lo + 8, so Σ lo·x = Σ b'·x − 16·Σ hi·x − 8·Σ x, with
+        // hi = b' >> 4. The sums may wrap in 16 bits; the difference is taken modulo 2^16 as well
+        // and the true Σ lo·x fits a short (the chunk bound), so it comes out exact.
+        ShortVector f0 = ShortVector.zero(S);
+        ShortVector f1 = f0;
+        ShortVector f2 = f0;
+        ShortVector s1 = f0;
+        ShortVector s3 = f0;
+        ShortVector s5 = f0;
         byte[] codes = w.codes;
         for (int t = c0; t < c1; t++) {
             int row = (b * w.k + t) * w.rowBytes;
             ShortVector xa = ShortVector.broadcast(S, xs[xo + t]);
-            ShortVector v0 = (ShortVector) ByteVector.fromArray(B, codes, row).convertShape(VectorOperators.B2S, S, 0);
-            ShortVector v1 = (ShortVector) ByteVector.fromArray(B, codes, row + L).convertShape(VectorOperators.B2S, S, 0);
-            ShortVector v2 = (ShortVector) ByteVector.fromArray(B, codes, row + 2 * L).convertShape(VectorOperators.B2S, S, 0);
-            s0 = s0.add(v0.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(xa));
+            ShortVector v0 = (ShortVector) ByteVector.fromArray(B, codes, row).lanewise(VectorOperators.XOR, (byte) 8)
+                    .convertShape(VectorOperators.B2S, S, 0);
+            ShortVector v1 = (ShortVector) ByteVector.fromArray(B, codes, row + L).lanewise(VectorOperators.XOR, (byte) 8)
+                    .convertShape(VectorOperators.B2S, S, 0);
+            ShortVector v2 = (ShortVector) ByteVector.fromArray(B, codes, row + 2 * L).lanewise(VectorOperators.XOR, (byte) 8)
+                    .convertShape(VectorOperators.B2S, S, 0);
+            f0 = f0.add(v0.mul(xa));
             s1 = s1.add(v0.lanewise(VectorOperators.ASHR, 4).mul(xa));
-            s2 = s2.add(v1.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(xa));
+            f1 = f1.add(v1.mul(xa));
             s3 = s3.add(v1.lanewise(VectorOperators.ASHR, 4).mul(xa));
-            s4 = s4.add(v2.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(xa));
+            f2 = f2.add(v2.mul(xa));
             s5 = s5.add(v2.lanewise(VectorOperators.ASHR, 4).mul(xa));
         }
+        short bias = (short) (8 * (prefix[xo + c1] - prefix[xo + c0]));
+        ShortVector s0 = f0.sub(s1.lanewise(VectorOperators.LSHL, 4)).sub(bias);
+        ShortVector s2 = f1.sub(s3.lanewise(VectorOperators.LSHL, 4)).sub(bias);
+        ShortVector s4 = f2.sub(s5.lanewise(VectorOperators.LSHL, 4)).sub(bias);
         if (acc == null) {
             dequantize(s0, 0, y, yo, sa, w.scales, so, cols, lanes);
             dequantize(s1, L, y, yo, sa, w.scales, so, cols, lanes);
