@@ -2,6 +2,7 @@ package dev.nibble.api;
 
 import static org.apiguardian.api.API.Status.STABLE;
 
+import dev.nibble.api.numerics.Bf16;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -163,7 +164,7 @@ public final class Tensor {
         return switch (dtype) {
             case F32 -> data.getAtIndex(F32_LE, index);
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16_LE, index));
-            case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16_LE, index) & 0xFFFF) << 16);
+            case BF16 -> Bf16.widen(data.getAtIndex(I16_LE, index));
             default -> throw new UnsupportedOperationException("getFloat on a " + dtype + " tensor");
         };
     }
@@ -178,7 +179,7 @@ public final class Tensor {
         switch (dtype) {
             case F32 -> data.setAtIndex(F32_LE, index, value);
             case F16 -> data.setAtIndex(I16_LE, index, Float.floatToFloat16(value));
-            case BF16 -> data.setAtIndex(I16_LE, index, toBf16(value));
+            case BF16 -> data.setAtIndex(I16_LE, index, Bf16.round(value));
             default -> throw new UnsupportedOperationException("setFloat on a " + dtype + " tensor");
         }
     }
@@ -274,15 +275,6 @@ public final class Tensor {
         Tensor t = allocate(dtype, shape);
         MemorySegment.copy(data, 0, t.data, 0, data.byteSize());
         return t;
-    }
-
-    private static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        int rounding = 0x7FFF + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
     }
 
     @Override

@@ -203,7 +203,8 @@ public interface KernelBackend extends AutoCloseable {
     // ---- the fused path ----
 
     /**
-     * Makes a plan resident on the device and ready for {@link PreparedLinear#forward}.
+     * Makes a plan resident on the device and ready for {@link PreparedLinear#forward} (F32 or
+     * BF16 activations).
      *
      * @param plan a layer plan
      * @return the prepared layer, to be closed by the caller
