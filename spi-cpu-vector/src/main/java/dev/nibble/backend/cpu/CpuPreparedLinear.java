@@ -1,22 +1,26 @@
 package dev.nibble.backend.cpu;
 
 import dev.nibble.api.ActivationQuant;
+import dev.nibble.api.DType;
 import dev.nibble.api.InvalidInputException;
 import dev.nibble.api.LowRank;
 import dev.nibble.api.QuantScheme;
 import dev.nibble.api.QuantizedLinear;
 import dev.nibble.api.QuantizedTensor;
 import dev.nibble.api.Rotation;
+import dev.nibble.api.Shape;
 import dev.nibble.api.backend.Capability;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.PreparedLinear;
 import dev.nibble.api.backend.UnsupportedCapabilityException;
+import dev.nibble.api.numerics.Bf16;
 
 /**
  * A {@link QuantizedLinear} laid out for the CPU kernels once, at prepare time: quantized weights
  * re-laid out by the kernels ({@link PackedWeight} on the vector path: column blocks, k-major, 4-bit
  * codes still packed), dense weights converted to F32 and packed, the low-rank down factor
- * transposed. {@link #forward} only reads this state, so concurrent calls are safe.
+ * transposed. {@link #forward} only reads this state, so concurrent calls are safe. BF16 activations
+ * are widened to F32 on the way in and the F32 result is rounded to nearest even on the way out.
  */
 final class CpuPreparedLinear implements PreparedLinear {
     static final int MAX_RANK = 256;
@@ -70,7 +74,7 @@ final class CpuPreparedLinear implements PreparedLinear {
                     : backend.kernels().prepareIntWeight(quantWeight);
             this.dense = false;
         } else {
-            float[] w = plan.denseWeight().to(dev.nibble.api.DType.F32).toFloatArray();
+            float[] w = plan.denseWeight().to(DType.F32).toFloatArray();
             this.dense = true;
             this.weight = backend.kernels().prepareDense(w, n, kt);
         }
@@ -80,8 +84,8 @@ final class CpuPreparedLinear implements PreparedLinear {
                 throw new UnsupportedCapabilityException(backend.id(), new Capability.LowRankBranch(lr.rank()));
             }
             this.rank = lr.rank();
-            this.downT = CpuKernelBackend.transpose(lr.down().to(dev.nibble.api.DType.F32).toFloatArray(), kt, rank);
-            this.up = lr.up().to(dev.nibble.api.DType.F32).toFloatArray();
+            this.downT = CpuKernelBackend.transpose(lr.down().to(DType.F32).toFloatArray(), kt, rank);
+            this.up = lr.up().to(DType.F32).toFloatArray();
         } else {
             this.rank = 0;
             this.downT = null;
@@ -94,7 +98,7 @@ final class CpuPreparedLinear implements PreparedLinear {
         int cols = Math.toIntExact(w.shape().cols());
         byte[] raw = w.codes().toByteArray();
         byte[] codes = w.codes().dtype().isPacked()
-                ? CpuKernelBackend.unpackNibbles(raw, rows, cols, w.codes().dtype() == dev.nibble.api.DType.INT4) : raw;
+                ? CpuKernelBackend.unpackNibbles(raw, rows, cols, w.codes().dtype() == DType.INT4) : raw;
         int[] zeros = w.zeros() == null ? null : w.zeros().toIntArray();
         if (zeros != null) {
             CpuKernelBackend.checkZeros(zeros, w.scheme(), "weight zero points");
@@ -112,13 +116,14 @@ final class CpuPreparedLinear implements PreparedLinear {
         if (closed) {
             throw new IllegalStateException("prepared layer '" + plan.name() + "' was closed");
         }
-        CpuTensor t = backend.f32(x, "x");
+        CpuTensor t = activation(x);
         if (t.cols() != k) {
             throw new InvalidInputException("layer '" + plan.name() + "': x has " + t.cols() + " columns, expected K=" + k);
         }
         int m = t.rows();
         ScalarKernels kn = backend.kernels();
-        float[] xt = t.floats();
+        boolean bf16 = t.dtype() == DType.BF16;
+        float[] xt = bf16 ? widen(t.shorts()) : t.floats();
         if (smooth != null) {
             xt = kn.smooth(xt, m, k, smooth);
         }
@@ -147,7 +152,35 @@ final class CpuPreparedLinear implements PreparedLinear {
         if (bias != null) {
             y = kn.addRow(y, m, n, bias);
         }
-        return CpuTensor.ofFloats(backend, t.shape().withCols(n), y);
+        Shape out = t.shape().withCols(n);
+        return bf16 ? CpuTensor.ofBf16(backend, out, round(y)) : CpuTensor.ofFloats(backend, out, y);
+    }
+
+    /** x of this backend, F32 or BF16, at least one dimension. */
+    private CpuTensor activation(DeviceTensor x) {
+        CpuTensor t = backend.own(x, "x of layer '" + plan.name() + "'");
+        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+            throw new InvalidInputException("layer '" + plan.name() + "': x must be F32 or BF16, got "
+                    + t.dtype() + " " + t.shape());
+        }
+        if (t.shape().rank() < 1) {
+            throw new InvalidInputException("layer '" + plan.name() + "': x must have at least one dimension, got a scalar");
+        }
+        return t;
+    }
+
+    /** BF16 in: widened exactly, then the F32 path (PreparedLinear's contract). */
+    private static float[] widen(short[] x) {
+        float[] f = new float[x.length];
+        Bf16.widen(x, 0, f, 0, x.length);
+        return f;
+    }
+
+    /** BF16 out: the F32 result rounded to nearest even. */
+    private static short[] round(float[] y) {
+        short[] s = new short[y.length];
+        Bf16.round(y, 0, s, 0, y.length);
+        return s;
     }
 
     @Override

@@ -48,6 +48,13 @@ final class CpuTensor implements DeviceTensor {
         return new CpuTensor(owner, DType.F32, shape, values);
     }
 
+    static CpuTensor ofBf16(CpuKernelBackend owner, Shape shape, short[] bits) {
+        if (bits.length != shape.elementCount()) {
+            throw new IllegalStateException(bits.length + " values for shape " + shape);
+        }
+        return new CpuTensor(owner, DType.BF16, shape, bits);
+    }
+
     static CpuTensor ofInts(CpuKernelBackend owner, Shape shape, int[] values) {
         return new CpuTensor(owner, DType.I32, shape, values);
     }

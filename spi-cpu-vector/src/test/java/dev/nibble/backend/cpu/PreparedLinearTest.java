@@ -16,6 +16,7 @@ import dev.nibble.api.Tensor;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.KernelBackend;
 import dev.nibble.api.backend.PreparedLinear;
+import dev.nibble.api.numerics.Bf16;
 import dev.nibble.api.numerics.Hadamard;
 import dev.nibble.api.numerics.Quantizer;
 import java.util.ArrayList;
@@ -178,6 +179,53 @@ class PreparedLinearTest {
                     assertThat(pl.deviceBytes()).isPositive();
                 }
             }
+        }
+    }
+
+    /** PreparedLinear's BF16 contract: widen exactly, the F32 path, round to nearest even; bit for bit. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("plans")
+    void bf16ActivationsGiveTheRoundedF32Result(String path, String kind) {
+        try (KernelBackend b = Fixtures.open(path)) {
+            for (int m : new int[] {1, 70}) {
+                Case c = build(kind, m);
+                Tensor x16 = c.x().to(DType.BF16);
+                Tensor widened = x16.to(DType.F32);
+                try (PreparedLinear pl = b.prepare(c.plan()); DeviceTensor dx16 = b.upload(x16);
+                        DeviceTensor dx32 = b.upload(widened)) {
+                    int step = m == 1 ? 0 : 1;
+                    try (DeviceTensor y16 = pl.forward(dx16, step); DeviceTensor y32 = pl.forward(dx32, step)) {
+                        assertThat(y16.dtype()).isEqualTo(DType.BF16);
+                        assertThat(y16.shape().dims()).containsExactly(2, m, N);
+                        Tensor h16 = b.download(y16);
+                        assertThat(h16.dtype()).isEqualTo(DType.BF16);
+                        float[] f32 = b.download(y32).toFloatArray();
+                        short[] want = new short[f32.length];
+                        Bf16.round(f32, 0, want, 0, f32.length);
+                        short[] got = new short[f32.length];
+                        for (int i = 0; i < got.length; i++) {
+                            got[i] = h16.data().getAtIndex(Tensor.I16_LE, i);
+                        }
+                        assertThat(got).as("m=%d", m).isEqualTo(want);
+                        assertThat(Fixtures.relError(h16.toFloatArray(), reference(c.plan(), widened, step)))
+                                .as("m=%d against the reference", m).isLessThan(1e-2);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "scalar"})
+    void otherActivationTypesAreRefusedNamingTheLayerAndTheType(String path) {
+        Case c = build("w4a4-regular", 3);
+        try (KernelBackend b = Fixtures.open(path); PreparedLinear pl = b.prepare(c.plan());
+                DeviceTensor f16 = b.upload(c.x().to(DType.F16));
+                DeviceTensor i32 = b.upload(Tensor.ofInts(new int[2 * 3 * K], 2, 3, K))) {
+            assertThatThrownBy(() -> pl.forward(f16)).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining("blocks.0.w4a4-regular").hasMessageContaining("F16");
+            assertThatThrownBy(() -> pl.forward(i32, 0)).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining("blocks.0.w4a4-regular").hasMessageContaining("I32");
         }
     }
 

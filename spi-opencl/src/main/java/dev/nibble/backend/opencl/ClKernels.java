@@ -17,7 +17,7 @@ import org.jocl.cl_program;
  */
 final class ClKernels implements AutoCloseable {
     static final String[] NAMES = {"binary_op", "unary_op", "adaln_op", "layer_norm", "softmax_rows", "attention",
-        "pad_rows", "regular_hadamard", "sylvester_blocks", "sylvester_mix", "dense_rotate", "quant_params",
+        "pad_rows", "bf16_widen", "bf16_round", "regular_hadamard", "sylvester_blocks", "sylvester_mix", "dense_rotate", "quant_params",
         "quant_codes", "dequantize", "gemm_f32", "qgemm_s8", "qgemm_generic", "gemm_f32_cpu", "qgemm_s8_cpu"};
 
     /** Local memory of the given size as a kernel argument. */

@@ -1,6 +1,7 @@
 package dev.nibble.backend.opencl;
 
 import dev.nibble.api.ActivationQuant;
+import dev.nibble.api.DType;
 import dev.nibble.api.InvalidInputException;
 import dev.nibble.api.QuantScheme;
 import dev.nibble.api.QuantizedLinear;
@@ -18,7 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A plan resident on an OpenCL device. forward: smooth, shift and rotate (one kernel each, only
  * when present), then either dynamic/static activation quantization and the integer GEMM with
  * dequantization and bias in its epilogue, or the float GEMM that dequantizes weights while loading
- * its tiles (bias in the epilogue); the low-rank branch accumulates into the output.
+ * its tiles (bias in the epilogue); the low-rank branch accumulates into the output. BF16 x is
+ * widened exactly to F32 by a kernel first, and the F32 result rounded to nearest even by another.
  */
 final class ClPreparedLinear implements PreparedLinear {
     private final OpenClBackend backend;
@@ -143,14 +145,19 @@ final class ClPreparedLinear implements PreparedLinear {
             throw new IllegalStateException("layer '" + plan.name() + "' was closed");
         }
         ClTensor in = backend.cl(x, "x of layer '" + plan.name() + "'");
+        if (in.dtype() != DType.F32 && in.dtype() != DType.BF16) {
+            throw new InvalidInputException("layer '" + plan.name() + "': x must be F32 or BF16, got " + in.dtype() + " "
+                    + in.shape());
+        }
         if (in.shape().rank() == 0 || in.shape().cols() != plan.inFeatures()) {
             throw new InvalidInputException("layer '" + plan.name() + "': x has shape " + in.shape() + ", expected [..., "
                     + plan.inFeatures() + "]");
         }
         int m = OpenClBackend.rows(in.shape());
+        boolean bf16 = in.dtype() == DType.BF16;
         List<ClTensor> temps = new ArrayList<>(4);
         try {
-            ClTensor t = in.shape().rank() == 2 ? in : view2d(in, m, temps);
+            ClTensor t = bf16 ? widen(in, m, temps) : in.shape().rank() == 2 ? in : view2d(in, m, temps);
             if (smooth != null) {
                 t = temp(temps, backend.binary(t, smooth, 1));
             }
@@ -167,6 +174,11 @@ final class ClPreparedLinear implements PreparedLinear {
                     throw e;
                 }
             }
+            if (bf16) {
+                ClTensor r = round(y, in.shape().withCols(plan.outFeatures()));
+                y.close();
+                return r;
+            }
             if (in.shape().rank() != 2) {
                 ClTensor r = reshape(y, in.shape().withCols(plan.outFeatures()));
                 y.close();
@@ -182,7 +194,7 @@ final class ClPreparedLinear implements PreparedLinear {
         return switch (plan.rotation()) {
             case Rotation.Identity i -> t;
             case Rotation.Dense d -> {
-                ClTensor out = temp(temps, backend.alloc(dev.nibble.api.DType.F32, Shape.of(m, plan.inFeatures())));
+                ClTensor out = temp(temps, backend.alloc(DType.F32, Shape.of(m, plan.inFeatures())));
                 backend.denseRotate(t, denseRotation, out, m, plan.inFeatures());
                 yield out;
             }
@@ -214,6 +226,27 @@ final class ClPreparedLinear implements PreparedLinear {
         } finally {
             qa.close();
         }
+    }
+
+    /** BF16 x widened exactly to an F32 [m, K] temporary: the F32 path runs on that. */
+    private ClTensor widen(ClTensor in, int m, List<ClTensor> temps) {
+        int n = OpenClBackend.checkedElements(in.shape(), "x of layer '" + plan.name() + "'");
+        ClTensor f = temp(temps, backend.alloc(DType.F32, Shape.of(m, in.shape().cols())));
+        backend.kernels().launch1("bf16_widen", n, in, f, n);
+        return f;
+    }
+
+    /** The F32 result rounded to nearest even into a new BF16 tensor of the given shape. */
+    private ClTensor round(ClTensor y, Shape shape) {
+        int n = OpenClBackend.checkedElements(y.shape(), "output of layer '" + plan.name() + "'");
+        ClTensor r = backend.alloc(DType.BF16, shape);
+        try {
+            backend.kernels().launch1("bf16_round", n, y, r, n);
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+        return r;
     }
 
     private ClTensor view2d(ClTensor in, int m, List<ClTensor> temps) {

@@ -187,7 +187,7 @@ final class OpenClBackend implements KernelBackend {
         return Math.toIntExact(s.cols());
     }
 
-    private static int checkedElements(Shape s, String what) {
+    static int checkedElements(Shape s, String what) {
         if (s.elementCount() > Integer.MAX_VALUE) {
             throw new InvalidInputException(what + " has " + s.elementCount() + " elements; the OpenCL kernels index with 32 bits");
         }

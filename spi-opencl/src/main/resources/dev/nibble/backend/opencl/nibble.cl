@@ -97,6 +97,26 @@ __kernel void unary_op(__global const float* x, __global float* y, int n, int op
     }
 }
 
+// BF16 activations of PreparedLinear.forward: widened exactly on the way in, the F32 result rounded
+// to nearest even on the way out; bit operations only, the same as dev.nibble.api.numerics.Bf16
+// (a NaN stays a quiet NaN with its sign and leading payload bits)
+__kernel void bf16_widen(__global const ushort* x, __global float* y, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    y[i] = as_float((uint) x[i] << 16);
+}
+
+__kernel void bf16_round(__global const float* x, __global ushort* y, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    uint u = as_uint(x[i]);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        y[i] = (ushort) ((u >> 16) | 0x40u);
+    } else {
+        y[i] = (ushort) ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
 // x [B, T, D]; p [B, D]: op 0 modulate x*(1+scale)+shift (p=shift, q=scale); op 1 gated add r + gate*y (p=gate, q=y, x=r)
 __kernel void adaln_op(__global const float* x, __global const float* p, __global const float* q, __global float* y,
         int b, int t, int d, int op) {

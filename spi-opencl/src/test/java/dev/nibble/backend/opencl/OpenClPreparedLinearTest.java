@@ -15,6 +15,7 @@ import dev.nibble.api.Rotation;
 import dev.nibble.api.Tensor;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.PreparedLinear;
+import dev.nibble.api.numerics.Bf16;
 import dev.nibble.api.numerics.Hadamard;
 import dev.nibble.api.numerics.Quantizer;
 import java.util.Random;
@@ -109,6 +110,81 @@ class OpenClPreparedLinearTest {
                 assertThat((double) got[i]).as("%s y[%d]", plan.name(), i)
                         .isCloseTo(want[i], Offset.offset(1e-3 + 1e-4 * Math.abs(want[i])));
             }
+        }
+        checkBf16(plan, x, step);
+    }
+
+    /** PreparedLinear's BF16 contract: out == RNE(F32 forward of the widened x), bit for bit. */
+    private static void checkBf16(QuantizedLinear plan, Tensor x, int step) {
+        OpenClBackend b = ClTestSupport.backend();
+        Tensor x16 = x.to(DType.BF16);
+        try (PreparedLinear pl = b.prepare(plan); DeviceTensor d16 = b.upload(x16);
+                DeviceTensor d32 = b.upload(x16.to(DType.F32)); DeviceTensor y16 = pl.forward(d16, step);
+                DeviceTensor y32 = pl.forward(d32, step)) {
+            assertThat(y16.dtype()).isEqualTo(DType.BF16);
+            assertThat(y16.shape()).isEqualTo(x.shape().withCols(plan.outFeatures()));
+            float[] f32 = b.download(y32).toFloatArray();
+            short[] got = bits(b.download(y16));
+            for (int i = 0; i < f32.length; i++) {
+                if (got[i] != Bf16.round(f32[i])) {
+                    throw new AssertionError(String.format("%s BF16 y[%d] = %04x, RNE of the F32 path's %s is %04x",
+                            plan.name(), i, got[i], f32[i], Bf16.round(f32[i])));
+                }
+            }
+        }
+    }
+
+    private static short[] bits(Tensor t) {
+        assertThat(t.dtype()).isEqualTo(DType.BF16);
+        short[] s = new short[Math.toIntExact(t.elementCount())];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = t.data().getAtIndex(Tensor.I16_LE, i);
+        }
+        return s;
+    }
+
+    /** The two conversion kernels against dev.nibble.api.numerics.Bf16 on every exponent, every tie, NaN and infinity. */
+    @Test
+    void bf16KernelsMatchTheJavaConversionsBitForBit() {
+        OpenClBackend b = ClTestSupport.backend();
+        int[] lows = {0x0000, 0x0001, 0x7FFF, 0x8000, 0x8001, 0xFFFF, 0x40_00, 0xC0_00};
+        int n = 0x10000 * lows.length;
+        float[] f = new float[n];
+        for (int hi = 0; hi < 0x10000; hi++) {
+            for (int j = 0; j < lows.length; j++) {
+                f[hi * lows.length + j] = Float.intBitsToFloat(hi << 16 | lows[j]);
+            }
+        }
+        try (ClTensor in = (ClTensor) b.upload(Tensor.ofFloats(f, n));
+                ClTensor out = b.alloc(DType.BF16, dev.nibble.api.Shape.of(n));
+                ClTensor wide = b.alloc(DType.F32, dev.nibble.api.Shape.of(n))) {
+            b.kernels().launch1("bf16_round", n, in, out, n);
+            short[] got = bits(b.download(out));
+            for (int i = 0; i < n; i++) {
+                if (got[i] != Bf16.round(f[i])) {
+                    throw new AssertionError(String.format("bf16_round(%08x) = %04x, Java gives %04x",
+                            Float.floatToRawIntBits(f[i]), got[i], Bf16.round(f[i])));
+                }
+            }
+            b.kernels().launch1("bf16_widen", n, out, wide, n);
+            float[] back = b.download(wide).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                assertThat(Float.floatToRawIntBits(back[i])).as("widen(%04x)", got[i])
+                        .isEqualTo(Float.floatToRawIntBits(Bf16.widen(got[i])));
+            }
+        }
+    }
+
+    @Test
+    void activationsOtherThanF32AndBf16AreRefusedNamingLayerAndType() {
+        OpenClBackend b = ClTestSupport.backend();
+        QuantizedLinear plan = QuantizedLinear.builder("blocks.3.mlp.fc2", K, N).denseWeight(ClTestSupport.random(r, 1f, N, K)).build();
+        try (PreparedLinear pl = b.prepare(plan); DeviceTensor f16 = b.upload(ClTestSupport.random(r, 1f, 2, K).to(DType.F16));
+                DeviceTensor i32 = b.upload(Tensor.ofInts(new int[2 * K], 2, K))) {
+            assertThatThrownBy(() -> pl.forward(f16)).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining("blocks.3.mlp.fc2").hasMessageContaining("F16");
+            assertThatThrownBy(() -> pl.forward(i32)).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining("blocks.3.mlp.fc2").hasMessageContaining("I32");
         }
     }
 
