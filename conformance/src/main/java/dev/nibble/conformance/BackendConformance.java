@@ -150,9 +150,19 @@ public abstract class BackendConformance {
         return FusedCases.tests(kit);
     }
 
-    /** @return one skipped test per declared capability this version of the kit does not cover */
+    /**
+     * @return the fused path of each method's plans with BF16 activations: bit for bit the F32
+     *     path's result rounded to nearest even
+     */
     @TestFactory
     @Order(7)
+    final Stream<DynamicNode> bf16Activations() {
+        return Bf16Cases.tests(kit);
+    }
+
+    /** @return one skipped test per declared capability this version of the kit does not cover */
+    @TestFactory
+    @Order(8)
     final Stream<DynamicNode> coverage() {
         return Coverage.uncovered(kit);
     }

@@ -71,7 +71,8 @@ public final class ConformanceRunner {
      * @param configuration JUnit configuration parameters (system properties are consulted after them)
      * @param out where the report goes (flushed)
      * @param areas names of the suite's test factories to run ({@code core}, {@code rotations},
-     *     {@code quantization}, {@code gemms}, {@code ditOps}, {@code fusedLinear}); none: all
+     *     {@code quantization}, {@code gemms}, {@code ditOps}, {@code fusedLinear},
+     *     {@code bf16Activations}); none: all
      * @return the counts
      */
     public static Summary execute(Class<? extends BackendConformance> suite, Map<String, String> configuration,

@@ -33,11 +33,20 @@ final class FusedCases {
     }
 
     /** A named plan recipe, what it needs, and the steps to run. */
-    private record Recipe(String name, Set<Capability> needs, int k, int n, int steps, Function<TestData, QuantizedLinear> plan) {
+    record Recipe(String name, Set<Capability> needs, int k, int n, int steps, Function<TestData, QuantizedLinear> plan) {
     }
 
     static Stream<DynamicNode> tests(Kit kit) {
-        List<Recipe> recipes = List.of(
+        List<DynamicNode> out = new ArrayList<>();
+        for (Recipe r : recipes()) {
+            out.add(kit.group(PREFIX + r.name(), r.needs(), cases(kit, r)));
+        }
+        return out.stream();
+    }
+
+    /** @return the plan of each method the kit runs through the fused path (also with BF16 activations) */
+    static List<Recipe> recipes() {
+        return List.of(
                 new Recipe("ConvRot W4A4: regular Hadamard 64, dynamic per-token int4, int4 per-channel weights, bias",
                         Set.of(new Capability.Rotate(RotationKind.REGULAR_HADAMARD), new Capability.Quantize(4),
                                 new Capability.IntGemm(4, 4, false)), 200, 48, 1,
@@ -71,11 +80,6 @@ final class FusedCases {
                 new Recipe("dense F16 weight, shift, bias (full precision layer)",
                         Set.of(new Capability.FloatGemm(), new Capability.SmoothShift()), 200, 48, 1,
                         d -> densePlan(d, 200, 48)));
-        List<DynamicNode> out = new ArrayList<>();
-        for (Recipe r : recipes) {
-            out.add(kit.group(PREFIX + r.name(), r.needs(), cases(kit, r)));
-        }
-        return out.stream();
     }
 
     private static Stream<DynamicNode> cases(Kit kit, Recipe r) {

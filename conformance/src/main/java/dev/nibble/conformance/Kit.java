@@ -110,6 +110,17 @@ final class Kit {
             return h.toFloatArray();
         }
 
+        /** Downloads a BF16 result and checks its type and shape. */
+        short[] bf16(String what, DeviceTensor t, long... shape) {
+            keep(t);
+            checkShape(what, t.dtype(), t.shape(), DType.BF16, shape);
+            Tensor h = backend.download(t);
+            checkShape(what + " (downloaded)", h.dtype(), h.shape(), DType.BF16, shape);
+            short[] bits = new short[Math.toIntExact(h.elementCount())];
+            MemorySegment.copy(h.data(), Tensor.I16_LE, 0, bits, 0, bits.length);
+            return bits;
+        }
+
         /** Downloads an I32 result and checks its type and shape. */
         int[] ints(String what, DeviceTensor t, long... shape) {
             keep(t);

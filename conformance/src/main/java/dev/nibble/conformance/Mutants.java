@@ -2,12 +2,16 @@ package dev.nibble.conformance;
 
 import static org.apiguardian.api.API.Status.EXPERIMENTAL;
 
+import dev.nibble.api.DType;
 import dev.nibble.api.QuantScheme;
+import dev.nibble.api.QuantizedLinear;
 import dev.nibble.api.QuantizedTensor;
 import dev.nibble.api.Tensor;
 import dev.nibble.api.backend.DeviceQuantized;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.KernelBackend;
+import dev.nibble.api.backend.PreparedLinear;
+import dev.nibble.api.numerics.Bf16;
 import dev.nibble.api.numerics.Int4Packing;
 import org.apiguardian.api.API;
 
@@ -35,6 +39,64 @@ public final class Mutants {
      */
     public static KernelBackend swappedNibbles(KernelBackend backend) {
         return new SwappedNibbles(backend);
+    }
+
+    /**
+     * @param backend a conformant backend
+     * @return the backend with BF16 results of {@code PreparedLinear.forward} rounded half away from
+     *     zero instead of half to even (it runs the F32 path on the widened x, then rounds)
+     */
+    public static KernelBackend bf16HalfAwayRounding(KernelBackend backend) {
+        return new Bf16HalfAwayRounding(backend);
+    }
+
+    /** Rounds BF16 forward results half away from zero: right everywhere but on exact ties. */
+    private static final class Bf16HalfAwayRounding extends ForwardingKernelBackend {
+        Bf16HalfAwayRounding(KernelBackend delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public PreparedLinear prepare(QuantizedLinear plan) {
+            PreparedLinear p = delegate.prepare(plan);
+            return new PreparedLinear() {
+                @Override
+                public QuantizedLinear plan() {
+                    return plan;
+                }
+
+                @Override
+                public DeviceTensor forward(DeviceTensor x, int step) {
+                    if (x.dtype() != DType.BF16) {
+                        return p.forward(x, step);
+                    }
+                    Tensor y;
+                    try (DeviceTensor wide = delegate.upload(delegate.download(x).to(DType.F32));
+                            DeviceTensor y32 = p.forward(wide, step)) {
+                        y = delegate.download(y32);
+                    }
+                    Tensor out = Tensor.allocate(DType.BF16, y.shape());
+                    for (long i = 0; i < y.elementCount(); i++) {
+                        float v = y.getFloat(i);
+                        int bits = Float.floatToRawIntBits(v);
+                        short r = Float.isNaN(v) ? Bf16.round(v)
+                                : (short) ((bits & 0x8000_0000) >>> 16 | ((bits & 0x7FFF_FFFF) + 0x8000) >>> 16);
+                        out.data().setAtIndex(Tensor.I16_LE, i, r);
+                    }
+                    return delegate.upload(out);
+                }
+
+                @Override
+                public long deviceBytes() {
+                    return p.deviceBytes();
+                }
+
+                @Override
+                public void close() {
+                    p.close();
+                }
+            };
+        }
     }
 
     /** Rounds half away from zero instead of half to even when it quantizes. */

@@ -60,6 +60,41 @@ class BrokenBackendsTest {
                 .as(text.toString()).isEmpty();
     }
 
+    /** The scalar backend rounding BF16 forward results half away from zero. */
+    static class Bf16HalfAwaySuite extends BackendConformance {
+        @Override
+        protected KernelBackend openBackend() {
+            return Mutants.bf16HalfAwayRounding(new ScalarBackend());
+        }
+    }
+
+    @Test
+    void bf16TiesRoundedAwayFromZeroFailTheRoundingCaseOnly() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(Bf16HalfAwaySuite.class, Map.of(), new PrintWriter(text),
+                "bf16Activations");
+        System.out.println(text);
+        assertThat(s.group(Bf16Cases.ROUNDING).orElseThrow().failed()).as(text.toString()).isNotEmpty();
+        assertThat(text.toString()).contains("RNE(");
+        // the F32 path is untouched
+        ConformanceRunner.Summary f32 = ConformanceRunner.execute(Bf16HalfAwaySuite.class, Map.of(), new PrintWriter(new StringWriter()),
+                "fusedLinear");
+        assertThat(f32.failed()).isZero();
+        assertThat(f32.passed()).isPositive();
+    }
+
+    @Test
+    void theHonestScalarBackendPassesEveryBf16Case() {
+        StringWriter text = new StringWriter();
+        ConformanceRunner.Summary s = ConformanceRunner.execute(PooledSuite.class, Map.of(), new PrintWriter(text), "bf16Activations");
+        assertThat(s.failed()).as(text.toString()).isZero();
+        assertThat(s.groups()).as(text.toString()).hasSize(FusedCases.recipes().size() + 1);
+        for (ConformanceRunner.Group g : s.groups()) {
+            assertThat(g.name()).startsWith(Bf16Cases.PREFIX);
+            assertThat(g.passed()).as(g.name()).isPositive();
+        }
+    }
+
     /** The scalar backend whose fused forward is off by 0.1%. */
     static class SlightlyWrongSuite extends BackendConformance {
         @Override

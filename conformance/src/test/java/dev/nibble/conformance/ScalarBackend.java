@@ -380,10 +380,14 @@ class ScalarBackend implements KernelBackend {
 
             @Override
             public DeviceTensor forward(DeviceTensor x, int step) {
+                if (x.dtype() != DType.F32 && x.dtype() != DType.BF16) {
+                    throw new InvalidInputException("layer " + plan.name() + ": x must be F32 or BF16, got " + x.dtype());
+                }
                 if (x.shape().cols() != plan.inFeatures()) {
                     throw new InvalidInputException("layer " + plan.name() + ": x has " + x.shape().cols() + " columns, expected " + plan.inFeatures());
                 }
-                DeviceTensor h = new Host(t(x).reshape(x.shape().rows(), x.shape().cols()));
+                // BF16: widened exactly, the F32 path, the result rounded to nearest even
+                DeviceTensor h = new Host(t(x).to(DType.F32).reshape(x.shape().rows(), x.shape().cols()));
                 if (plan.smooth() != null) {
                     h = smooth(h, upload(plan.smooth()));
                 }
@@ -409,7 +413,7 @@ class ScalarBackend implements KernelBackend {
                 if (plan.bias() != null) {
                     y = add(y, upload(plan.bias()));
                 }
-                return new Host(t(y).reshape(x.shape().withCols(plan.outFeatures()).dims()));
+                return new Host(t(y).to(x.dtype()).reshape(x.shape().withCols(plan.outFeatures()).dims()));
             }
 
             @Override
