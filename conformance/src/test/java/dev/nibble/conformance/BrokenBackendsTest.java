@@ -69,30 +69,15 @@ class BrokenBackendsTest {
     }
 
     @Test
-    void bf16TiesRoundedAwayFromZeroFailTheRoundingCaseOnly() {
+    void bf16TiesRoundedAwayFromZeroFailTheRoundingCase() {
         StringWriter text = new StringWriter();
         ConformanceRunner.Summary s = ConformanceRunner.execute(Bf16HalfAwaySuite.class, Map.of(), new PrintWriter(text),
                 "bf16Activations");
         System.out.println(text);
-        assertThat(s.group(Bf16Cases.ROUNDING).orElseThrow().failed()).as(text.toString()).isNotEmpty();
-        assertThat(text.toString()).contains("RNE(");
-        // the F32 path is untouched
-        ConformanceRunner.Summary f32 = ConformanceRunner.execute(Bf16HalfAwaySuite.class, Map.of(), new PrintWriter(new StringWriter()),
-                "fusedLinear");
-        assertThat(f32.failed()).isZero();
-        assertThat(f32.passed()).isPositive();
-    }
-
-    @Test
-    void theHonestScalarBackendPassesEveryBf16Case() {
-        StringWriter text = new StringWriter();
-        ConformanceRunner.Summary s = ConformanceRunner.execute(PooledSuite.class, Map.of(), new PrintWriter(text), "bf16Activations");
-        assertThat(s.failed()).as(text.toString()).isZero();
-        assertThat(s.groups()).as(text.toString()).hasSize(FusedCases.recipes().size() + 1);
-        for (ConformanceRunner.Group g : s.groups()) {
-            assertThat(g.name()).startsWith(Bf16Cases.PREFIX);
-            assertThat(g.passed()).as(g.name()).isPositive();
-        }
+        assertThat(s.groups()).hasSize(FusedCases.recipes().size() + 1);
+        assertThat(s.groups()).allSatisfy(g -> assertThat(g.name()).startsWith(Bf16Cases.PREFIX));
+        assertThat(s.group(Bf16Cases.ROUNDING).orElseThrow().failed()).as(text.toString())
+                .anyMatch(f -> f.contains("RNE("));
     }
 
     /** The scalar backend whose fused forward is off by 0.1%. */
