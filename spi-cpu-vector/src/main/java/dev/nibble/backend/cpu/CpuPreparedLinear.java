@@ -13,7 +13,6 @@ import dev.nibble.api.backend.Capability;
 import dev.nibble.api.backend.DeviceTensor;
 import dev.nibble.api.backend.PreparedLinear;
 import dev.nibble.api.backend.UnsupportedCapabilityException;
-import dev.nibble.api.numerics.Bf16;
 
 /**
  * A {@link QuantizedLinear} laid out for the CPU kernels once, at prepare time: quantized weights
@@ -123,7 +122,7 @@ final class CpuPreparedLinear implements PreparedLinear {
         int m = t.rows();
         ScalarKernels kn = backend.kernels();
         boolean bf16 = t.dtype() == DType.BF16;
-        float[] xt = bf16 ? widen(t.shorts()) : t.floats();
+        float[] xt = bf16 ? kn.widenBf16(t.shorts()) : t.floats();
         if (smooth != null) {
             xt = kn.smooth(xt, m, k, smooth);
         }
@@ -153,7 +152,7 @@ final class CpuPreparedLinear implements PreparedLinear {
             y = kn.addRow(y, m, n, bias);
         }
         Shape out = t.shape().withCols(n);
-        return bf16 ? CpuTensor.ofBf16(backend, out, round(y)) : CpuTensor.ofFloats(backend, out, y);
+        return bf16 ? CpuTensor.ofBf16(backend, out, kn.roundBf16(y)) : CpuTensor.ofFloats(backend, out, y);
     }
 
     /** x of this backend, F32 or BF16, at least one dimension. */
@@ -167,20 +166,6 @@ final class CpuPreparedLinear implements PreparedLinear {
             throw new InvalidInputException("layer '" + plan.name() + "': x must have at least one dimension, got a scalar");
         }
         return t;
-    }
-
-    /** BF16 in: widened exactly, then the F32 path (PreparedLinear's contract). */
-    private static float[] widen(short[] x) {
-        float[] f = new float[x.length];
-        Bf16.widen(x, 0, f, 0, x.length);
-        return f;
-    }
-
-    /** BF16 out: the F32 result rounded to nearest even. */
-    private static short[] round(float[] y) {
-        short[] s = new short[y.length];
-        Bf16.round(y, 0, s, 0, y.length);
-        return s;
     }
 
     @Override

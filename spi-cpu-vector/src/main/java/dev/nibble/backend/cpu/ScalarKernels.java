@@ -3,6 +3,7 @@ package dev.nibble.backend.cpu;
 import dev.nibble.api.Granularity;
 import dev.nibble.api.QuantScheme;
 import dev.nibble.api.Rotation;
+import dev.nibble.api.numerics.Bf16;
 import dev.nibble.api.numerics.Hadamard;
 import dev.nibble.api.numerics.Nf4;
 import dev.nibble.api.numerics.Quantizer;
@@ -70,6 +71,20 @@ class ScalarKernels {
             y[i] = a[i] + b[i];
         }
         return y;
+    }
+
+    // ---- BF16 activations: exact widening in, round to nearest even out (integer bit operations) ----
+
+    float[] widenBf16(short[] x) {
+        float[] f = new float[x.length];
+        Bf16.widen(x, 0, f, 0, x.length);
+        return f;
+    }
+
+    short[] roundBf16(float[] y) {
+        short[] s = new short[y.length];
+        Bf16.round(y, 0, s, 0, y.length);
+        return s;
     }
 
     // ---- quantization ----

@@ -2,12 +2,15 @@ package dev.nibble.backend.cpu;
 
 import dev.nibble.api.QuantScheme;
 import dev.nibble.api.Rotation;
+import dev.nibble.api.numerics.Bf16;
 import dev.nibble.api.numerics.Nf4;
 import dev.nibble.api.numerics.Quantizer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -183,6 +186,46 @@ class VectorKernels extends ScalarKernels {
             y[i] = a[i] + b[i];
         }
         return y;
+    }
+
+    /** Half-width shorts: one ShortVector load per FloatVector of the preferred species. */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    /** BF16 bits shifted into the high half of an int: the exact float, as {@link Bf16#widen}. */
+    @Override
+    float[] widenBf16(short[] x) {
+        float[] f = new float[x.length];
+        int i = 0;
+        for (; i + L <= x.length; i += L) {
+            IntVector v = (IntVector) ShortVector.fromArray(S, x, i).convertShape(VectorOperators.S2I, I, 0);
+            v.and(0xFFFF).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(f, i);
+        }
+        for (; i < x.length; i++) {
+            f[i] = Bf16.widen(x[i]);
+        }
+        return f;
+    }
+
+    /**
+     * Round to nearest even on the bits, as {@link Bf16#round}: add 0x7FFF
+     * plus the lowest kept bit, keep the high half; a NaN keeps its high half with the quiet bit set.
+     */
+    @Override
+    short[] roundBf16(float[] y) {
+        short[] s = new short[y.length];
+        int i = 0;
+        for (; i + L <= y.length; i += L) {
+            IntVector bits = FloatVector.fromArray(F, y, i).reinterpretAsInts();
+            IntVector high = bits.lanewise(VectorOperators.LSHR, 16);
+            IntVector rounded = bits.add(0x7FFF).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
+            VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
+            IntVector r = rounded.blend(high.or(0x40), nan);
+            ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0)).intoArray(s, i);
+        }
+        for (; i < y.length; i++) {
+            s[i] = Bf16.round(y[i]);
+        }
+        return s;
     }
 
     // ---- DiT operations: float32 within the contract's tolerances (VectorExp: same bits run to run) ----

@@ -48,7 +48,9 @@ class ColdHotDeterminismTest {
             ops.put("modulate", a -> b.modulate(a[3], a[4], a[5]));
             try (PreparedLinear p = b.prepare(plan)) {
                 ops.put("prepared w4a4", a -> p.forward(a[0]));
-                DeviceTensor[] in = {b.upload(x), b.upload(w), b.upload(qkv), b.upload(x3), b.upload(shift), b.upload(scale)};
+                ops.put("prepared w4a4, BF16 x", a -> p.forward(a[6]));
+                DeviceTensor[] in = {b.upload(x), b.upload(w), b.upload(qkv), b.upload(x3), b.upload(shift), b.upload(scale),
+                    b.upload(x.to(dev.nibble.api.DType.BF16))};
                 Map<String, byte[]> cold = new LinkedHashMap<>();
                 ops.forEach((name, op) -> cold.put(name, run(b, op, in)));
                 for (int i = 0; i < 400; i++) {

@@ -215,6 +215,35 @@ class PreparedLinearTest {
         }
     }
 
+    /** The conversion kernels of both paths against the API's, on every exponent with every tie pattern and NaN. */
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "scalar"})
+    void bf16ConversionKernelsMatchTheApiBitForBit(String path) {
+        try (KernelBackend b = Fixtures.open(path)) {
+            ScalarKernels kn = ((CpuKernelBackend) b).kernels();
+            assertThat(kn.path()).isEqualTo(path);
+            int[] lows = {0x0000, 0x0001, 0x7FFF, 0x8000, 0x8001, 0xFFFF, 0x4000, 0xC000, 0x1234};
+            float[] f = new float[0x10000 * lows.length + 5]; // + a tail shorter than a vector
+            for (int i = 0; i < f.length; i++) {
+                f[i] = Float.intBitsToFloat((i / lows.length) << 16 | lows[i % lows.length]);
+            }
+            short[] got = kn.roundBf16(f);
+            for (int i = 0; i < f.length; i++) {
+                if (got[i] != Bf16.round(f[i])) {
+                    throw new AssertionError(String.format("%s roundBf16(%08x) = %04x, Bf16.round gives %04x", path,
+                            Float.floatToRawIntBits(f[i]), got[i], Bf16.round(f[i])));
+                }
+            }
+            float[] back = kn.widenBf16(got);
+            for (int i = 0; i < got.length; i++) {
+                if (Float.floatToRawIntBits(back[i]) != (got[i] & 0xFFFF) << 16) {
+                    throw new AssertionError(String.format("%s widenBf16(%04x) = %08x", path, got[i],
+                            Float.floatToRawIntBits(back[i])));
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"vector", "scalar"})
     void otherActivationTypesAreRefusedNamingTheLayerAndTheType(String path) {
