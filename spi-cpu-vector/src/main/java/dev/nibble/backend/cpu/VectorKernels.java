@@ -191,40 +191,49 @@ class VectorKernels extends ScalarKernels {
     /** Half-width shorts: one ShortVector load per FloatVector of the preferred species. */
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
+    /** Elements per task of the BF16 conversions (a multiple of every vector length). */
+    private static final int BF16_CHUNK = 1 << 16;
+
     /** BF16 bits shifted into the high half of an int: the exact float, as {@link Bf16#widen}. */
     @Override
     float[] widenBf16(short[] x) {
         float[] f = new float[x.length];
-        int i = 0;
-        for (; i + L <= x.length; i += L) {
-            IntVector v = (IntVector) ShortVector.fromArray(S, x, i).convertShape(VectorOperators.S2I, I, 0);
-            v.and(0xFFFF).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(f, i);
-        }
-        for (; i < x.length; i++) {
-            f[i] = Bf16.widen(x[i]);
-        }
+        pool.forEach((x.length + BF16_CHUNK - 1) / BF16_CHUNK, c -> {
+            int i = c * BF16_CHUNK;
+            int end = Math.min(x.length, i + BF16_CHUNK);
+            for (; i + L <= end; i += L) {
+                IntVector v = (IntVector) ShortVector.fromArray(S, x, i).convertShape(VectorOperators.S2I, I, 0);
+                v.and(0xFFFF).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(f, i);
+            }
+            for (; i < end; i++) {
+                f[i] = Bf16.widen(x[i]);
+            }
+        });
         return f;
     }
 
     /**
-     * Round to nearest even on the bits, as {@link Bf16#round}: add 0x7FFF
-     * plus the lowest kept bit, keep the high half; a NaN keeps its high half with the quiet bit set.
+     * Round to nearest even on the bits, as {@link Bf16#round}: add 0x7FFF plus the lowest kept bit,
+     * keep the high half; a NaN keeps its high half with the quiet bit set.
      */
     @Override
     short[] roundBf16(float[] y) {
         short[] s = new short[y.length];
-        int i = 0;
-        for (; i + L <= y.length; i += L) {
-            IntVector bits = FloatVector.fromArray(F, y, i).reinterpretAsInts();
-            IntVector high = bits.lanewise(VectorOperators.LSHR, 16);
-            IntVector rounded = bits.add(0x7FFF).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
-            VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
-            IntVector r = rounded.blend(high.or(0x40), nan);
-            ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0)).intoArray(s, i);
-        }
-        for (; i < y.length; i++) {
-            s[i] = Bf16.round(y[i]);
-        }
+        pool.forEach((y.length + BF16_CHUNK - 1) / BF16_CHUNK, c -> {
+            int i = c * BF16_CHUNK;
+            int end = Math.min(y.length, i + BF16_CHUNK);
+            for (; i + L <= end; i += L) {
+                IntVector bits = FloatVector.fromArray(F, y, i).reinterpretAsInts();
+                IntVector high = bits.lanewise(VectorOperators.LSHR, 16);
+                IntVector rounded = bits.add(0x7FFF).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
+                VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
+                IntVector r = rounded.blend(high.or(0x40), nan);
+                ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0)).intoArray(s, i);
+            }
+            for (; i < end; i++) {
+                s[i] = Bf16.round(y[i]);
+            }
+        });
         return s;
     }
 
