@@ -44,6 +44,16 @@ extern "C" __global__ void k_gated_add(float* out, const float* res, const float
     }
 }
 
+// BF16 activations (PreparedLinear.forward): exact widening, and round to nearest even back
+// (__float2bfloat16_rn: the rounding Bf16.round does in Java; NaN stays NaN)
+extern "C" __global__ void k_bf16_to_f32(float* out, const uint16_t* x, long long n) {
+    GRID_STRIDE(i, n) out[i] = __uint_as_float((uint32_t)x[i] << 16);
+}
+
+extern "C" __global__ void k_f32_to_bf16(uint16_t* out, const float* x, long long n) {
+    GRID_STRIDE(i, n) out[i] = __bfloat16_as_ushort(__float2bfloat16_rn(x[i]));
+}
+
 // one block per row
 extern "C" __global__ void k_layernorm(float* out, const float* x, int D, float eps) {
     __shared__ float red[32];

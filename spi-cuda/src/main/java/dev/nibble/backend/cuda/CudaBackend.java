@@ -183,6 +183,38 @@ final class CudaBackend implements KernelBackend {
         return c;
     }
 
+    /**
+     * An activation a prepared layer takes: F32, or BF16 (contract of PreparedLinear.forward: the
+     * result has the same dtype).
+     */
+    CudaTensor activation(DeviceTensor x, String layer) {
+        CudaTensor c = t(x, "x");
+        if (c.dtype() != DType.F32 && c.dtype() != DType.BF16) {
+            throw new InvalidInputException("layer '" + layer + "': x must be F32 or BF16, got " + c.dtype());
+        }
+        return c;
+    }
+
+    /** @return a new F32 tensor holding the BF16 values of x widened exactly */
+    CudaTensor widenBf16(CudaTensor x) {
+        long n = x.shape().elementCount();
+        CudaTensor out = alloc(DType.F32, x.shape());
+        elementwise("k_bf16_to_f32", n, out, x, n);
+        return out;
+    }
+
+    /** @return a new BF16 tensor: x rounded to nearest even; closes x */
+    CudaTensor roundBf16(CudaTensor x) {
+        long n = x.shape().elementCount();
+        CudaTensor out = alloc(DType.BF16, x.shape());
+        try {
+            elementwise("k_f32_to_bf16", n, out, x, n);
+        } finally {
+            x.close();
+        }
+        return out;
+    }
+
     @Override
     public DeviceTensor upload(Tensor host) {
         if (host == null) {
