@@ -328,7 +328,17 @@ final class FusedLinear implements PreparedLinear {
             if (closed.get()) {
                 throw new IllegalStateException("prepared layer '" + plan.name() + "' is closed");
             }
-            CudaTensor in = b.f32(x, "x");
+            CudaTensor given = b.activation(x, plan.name());
+            if (given.dtype() == DType.BF16) {   // the F32 pipeline on the widened values, rounded back
+                if (given.shape().cols() != plan.inFeatures()) {
+                    throw new InvalidInputException("layer '" + plan.name() + "': x has " + given.shape().cols()
+                            + " columns, the layer takes " + plan.inFeatures());
+                }
+                try (CudaTensor wide = b.widenBf16(given)) {
+                    return b.roundBf16((CudaTensor) forward(wide, step));
+                }
+            }
+            CudaTensor in = given;
             int k = plan.inFeatures();
             if (in.shape().cols() != k) {
                 throw new InvalidInputException("layer '" + plan.name() + "': x has " + in.shape().cols()
