@@ -526,7 +526,7 @@ __device__ __forceinline__ void tq2_codes4(const float* v, float pre, float s, f
 }
 
 template <int SPW>
-__device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+__device__ __forceinline__ void tq2_row(int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, long long m,
@@ -728,43 +728,60 @@ __device__ __forceinline__ void tq2_row(const float* __restrict__ x, int K, int 
     }
 }
 
-// raw x of one row into registers (zero beyond K): two 16-byte loads per lane and segment, coalesced
-template <int SPW>
-__device__ __forceinline__ void tq2_load(const float* __restrict__ x, int K, long long m, float (&v)[SPW][8]) {
+// x is F32 or BF16 (xBf16: bf16[M][K], each value widened exactly to float: bits << 16)
+__device__ __forceinline__ void bf16x4(uint2 u, float* o) {
+    o[0] = __uint_as_float(u.x << 16); o[1] = __uint_as_float(u.x & 0xFFFF0000u);
+    o[2] = __uint_as_float(u.y << 16); o[3] = __uint_as_float(u.y & 0xFFFF0000u);
+}
+
+// raw x of one row into registers (zero beyond K): two 16-byte (F32) or 8-byte (BF16) loads per lane and segment, coalesced
+template <int SPW, bool BF16>
+__device__ __forceinline__ void tq2_load(const void* __restrict__ x, int K, long long m, float (&v)[SPW][8]) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, W = blockDim.x >> 5;
-    const float* xr = x + m * K;
 #pragma unroll
     for (int i = 0; i < SPW; i++) {
-        const int c = ((warp + i * W) << 8) + (lane << 2);   // each load: 512 contiguous bytes per warp
-        float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
-        if (c < K) a = __ldg(reinterpret_cast<const float4*>(xr + c));
-        if (c + 128 < K) b = __ldg(reinterpret_cast<const float4*>(xr + c + 128));
-        v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
-        v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
+        const int c = ((warp + i * W) << 8) + (lane << 2);   // each load: 512 (BF16: 256) contiguous bytes per warp
+        if (BF16) {
+            const uint16_t* xr = reinterpret_cast<const uint16_t*>(x) + m * K;
+            uint2 a = make_uint2(0u, 0u), b = a;
+            if (c < K) a = __ldg(reinterpret_cast<const uint2*>(xr + c));
+            if (c + 128 < K) b = __ldg(reinterpret_cast<const uint2*>(xr + c + 128));
+            bf16x4(a, &v[i][0]); bf16x4(b, &v[i][4]);
+        } else {
+            const float* xr = reinterpret_cast<const float*>(x) + m * K;
+            float4 a = make_float4(0.f, 0.f, 0.f, 0.f), b = a;
+            if (c < K) a = __ldg(reinterpret_cast<const float4*>(xr + c));
+            if (c + 128 < K) b = __ldg(reinterpret_cast<const float4*>(xr + c + 128));
+            v[i][0] = a.x; v[i][1] = a.y; v[i][2] = a.z; v[i][3] = a.w;
+            v[i][4] = b.x; v[i][5] = b.y; v[i][6] = b.z; v[i][7] = b.w;
+        }
     }
 }
 
-// one row per block (a row loop with the next row's loads in flight measured slower: its registers cost
-// more occupancy than the overlap gained)
+// one row per block. Measured dead ends on an H200 (docs/benchmarks/cudatq2.md): a row loop with the next row's loads in
+// flight in registers, and a persistent grid streaming the next rows into shared memory by cp.async (2-4 stages):
+// both slower, the kernel is bound by its instructions, not by memory latency
 template <int SPW>
-__device__ __forceinline__ void tq2_body(const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+__device__ __forceinline__ void tq2_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
-        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M) {
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16) {
     __shared__ float red[32 * SPW];
     const long long m = blockIdx.x;
     float v[SPW][8];
-    tq2_load<SPW>(x, K, m, v);
-    tq2_row<SPW>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart,
+    if (xBf16) tq2_load<SPW, true>(x, K, m, v);
+    else tq2_load<SPW, false>(x, K, m, v);
+    tq2_row<SPW>(K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart,
                  ks, r, lr, lrDt, lrbias, M, m, v, red);
 }
 
-#define TQ2_ARGS const float* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth, \
+// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K], widened exactly; grid M, block 32·ceil(segments / SPW)
+#define TQ2_ARGS const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth, \
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip, \
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart, \
-        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16
 #define TQ2_PASS x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, \
-        ks, r, lr, lrDt, lrbias, M
+        ks, r, lr, lrDt, lrbias, M, xBf16
 extern "C" __global__ void __launch_bounds__(1024, 2) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_body<4>(TQ2_PASS); }
@@ -777,7 +794,9 @@ extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_bo
 // f(t, j) = 4t + j (j < 4), 12 + 4t + j (j >= 4) of a chunk of its rows g and g + 8 (K order is a free
 // choice of a dot product); `down` is laid out on the host in the same order, float4 q = 2·nt + step/2
 // of a lane: dfrag[((chunk·2NT + q)·32 + lane)·4 + 2·(step&1) + e] = down[chunk·32 + f(t, 2·step + e)]
-// [8·nt + g], zero past Kp. r = 8·NT.
+// [8·nt + g], zero past Kp. r = 8·NT. x is F32 or BF16 (xBf16: widened exactly, then the same arithmetic, so the
+// partial sums are bit-identical to the F32 run on the widened values). The block stages each chunk's fragments of
+// `down` in shared memory (cp.async, 3 stages, 3·NT KB).
 __device__ __forceinline__ uint32_t tf32(float f) {
     uint32_t o;
     asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(o) : "f"(f));
@@ -789,29 +808,43 @@ __device__ __forceinline__ void mma_tf32(float* c, uint32_t a0, uint32_t a1, uin
         : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-template <int NT>
-__device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, const float* __restrict__ ismooth,
-        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part) {
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+template <int NT, bool BF16>
+__device__ __forceinline__ void lrdown_body(const void* __restrict__ x, int K, const float* __restrict__ ismooth,
+        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part,
+        float4* sdn_) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int gid = lane >> 2, tig = lane & 3;
     const long long row0 = (long long)blockIdx.x * 64 + warp * 16 + gid, row1 = row0 + 8;
     const int ks = blockIdx.y, c0 = ks * cps, c1 = min(nchunks, c0 + cps);
-    const float* x0 = x + min(row0, (long long)M - 1) * K;
-    const float* x1 = x + min(row1, (long long)M - 1) * K;
+    const long long r0 = min(row0, (long long)M - 1) * K, r1 = min(row1, (long long)M - 1) * K;
     float acc[NT][4];
 #pragma unroll
     for (int n = 0; n < NT; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
-    // x of the next chunk in flight (a deeper ring of registers measured slower: 130 registers, fewer warps)
-    float4 nx[4];
-    auto loadx = [&](int c, float4 (&d)[4]) {
-        const int k = c * 32 + tig * 4;   // columns k..k+3 and k+16..k+19: 64 contiguous bytes per row and load
-        const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
-        d[0] = k < K ? __ldg(reinterpret_cast<const float4*>(x0 + k)) : z;
-        d[1] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x0 + k + 16)) : z;
-        d[2] = k < K ? __ldg(reinterpret_cast<const float4*>(x1 + k)) : z;
-        d[3] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(x1 + k + 16)) : z;
+    // the chunk's B fragments (NT KB, the same for the block's 4 warps) staged once per block: 3 stages by cp.async,
+    // one barrier per chunk (the stage refilled after the barrier was read in the previous chunk). Read by each warp
+    // from L1/L2 instead (4 KB per warp and chunk at r = 32): 34.7 instead of 27.2 µs at M = 4096, K = 3072 on an H200
+    // (docs/benchmarks/cudatq2.md)
+    float4 (*sdn)[2 * NT * 32] = reinterpret_cast<float4 (*)[2 * NT * 32]>(sdn_);
+    auto issued = [&](int c, int st) {
+        const float4* src = reinterpret_cast<const float4*>(dhi) + (long long)c * 2 * NT * 32;
+#pragma unroll
+        for (int q = 0; q < NT / 2; q++) {
+            const int i = threadIdx.x + q * 128;
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(&sdn[st][i])), "l"(src + i) : "memory");
+        }
     };
-    auto chunk = [&](int c, float (&a)[2][8]) {
+#define LRD_PROLOGUE() \
+    if (c0 < c1) issued(c0, 0); \
+    asm volatile("cp.async.commit_group;\n" ::: "memory"); \
+    if (c0 + 1 < c1) issued(c0 + 1, 1); \
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#define LRD_STAGE(c, j) \
+    asm volatile("cp.async.wait_group 1;\n" ::: "memory"); \
+    __syncthreads(); \
+    if ((c) + 2 < c1) issued((c) + 2, ((j) + 2) % 3); \
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    auto chunk = [&](int c, float (&a)[2][8], int j) {
         const int k = c * 32 + tig * 4;
         if (ismooth != nullptr && k < K) {   // x·(1/s): within 1.5 ulp of x/s, far inside the low-rank tolerance
             const float4 s0 = __ldg(reinterpret_cast<const float4*>(ismooth + k));
@@ -820,11 +853,11 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
 #pragma unroll
             for (int e = 0; e < 8; e++) { a[0][e] = a[0][e] * sv[e]; a[1][e] = a[1][e] * sv[e]; }
         }
-        const float4* bh = reinterpret_cast<const float4*>(dhi) + (long long)c * 2 * NT * 32 + lane;
         const float4* bl = dlo ? reinterpret_cast<const float4*>(dlo) + (long long)c * 2 * NT * 32 + lane : nullptr;
         float4 bv[NT][2];
+        const float4* bh = &sdn[j % 3][lane];
 #pragma unroll
-        for (int n = 0; n < NT; n++) { bv[n][0] = __ldg(bh + (n * 2) * 32); bv[n][1] = __ldg(bh + (n * 2 + 1) * 32); }
+        for (int n = 0; n < NT; n++) { bv[n][0] = bh[(n * 2) * 32]; bv[n][1] = bh[(n * 2 + 1) * 32]; }
 #pragma unroll
         for (int s = 0; s < 4; s++) {
             uint32_t h0 = tf32(a[0][2 * s]), h1 = tf32(a[1][2 * s]), h2 = tf32(a[0][2 * s + 1]), h3 = tf32(a[1][2 * s + 1]);
@@ -843,13 +876,51 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
             }
         }
     };
-    if (c0 < c1) loadx(c0, nx);
-    for (int c = c0; c < c1; c++) {
-        float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
-                         {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
-        if (c + 1 < c1) loadx(c + 1, nx);
-        chunk(c, a);
+    // x of the next chunk in flight (a deeper ring of registers measured slower: 130 registers, fewer warps; so did a
+    // 4-stage per-warp cp.async ring of x in shared memory). Columns k..k+3, k+16..k+19 of rows row0, row1.
+    if constexpr (BF16) {
+        const uint16_t* xb = reinterpret_cast<const uint16_t*>(x);
+        uint2 nx[4];
+        auto loadx = [&](int c) {
+            const int k = c * 32 + tig * 4;
+            const uint2 z = make_uint2(0u, 0u);
+            nx[0] = k < K ? __ldg(reinterpret_cast<const uint2*>(xb + r0 + k)) : z;
+            nx[1] = k + 16 < K ? __ldg(reinterpret_cast<const uint2*>(xb + r0 + k + 16)) : z;
+            nx[2] = k < K ? __ldg(reinterpret_cast<const uint2*>(xb + r1 + k)) : z;
+            nx[3] = k + 16 < K ? __ldg(reinterpret_cast<const uint2*>(xb + r1 + k + 16)) : z;
+        };
+        LRD_PROLOGUE()
+        if (c0 < c1) loadx(c0);
+        for (int c = c0, j = 0; c < c1; c++, j++) {
+            float a[2][8];
+            bf16x4(nx[0], &a[0][0]); bf16x4(nx[1], &a[0][4]); bf16x4(nx[2], &a[1][0]); bf16x4(nx[3], &a[1][4]);
+            if (c + 1 < c1) loadx(c + 1);
+            LRD_STAGE(c, j)
+            chunk(c, a, j);
+        }
+    } else {
+        const float* xf = reinterpret_cast<const float*>(x);
+        float4 nx[4];
+        auto loadx = [&](int c) {
+            const int k = c * 32 + tig * 4;   // 64 contiguous bytes per row and load
+            const float4 z = make_float4(0.f, 0.f, 0.f, 0.f);
+            nx[0] = k < K ? __ldg(reinterpret_cast<const float4*>(xf + r0 + k)) : z;
+            nx[1] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(xf + r0 + k + 16)) : z;
+            nx[2] = k < K ? __ldg(reinterpret_cast<const float4*>(xf + r1 + k)) : z;
+            nx[3] = k + 16 < K ? __ldg(reinterpret_cast<const float4*>(xf + r1 + k + 16)) : z;
+        };
+        LRD_PROLOGUE()
+        if (c0 < c1) loadx(c0);
+        for (int c = c0, j = 0; c < c1; c++, j++) {
+            float a[2][8] = {{nx[0].x, nx[0].y, nx[0].z, nx[0].w, nx[1].x, nx[1].y, nx[1].z, nx[1].w},
+                             {nx[2].x, nx[2].y, nx[2].z, nx[2].w, nx[3].x, nx[3].y, nx[3].z, nx[3].w}};
+            if (c + 1 < c1) loadx(c + 1);
+            LRD_STAGE(c, j)
+            chunk(c, a, j);
+        }
     }
+#undef LRD_PROLOGUE
+#undef LRD_STAGE
     const int r = NT * 8;
 #pragma unroll
     for (int n = 0; n < NT; n++) {
@@ -859,10 +930,18 @@ __device__ __forceinline__ void lrdown_body(const float* __restrict__ x, int K, 
     }
 }
 
-#define LRD_ARGS const float* __restrict__ x, int K, const float* __restrict__ ismooth, \
-        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part
+// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K], widened exactly
+#define LRD_ARGS const void* __restrict__ x, int K, const float* __restrict__ ismooth, \
+        const float* __restrict__ dhi, const float* __restrict__ dlo, int M, int cps, int nchunks, float* __restrict__ part, \
+        int xBf16
 #define LRD_PASS x, K, ismooth, dhi, dlo, M, cps, nchunks, part
-extern "C" __global__ void __launch_bounds__(128) k_lr_down_r16(LRD_ARGS) { lrdown_body<2>(LRD_PASS); }
-extern "C" __global__ void __launch_bounds__(128) k_lr_down_r32(LRD_ARGS) { lrdown_body<4>(LRD_PASS); }
-extern "C" __global__ void __launch_bounds__(128) k_lr_down_r48(LRD_ARGS) { lrdown_body<6>(LRD_PASS); }
-extern "C" __global__ void __launch_bounds__(128) k_lr_down_r64(LRD_ARGS) { lrdown_body<8>(LRD_PASS); }
+#define LRD_SMEM(NT) __shared__ __align__(16) float4 sdn[3 * 2 * NT * 32];
+#define LRD_KERNEL(R, NT) extern "C" __global__ void __launch_bounds__(128) k_lr_down_r##R(LRD_ARGS) { \
+        LRD_SMEM(NT) \
+        if (xBf16) lrdown_body<NT, true>(LRD_PASS, sdn); else lrdown_body<NT, false>(LRD_PASS, sdn); }
+LRD_KERNEL(16, 2)
+LRD_KERNEL(32, 4)
+LRD_KERNEL(48, 6)
+LRD_KERNEL(64, 8)
+#undef LRD_KERNEL
+#undef LRD_SMEM

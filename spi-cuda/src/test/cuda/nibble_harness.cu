@@ -83,18 +83,19 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     return true;
 }
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
+static int g_sms = 132;
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
 static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) spw = g_forceSpw; return spw ? spw : (S <= 16 ? 1 : S <= 32 ? 2 : 4); }
-static void launch_tq2(const float* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
+static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
-                       const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0) {
+                       const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0,
+                       int xbf16 = 0) {
     spw = tq2_spw(Kpad, spw);
     int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
     int ln0 = rot ? __builtin_ctz(n0) : 0;
     auto k = spw == 1 ? k_tq2_s1 : spw == 2 ? k_tq2_s2 : k_tq2_s4;
-    int grid = M;
-    k<<<grid, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
-                        lrDt, lrbias, M);
+    k<<<M, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
+                              lrDt, lrbias, M, xbf16);
 }
 // down [Kp, r] (float values) in the fragment order of k_lr_down; lo: the non-TF32 remainder (empty if none)
 static float tf32r(float f) { uint32_t b; memcpy(&b, &f, 4); b = (b + 0x1000u) & 0xFFFFE000u; float o; memcpy(&o, &b, 4); return o; }
@@ -117,18 +118,20 @@ static int lr_splits(int M, int nch, int* cps) {
     *cps = (nch + ks - 1) / ks;
     return (nch + *cps - 1) / *cps;
 }
-static void launch_lrdown(const float* x, int M, int K, const float* ism, const float* dhi, const float* dlo,
-                          int r, float* part, int ks, int cps, int nch) {
+static void launch_lrdown(const void* x, int M, int K, const float* ism, const float* dhi, const float* dlo,
+                          int r, float* part, int ks, int cps, int nch, int xbf16 = 0) {
     dim3 g((M + 63) / 64, ks);
-    if (r == 16) k_lr_down_r16<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
-    if (r == 32) k_lr_down_r32<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
-    if (r == 48) k_lr_down_r48<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
-    if (r == 64) k_lr_down_r64<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part);
+    if (r == 16) k_lr_down_r16<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 32) k_lr_down_r32<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 48) k_lr_down_r48<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 64) k_lr_down_r64<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
 }
 
 // had > 0: regular Hadamard blocks of had; had < 0: Sylvester blocks of -had
 struct Case { const char* name; int bits; int had; int gs; int r; bool smooth; bool bias; int mode; bool shift; };
 
+static int g_xbf16 = 0;   // checks: x rounded to BF16 values, the register path also fed BF16 (must equal the F32 run)
+static int g_qmax = 0;    // checks: another code range (bits 8 with qmax 7: INT8 bytes holding 4-bit codes)
 static int check_case(const Case& c, int M, int K, int N, bool newtq) {
     int align = c.bits == 4 ? 256 : 128;
     const int n0 = std::abs(c.had), rot = c.had > 0 ? 1 : c.had < 0 ? 2 : 0;
@@ -137,10 +140,12 @@ static int check_case(const Case& c, int M, int K, int N, bool newtq) {
     int Kpad = (Kp + align - 1) / align * align;
     bool grouped = c.gs > 0;
     int gs = grouped ? c.gs : Kpad, G = Kpad / gs;
-    int qmax = c.bits == 4 ? 7 : 127;
+    int qmax = g_qmax ? g_qmax : c.bits == 4 ? 7 : 127;
     std::vector<float> x((size_t)M * K), sm(K), sh(K), bias(N), w((size_t)N * Kpad, 0.f);
     for (auto& v : x) v = nrand();
     for (int m = 0; m < M; m++) x[(size_t)m * K + 5] *= 30.0f;  // an outlier channel
+    std::vector<uint16_t> xb;
+    if (g_xbf16) { xb.resize(x.size()); for (size_t i = 0; i < x.size(); i++) { xb[i] = bf16(x[i]); x[i] = bf16f(xb[i]); } }
     for (auto& v : sm) v = 0.5f + (float)urand();
     for (auto& v : sh) v = (float)urand() * 4.0f - 2.0f;
     for (auto& v : bias) v = nrand();
@@ -167,6 +172,9 @@ static int check_case(const Case& c, int M, int K, int N, bool newtq) {
     CK(cudaMalloc(&dac, (size_t)M * Kpad)); CK(cudaMalloc(&dwc, wpk.size()));
     CK(cudaMalloc(&ddown, down.size() * 2)); CK(cudaMalloc(&dup, up.size() * 2)); CK(cudaMalloc(&dlr, (size_t)M * 128 * 2));
     CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    void* dxb = nullptr;
+    if (g_xbf16) { CK(cudaMalloc(&dxb, xb.size() * 2)); CK(cudaMemcpy(dxb, xb.data(), xb.size() * 2, cudaMemcpyHostToDevice)); }
+    long bfmis = 0;   // BF16-input run vs the F32 run on the widened values: bytes of codes, scales, low-rank pairs
     CK(cudaMemcpy(dsm, sm.data(), K * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dbias, bias.data(), N * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dws, ws.data(), ws.size() * 4, cudaMemcpyHostToDevice));
@@ -194,11 +202,27 @@ static int check_case(const Case& c, int M, int K, int N, bool newtq) {
             CK(cudaMalloc(&dlb, c.r * 4)); CK(cudaMemcpy(dlb, lb.data(), c.r * 4, cudaMemcpyHostToDevice));
             ks = lr_splits(M, nch, &cps);
             CK(cudaMalloc(&dpart, (size_t)ks * M * c.r * 4));
-            launch_lrdown(dx, M, K, c.smooth ? dism : nullptr, dhi, dlo, c.r, dpart, ks, cps, nch);
         }
-        launch_tq2(dx, M, K, Kpad, c.smooth ? dsm : nullptr, c.shift ? dsh : nullptr, rot, n0, rscale, c.bits, gs, G, -qmax - 1, qmax,
-                   dac, das, dpart, ks, c.r, dlr, DT_BF16, c.shift ? dlb : nullptr);
-        CKL(); CK(cudaDeviceSynchronize());
+        auto run = [&](const void* xin, int xbf) {
+            if (c.r) launch_lrdown(xin, M, K, c.smooth ? dism : nullptr, dhi, dlo, c.r, dpart, ks, cps, nch, xbf);
+            launch_tq2(xin, M, K, Kpad, c.smooth ? dsm : nullptr, c.shift ? dsh : nullptr, rot, n0, rscale, c.bits, gs, G, -qmax - 1, qmax,
+                       dac, das, dpart, ks, c.r, dlr, DT_BF16, c.shift ? dlb : nullptr, 0, xbf);
+            CKL(); CK(cudaDeviceSynchronize());
+        };
+        run(dx, 0);
+        if (g_xbf16) {
+            const size_t nc = (size_t)M * Kpad * c.bits / 8, ns = (size_t)M * G * 4, nl = (size_t)M * 2 * c.r * 2;
+            std::vector<uint8_t> a(nc + ns + nl), b(nc + ns + nl);
+            auto grab = [&](std::vector<uint8_t>& o) {
+                CK(cudaMemcpy(o.data(), dac, nc, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(o.data() + nc, das, ns, cudaMemcpyDeviceToHost));
+                if (nl) CK(cudaMemcpy(o.data() + nc + ns, dlr, nl, cudaMemcpyDeviceToHost));
+            };
+            grab(a);
+            CK(cudaMemset(dac, 0x5A, (size_t)M * Kpad)); CK(cudaMemset(das, 0xFF, (size_t)M * G * 4)); CK(cudaMemset(dlr, 0x77, (size_t)M * 128 * 2));
+            run(dxb, 1);
+            grab(b);
+            for (size_t i = 0; i < a.size(); i++) bfmis += a[i] != b[i];
+        }
         if (dism) cudaFree(dism);
         if (dlb) cudaFree(dlb);
     } else {
@@ -249,9 +273,11 @@ static int check_case(const Case& c, int M, int K, int N, bool newtq) {
         }
     }
     double rel = sqrt(num / den);
-    bool ok = bad == 0 && badS == 0 && nan == 0 && rel < 1e-5 && (c.r == 0 || sqrt(lrerr / lrden) < 1e-4);
-    printf("%-28s %-15s %-12s M=%d K=%d N=%d: code mismatches %ld, scale mismatches %ld, NaN %ld, rel err %.3e, lr rel err %.3e -> %s\n",
-           c.name, tqn, kn, M, K, N, bad, badS, nan, rel, c.r ? sqrt(lrerr / lrden) : 0.0, ok ? "OK" : "FAIL");
+    bool ok = bad == 0 && badS == 0 && nan == 0 && rel < 1e-5 && (c.r == 0 || sqrt(lrerr / lrden) < 1e-4) && bfmis == 0;
+    printf("%-28s %-15s %-12s M=%d K=%d N=%d%s%s: code mismatches %ld, scale mismatches %ld, NaN %ld, rel err %.3e, lr rel err %.3e%s -> %s\n",
+           c.name, tqn, kn, M, K, N, g_xbf16 ? " x=BF16" : "", g_qmax ? " qmax=7" : "", bad, badS, nan, rel, c.r ? sqrt(lrerr / lrden) : 0.0,
+           g_xbf16 ? (bfmis ? " BF16 run differs from F32 run" : " BF16 run == F32 run (bytes)") : "", ok ? "OK" : "FAIL");
+    if (dxb) cudaFree(dxb);
     cudaFree(dx); cudaFree(dsm); cudaFree(dbias); cudaFree(das); cudaFree(dws); cudaFree(dy); cudaFree(dac); cudaFree(dwc);
     cudaFree(ddown); cudaFree(dup); cudaFree(dlr); cudaFree(dsh);
     if (dhi) cudaFree(dhi); if (dlo) cudaFree(dlo); if (dpart) cudaFree(dpart);
@@ -318,9 +344,113 @@ __global__ void k_mma_peak(int* out, int iters) {
 
 static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
 
+// ./harness tqbench: the transform+quantize kernels alone, F32 and BF16 x, each launch mode, every shape of the bench
+static int tq_bench(const cudaDeviceProp& p) {
+    set_attrs();
+    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    double copy;
+    {
+        size_t bytes = 1ull << 30; void *a, *b; CK(cudaMalloc(&a, bytes)); CK(cudaMalloc(&b, bytes)); CK(cudaMemset(a, 1, bytes));
+        std::vector<float> t;
+        for (int i = 0; i < 12; i++) { CK(cudaEventRecord(e0)); CK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice)); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1)); float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); if (i >= 2) t.push_back(ms); }
+        copy = 2.0 * bytes / (median(t) * 1e-3) / 1e9;
+        printf("RESULT copy_d2d_GBps %.1f\n", copy);
+        cudaFree(a); cudaFree(b);
+    }
+    int Ms[] = {256, 1024, 4096};
+    int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
+    const char* only = getenv("NIBBLE_BENCH_ONLY");
+    for (auto& kn : KNs) for (int M : Ms) {
+        int K = kn[0];
+        if (only != nullptr) { int m1, k1, n1; if (sscanf(only, "%d,%d,%d", &m1, &k1, &n1) == 3 && (m1 != M || k1 != K || n1 != kn[1])) continue; }
+        int Kpad = (K + 255) / 256 * 256, G = Kpad / 64;
+        size_t xbytes = (size_t)M * K * 4;
+        int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
+        std::vector<float*> xs(sets); std::vector<uint16_t*> xbs(sets);
+        std::vector<float> hx((size_t)M * K); std::vector<uint16_t> hb(hx.size());
+        for (int s = 0; s < sets; s++) {
+            for (size_t i = 0; i < hx.size(); i++) { hb[i] = bf16(nrand()); hx[i] = bf16f(hb[i]) * (1.0f + (float)(i & 7) * 1e-3f); }
+            CK(cudaMalloc(&xs[s], xbytes)); CK(cudaMemcpy(xs[s], hx.data(), xbytes, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&xbs[s], xbytes / 2)); CK(cudaMemcpy(xbs[s], hb.data(), xbytes / 2, cudaMemcpyHostToDevice));
+        }
+        float *sm, *as, *dhi, *part; uint8_t* ac; uint16_t* lr;
+        CK(cudaMalloc(&sm, K * 4)); CK(cudaMalloc(&as, (size_t)M * G * 4)); CK(cudaMalloc(&ac, (size_t)M * Kpad)); CK(cudaMalloc(&lr, (size_t)M * 64 * 2));
+        { std::vector<float> s(K); for (auto& v : s) v = 0.5f + (float)urand(); CK(cudaMemcpy(sm, s.data(), K * 4, cudaMemcpyHostToDevice)); }
+        int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
+        {
+            std::vector<float> df((size_t)K * 32), hi, lo; for (auto& v : df) v = bf16f(bf16(nrand() * 0.05f));
+            lr_frag(df, K, 32, hi, lo);
+            CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&part, (size_t)ks * M * 32 * 4)); CK(cudaMemset(part, 0, (size_t)ks * M * 32 * 4));
+        }
+        int it = 0;
+        // v: 0 w4a4 ConvRot (had256, per token), 1 w8a8 ConvRot, 2 bits 8 with codes -8..7, 3 w4a4 g64 (smoothing),
+        //    4 SVDQuant k_tq2 (g64, smoothing, sums the k_lr_down splits), 5 k_lr_down r32 alone, 6 SVDQuant k_lr_down + k_tq2
+        const char* names[] = {"w4a4_convrot", "w8a8_convrot", "w8_q4_convrot", "w4a4_g64", "svdq_tq2", "lr_down_r32", "svdq_down+tq2"};
+        for (int v = 0; v < 7; v++) for (int xb = 0; xb < 2; xb++) {
+            auto step = [&]() {
+                const void* x = xb ? (const void*)xbs[it % sets] : (const void*)xs[it % sets];
+                if (v == 5 || v == 6) launch_lrdown(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb);
+                if (v == 0) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, xb);
+                if (v == 1) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, xb);
+                if (v == 2) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, xb);
+                if (v == 3) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, xb);
+                if (v == 4 || v == 6) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, 0, xb);
+                it++;
+            };
+            for (int i = 0; i < 5; i++) step();
+            CKL(); CK(cudaDeviceSynchronize());
+            std::vector<float> t;
+            for (int s = 0; s < 40; s++) {
+                CK(cudaEventRecord(e0));
+                for (int i = 0; i < 10; i++) step();
+                CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
+                float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 100.0f);
+            }
+            CKL();
+            double us = median(t);
+            int bits = v == 0 || v >= 3 ? 4 : 8;
+            double bytes = (double)M * K * (xb ? 2 : 4);
+            if (v != 5) bytes += (double)M * Kpad * bits / 8 + (double)M * (v >= 3 ? G : 1) * 4;
+            printf("TQ M=%d K=%d %-14s x=%s us %.2f GBps %.0f copy%% %.0f\n", M, K, names[v], xb ? "BF16" : "F32 ", us, bytes / (us * 1e-6) / 1e9, 100.0 * bytes / (us * 1e-6) / 1e9 / copy);
+        }
+        for (int s = 0; s < sets; s++) { cudaFree(xs[s]); cudaFree(xbs[s]); }
+        cudaFree(sm); cudaFree(as); cudaFree(ac); cudaFree(lr); cudaFree(dhi); cudaFree(part);
+    }
+    return 0;
+}
+
+// ./harness profile: one launch each (for a profiler) at M = 4096, K = 3072: k_tq2 ConvRot W4A4 F32 x, BF16 x, g64 with
+// smoothing F32 x, k_lr_down r32 F32 x, BF16 x
+static int tq_profile() {
+    const int M = 4096, K = 3072, Kpad = 3072, G = Kpad / 64;
+    std::vector<float> hx((size_t)M * K); std::vector<uint16_t> hb(hx.size());
+    for (size_t i = 0; i < hx.size(); i++) { hb[i] = bf16(nrand()); hx[i] = bf16f(hb[i]); }
+    float *x, *sm, *as, *dhi, *part; uint16_t* xb; uint8_t* ac;
+    CK(cudaMalloc(&x, hx.size() * 4)); CK(cudaMalloc(&xb, hx.size() * 2)); CK(cudaMalloc(&sm, K * 4)); CK(cudaMalloc(&as, (size_t)M * G * 4));
+    CK(cudaMalloc(&ac, (size_t)M * Kpad));
+    CK(cudaMemcpy(x, hx.data(), hx.size() * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(xb, hb.data(), hb.size() * 2, cudaMemcpyHostToDevice));
+    { std::vector<float> s(K); for (auto& v : s) v = 0.5f + (float)urand(); CK(cudaMemcpy(sm, s.data(), K * 4, cudaMemcpyHostToDevice)); }
+    int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
+    { std::vector<float> df((size_t)K * 32), hi, lo; for (auto& v : df) v = bf16f(bf16(nrand() * 0.05f)); lr_frag(df, K, 32, hi, lo);
+      CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice)); }
+    CK(cudaMalloc(&part, (size_t)ks * M * 32 * 4));
+    launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 0);
+    launch_tq2(xb, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 1);
+    launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 0);
+    launch_lrdown(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, 0);
+    launch_lrdown(xb, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, 1);
+    CKL(); CK(cudaDeviceSynchronize());
+    printf("profile: 5 launches done\n");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     bool bench = argc > 1 && !strcmp(argv[1], "bench");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
+    g_sms = p.multiProcessorCount;
+    if (argc > 1 && !strcmp(argv[1], "tqbench")) return tq_bench(p);
+    if (argc > 1 && !strcmp(argv[1], "profile")) return tq_profile();
     printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", p.name, p.major, p.minor, p.multiProcessorCount, p.l2CacheSize >> 20);
     for (int t : {160, 192, 384, 512, 768, 1024}) {
         int a = 0, b = 0;
@@ -367,6 +497,27 @@ int main(int argc, char** argv) {
     }
     fails += check_lrdown(333, 1000, 32);
     fails += check_lrdown(70, 3072, 64);
+    // BF16 input (bit-identical to the F32 run on the widened values), the launch variants, bits 8 with 4-bit codes
+    g_xbf16 = 1;
+    fails += check_case(cases[0], 300, 1152, 64, true);
+    fails += check_case(cases[2], 300, 1152, 64, true);
+    fails += check_case(cases[3], 300, 1152, 64, true);
+    fails += check_case(cases[4], 300, 1152, 64, true);
+    fails += check_case(more[0], 300, 1152, 64, true);
+    fails += check_case(more[3], 300, 1152, 64, true);
+    fails += check_case(more[4], 200, 2048, 64, true);
+    fails += check_case(cases[0], 1024, 3072, 64, true);
+    fails += check_case(cases[4], 1031, 3072, 64, true);
+    fails += check_case(cases[0], 4100, 1152, 32, true);
+    fails += check_case(cases[4], 257, 12288, 64, true);
+    g_forceSpw = 2; fails += check_case(cases[0], 200, 3072, 64, true); g_forceSpw = 0;
+    g_forceSpw = 4; fails += check_case(cases[4], 200, 3072, 64, true); g_forceSpw = 0;
+    g_xbf16 = 0;
+    g_qmax = 7;
+    fails += check_case(cases[2], 300, 1152, 64, true);
+    fails += check_case(cases[3], 300, 1152, 64, true);
+    g_xbf16 = 1; fails += check_case(cases[2], 1024, 3072, 64, true); g_xbf16 = 0;
+    g_qmax = 0;
     printf("check: %d failures\n", fails);
     if (!bench) return fails ? 1 : 0;
 

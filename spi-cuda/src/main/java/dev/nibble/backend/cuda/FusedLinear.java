@@ -378,7 +378,7 @@ final class FusedLinear implements PreparedLinear {
         int[] split = lowRankSplits(m, chunks);
         try (CudaTensor part = b.alloc(DType.F32, Shape.of((long) split[0] * m * rank))) {
             b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi, downLo, m,
-                    split[1], chunks, part);
+                    split[1], chunks, part, 0);   // xBf16: 0, x is F32 here
             launchTq2(warps, in, k, m, codes, scales, part, split[0], lr, lrDt);
         }
     }
@@ -387,7 +387,7 @@ final class FusedLinear implements PreparedLinear {
             int ks, CudaTensor lr, int lrDt) {
         b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
                 bits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
-                lr, lrDt, lowRankBias, m);
+                lr, lrDt, lowRankBias, m, 0);   // xBf16: 0, x is F32 here
     }
 
     private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
