@@ -107,37 +107,154 @@ template <int kBN> __device__ __forceinline__ void wgmma(int* d, uint64_t da, ui
     if constexpr (kBN == 256) wgmma_n256(d, da, db); else wgmma_n128(d, da, db);
 }
 
+// MODE 0: INT8 A and W. MODE 1: packed INT4 A and W, both unpacked to INT8 in shared memory.
+// MODE 2: INT8 A (4-bit values in bytes, as k_tq2 writes them with bits=8, qmin=-8, qmax=7), packed
+// INT4 W unpacked to INT8 in shared memory in natural K order.
 template <int MODE, int kBN> struct Cfg {
-    static constexpr int STAGE = (kBM + kBN) * kBK;                         // INT8 tile bytes per stage
-    static constexpr int RAW = (kBM + kBN) * kBK / 2;                       // packed INT4 bytes per stage
-    static constexpr int kSTAGES = MODE == 0 ? (kBN == 256 ? 4 : 6) : 2;    // INT8 buffers
-    static constexpr int RAWS = MODE == 0 ? 1 : 4;                          // packed INT4 stages
-    static constexpr int AHEAD = MODE == 0 ? kSTAGES - 2 : RAWS - 1;        // stages loaded ahead
-    static constexpr int SMEM = kSTAGES * STAGE + (MODE == 0 ? 0 : RAWS * RAW) + 1024;   // + alignment slack
-    // the epilogue stages scales, bias and up rows where the next tile's first loads do not go
-    static constexpr int EPI = MODE == 0 ? AHEAD * STAGE : 0;
-    static constexpr int EPI_BYTES = MODE == 0 ? (kSTAGES - AHEAD) * STAGE : kSTAGES * STAGE;
+    // MODE 0: [stage: A tile | W tile] x kSTAGES; MODE 1: INT8 buffers x 2, then packed stages x RAWS;
+    // MODE 2: [stage: A tile (INT8) | packed W] x kSTAGES, then 2 INT8 W buffers at W8
+    static constexpr int STAGE = MODE == 2 ? kBM * kBK + kBN * kBK / 2 : (kBM + kBN) * kBK;
+    static constexpr int RAW = (kBM + kBN) * kBK / 2;                       // packed INT4 bytes per stage (MODE 1)
+    static constexpr int kSTAGES = MODE == 0 ? (kBN == 256 ? 4 : 6) : MODE == 1 ? 2 : 4;
+    static constexpr int RAWS = MODE == 1 ? 4 : 1;                          // packed INT4 stages (MODE 1)
+    static constexpr int AHEAD = MODE == 1 ? RAWS - 1 : kSTAGES - 2;        // stages loaded ahead
+    static constexpr int W8 = kSTAGES * STAGE;                              // MODE 2: INT8 W buffers
+    static constexpr int SMEM = kSTAGES * STAGE + (MODE == 1 ? RAWS * RAW : MODE == 2 ? 2 * kBN * kBK : 0) + 1024;
+    // the epilogue stages scales, bias, up rows (and the BF16 output tile) where the next tile's
+    // first loads do not go
+    static constexpr int EPI = MODE == 1 ? 0 : AHEAD * STAGE;
+    static constexpr int EPI_BYTES = MODE == 0 ? (kSTAGES - AHEAD) * STAGE : MODE == 1 ? kSTAGES * STAGE
+                                   : (kSTAGES - AHEAD) * STAGE + 2 * kBN * kBK;
 };
 constexpr int SLAB_STRIDE = 64 + 8;                       // floats per slab row (16-byte aligned, no bank conflicts)
 constexpr int SLAB_BYTES = 8 * 16 * SLAB_STRIDE * 4;      // 8 warps x 16 rows
 constexpr int MAX_RANK = 64;                              // up rows staged for the epilogue: kBN x (r + 8) x 2 bytes
 template <int kBN> __host__ __device__ constexpr int epiFixed() { return 2 * kBN * 4 + kBN * (MAX_RANK + 8) * 2; }
-static_assert(Cfg<0, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
-static_assert(Cfg<0, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
-static_assert(Cfg<1, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
-static_assert(Cfg<1, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
+// BF16 output tile staged for the bulk stores: [kBM][kBN] bf16, rows padded by 16 bytes (no bank conflicts)
+template <int kBN> __host__ __device__ constexpr int stageStride() { return kBN * 2 + 16; }
+template <int M_, int N_> constexpr bool epiFits() {
+    return Cfg<M_, N_>::EPI_BYTES >= epiFixed<N_>() + SLAB_BYTES && Cfg<M_, N_>::EPI_BYTES >= kBM * stageStride<N_>();
+}
+static_assert(epiFits<0, 256>() && epiFits<0, 128>() && epiFits<1, 256>() && epiFits<1, 128>() && epiFits<2, 256>()
+              && epiFits<2, 128>(), "epilogue staging");
 // TensorCoreGemm.WGMMA_SMEM (the dynamic shared memory every launch asks for) covers each variant
 static_assert(Cfg<0, 256>::SMEM <= 197632 && Cfg<1, 256>::SMEM <= 197632 && Cfg<0, 128>::SMEM <= 197632
-              && Cfg<1, 128>::SMEM <= 197632, "TensorCoreGemm.WGMMA_SMEM");
+              && Cfg<1, 128>::SMEM <= 197632 && Cfg<2, 256>::SMEM <= 197632 && Cfg<2, 128>::SMEM <= 197632,
+              "TensorCoreGemm.WGMMA_SMEM");
 
-// MODE 0: INT8 codes; MODE 1: packed INT4 codes (canonical packing) unpacked to INT8 in shared memory.
+// bulk copy shared -> global (no tensor map), tracked per thread in bulk groups
+__device__ __forceinline__ void bulk_s2g(void* dst, uint32_t src, int bytes) {
+    asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" :: "l"(dst), "r"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// this thread's bulk copies have read their shared-memory source
+__device__ __forceinline__ void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// ... and completed
+__device__ __forceinline__ void bulk_wait() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+
+__device__ __forceinline__ uint32_t bf2(float a, float b) {
+    __nv_bfloat162 v = __halves2bfloat162(__float2bfloat16_rn(a), __float2bfloat16_rn(b));
+    return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// Bias, then the store of a warp's 16 x kBN piece of y (the wgmma accumulator layout: y[j*4+t] is row
+// gid + 8*(t>>1), column j*8 + 2*tig + (t&1)) through a per-warp shared-memory slab [16][64 + 8 floats],
+// 64 columns at a time, so that each warp store writes whole 128-byte lines (16-byte lanes along a row
+// for F32, 8-byte lanes for BF16) instead of eight 32-byte pieces of eight rows.
+template <int kBN>
+__device__ __forceinline__ void slab_store(const float* y, const float* sbias, bool hasBias, float* slab, int rowW,
+        int tn0, int M, int N, void* __restrict__ Y, int yBf16) {
+    const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+#pragma unroll
+    for (int q = 0; q < kBN / 64; q++) {
+#pragma unroll
+        for (int jj = 0; jj < 8; jj++) {
+            const int j = q * 8 + jj;
+            float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
+            if (hasBias) {
+                const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+                v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
+            }
+            *reinterpret_cast<float2*>(slab + gid * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v0, v1);
+            *reinterpret_cast<float2*>(slab + (gid + 8) * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v2, v3);
+        }
+        __syncwarp();
+        const int colQ = tn0 + q * 64;
+#pragma unroll
+        for (int it = 0; it < 8; it++) {
+            const int e = it * 32 + lane, rr = e >> 4, c4 = (e & 15) * 4;
+            const int row = rowW + rr, col = colQ + c4;
+            if (row < M) {
+                const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
+                if (yBf16) {
+                    __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
+                    if ((N & 3) == 0 && col + 3 < N) {
+                        *reinterpret_cast<uint2*>(out) = make_uint2(bf2(v.x, v.y), bf2(v.z, v.w));
+                    } else {
+                        if (col < N) out[0] = __float2bfloat16_rn(v.x);
+                        if (col + 1 < N) out[1] = __float2bfloat16_rn(v.y);
+                        if (col + 2 < N) out[2] = __float2bfloat16_rn(v.z);
+                        if (col + 3 < N) out[3] = __float2bfloat16_rn(v.w);
+                    }
+                } else {
+                    float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
+                    if ((N & 3) == 0 && col + 3 < N) {
+                        *reinterpret_cast<float4*>(out) = v;
+                    } else {
+                        if (col < N) out[0] = v.x;
+                        if (col + 1 < N) out[1] = v.y;
+                        if (col + 2 < N) out[2] = v.z;
+                        if (col + 3 < N) out[3] = v.w;
+                    }
+                }
+            }
+        }
+        __syncwarp();
+    }
+}
+
+// BF16 output with N % 8 == 0: bias into y, the whole tile as BF16 into shared memory at `st` (over the
+// epilogue's other staging: a block barrier first), then each warp's 16 row segments go out as bulk
+// copies that run while the next tile's main loop computes. The caller waits for their reads
+// (bulk_wait_read) before the next main loop overwrites `st`, and for their completion before exit.
+template <int kBN>
+__device__ __forceinline__ void bulk_store(float* y, const float* sbias, bool hasBias, uint8_t* st, int rowT,
+        int tm0, int tn0, int M, int N, void* __restrict__ Y) {
+    const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+    if (hasBias) {
+#pragma unroll
+        for (int j = 0; j < kBN / 8; j++) {
+            const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+            y[j * 4] += b.x; y[j * 4 + 1] += b.y; y[j * 4 + 2] += b.x; y[j * 4 + 3] += b.y;
+        }
+    }
+    __syncthreads();   // every warp has read the scales, bias and up rows that `st` overlaps
+    constexpr int SST = stageStride<kBN>();
+    uint8_t* r0 = st + (rowT + gid) * SST + tig * 4;
+#pragma unroll
+    for (int j = 0; j < kBN / 8; j++) {
+        *reinterpret_cast<uint32_t*>(r0 + j * 16) = bf2(y[j * 4], y[j * 4 + 1]);
+        *reinterpret_cast<uint32_t*>(r0 + 8 * SST + j * 16) = bf2(y[j * 4 + 2], y[j * 4 + 3]);
+    }
+    fence_async_smem();   // generic-proxy writes, read by the bulk copy (async proxy)
+    __syncwarp();
+    if (lane < 16) {
+        const int row = tm0 + rowT + lane;
+        if (row < M)
+            bulk_s2g(reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + tn0, saddr(st + (rowT + lane) * SST),
+                     min(kBN, N - tn0) * 2);
+        bulk_commit();
+    }
+}
+
 // Persistent: block b computes tiles b, b + gridDim.x, ... (tile t: rows (t / tilesN) * 128, columns
 // (t % tilesN) * kBN); the next tile's first loads are in flight during this tile's epilogue.
 // 256 threads: all load (cp.async), warpgroup g computes rows g*64..g*64+63 of the 128 x kBN tile.
 template <int MODE, int kBN>
 __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
-        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y) {
+        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y,
+        int yBf16) {
     using C = Cfg<MODE, kBN>;
     extern __shared__ __align__(1024) uint8_t dsm[];
     const uint32_t s0 = (saddr(dsm) + 1023u) & ~1023u;
@@ -145,15 +262,16 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
     const int tid = threadIdx.x, wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31;
     const int gid = lane >> 2, tig = lane & 3;
     const int tilesN = (N + kBN - 1) / kBN, tiles = ((M + kBM - 1) / kBM) * tilesN;
-    const int rowBytes = MODE == 0 ? Kpad : Kpad / 2;
+    const int rowBytes = MODE == 0 ? Kpad : Kpad / 2;   // of W (and of A except in MODE 2)
     const int KT = Kpad / kBK;
     int tile = blockIdx.x;
     if (tile >= tiles) return;
+    const bool bulkOut = yBf16 && (N & 7) == 0;
 
     int acc[kBN / 2];
 
-    auto mma_issue = [&](uint32_t t) {
-        const uint64_t da = desc(t + wg * 64 * kBK), db = desc(t + kBM * kBK);
+    auto mma_issue = [&](uint32_t ta, uint32_t tb) {
+        const uint64_t da = desc(ta + wg * 64 * kBK), db = desc(tb);
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
         wg_arrive();
@@ -161,29 +279,47 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         for (int kk = 0; kk < kBK / 32; kk++) wgmma<kBN>(acc, da + 2 * kk, db + 2 * kk);   // +32 bytes of K
         wg_commit();
     };
-    auto mma_stage = [&](uint32_t t) {
-        mma_issue(t);
+    auto mma_stage = [&](uint32_t ta, uint32_t tb) {
+        mma_issue(ta, tb);
         wg_wait<1>();
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
     };
 
-    // MODE 0: thread t copies 16-byte chunk t%8 of rows t/8 + 32i; MODE 1: chunk t%4 of packed rows t/4 + 64i
-    constexpr int CPR = MODE == 0 ? 8 : 4;            // 16-byte chunks per row and stage
+    // MODE 0: thread t copies 16-byte chunk t%8 of rows t/8 + 32i; MODE 1: chunk t%4 of packed rows t/4 + 64i;
+    // MODE 2: A as MODE 0, W as MODE 1
+    constexpr int CPR = MODE == 0 ? 8 : 4;            // 16-byte chunks per row and stage (W; A too but in MODE 2)
     constexpr int RSTEP = 256 / CPR;                  // rows per pass
     const int lrow = tid / CPR, lc = tid % CPR;
     const long long step = (long long)RSTEP * rowBytes;
+    const int arow = tid >> 3, ac = tid & 7;          // MODE 2: A chunk mapping
     const uint8_t* pa;
     const uint8_t* pw;
     int m0, n0;
     auto setTile = [&](int t) {
         m0 = (t / tilesN) * kBM;
         n0 = (t % tilesN) * kBN;
-        pa = A + (long long)(m0 + lrow) * rowBytes + lc * 16;
+        if constexpr (MODE == 2) pa = A + (long long)(m0 + arow) * Kpad + ac * 16;
+        else pa = A + (long long)(m0 + lrow) * rowBytes + lc * 16;
         pw = W + (long long)(n0 + lrow) * rowBytes + lc * 16;
     };
     const uint32_t raw0 = s0 + C::kSTAGES * C::STAGE;
     auto load = [&](int stage, int kt) {
+        if constexpr (MODE == 2) {
+            const uint32_t ta = s0 + stage * C::STAGE + swz(arow, ac);
+#pragma unroll
+            for (int i = 0; i < kBM / 32; i++) {
+                bool ok = m0 + arow + 32 * i < M;
+                cp16(ta + i * 32 * kBK, ok ? pa + (long long)i * 32 * Kpad + kt * kBK : A, ok);
+            }
+            const uint32_t tw = s0 + stage * C::STAGE + kBM * kBK + lrow * (kBK / 2) + lc * 16;
+#pragma unroll
+            for (int i = 0; i < kBN / RSTEP; i++) {
+                bool ok = n0 + lrow + RSTEP * i < N;
+                cp16(tw + i * RSTEP * (kBK / 2), ok ? pw + i * step + kt * (kBK / 2) : W, ok);
+            }
+            return;
+        }
         uint32_t t;
         int kb;
         constexpr int RB = MODE == 0 ? kBK : kBK / 2;   // bytes per row and stage
@@ -205,7 +341,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             cp16(t + (kBM + RSTEP * i) * RB, ok ? pw + i * step + kb : W, ok);
         }
     };
-    // packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
+    // MODE 1: packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
     // A and W get the same permutation of K, so every dot product is unchanged
     auto unpack = [&](int rstage, int buf) {
         const uint8_t* rs = g0 + C::kSTAGES * C::STAGE + rstage * C::RAW;
@@ -216,6 +352,23 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             uint4 w = *reinterpret_cast<const uint4*>(rs + row * (kBK / 2) + c * 16);
             *reinterpret_cast<uint4*>(bs + swz(row, 2 * c)) = make_uint4(lo16x(w.x), lo16x(w.y), lo16x(w.z), lo16x(w.w));
             *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(hi16x(w.x), hi16x(w.y), hi16x(w.z), hi16x(w.w));
+        }
+    };
+    // MODE 2: the packed W of a stage -> INT8 (16 x code) in natural K order: packed byte b holds codes
+    // 2b (low nibble) and 2b+1 (high), so each packed word gives two INT8 words by byte interleave
+    auto unpackW = [&](int stage, int buf) {
+        const uint8_t* rs = g0 + stage * C::STAGE + kBM * kBK;
+        uint8_t* bs = g0 + C::W8 + buf * kBN * kBK;
+#pragma unroll
+        for (int i = 0; i < kBN * 4 / 256; i++) {
+            int e = tid + i * 256, row = e >> 2, c = e & 3;
+            uint4 w = *reinterpret_cast<const uint4*>(rs + row * (kBK / 2) + c * 16);
+            uint32_t l0 = lo16x(w.x), h0 = hi16x(w.x), l1 = lo16x(w.y), h1 = hi16x(w.y);
+            uint32_t l2 = lo16x(w.z), h2 = hi16x(w.z), l3 = lo16x(w.w), h3 = hi16x(w.w);
+            *reinterpret_cast<uint4*>(bs + swz(row, 2 * c)) = make_uint4(__byte_perm(l0, h0, 0x5140),
+                    __byte_perm(l0, h0, 0x7362), __byte_perm(l1, h1, 0x5140), __byte_perm(l1, h1, 0x7362));
+            *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(__byte_perm(l2, h2, 0x5140),
+                    __byte_perm(l2, h2, 0x7362), __byte_perm(l3, h3, 0x5140), __byte_perm(l3, h3, 0x7362));
         }
     };
     auto prologue = [&]() {
@@ -231,6 +384,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
     while (true) {
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) acc[i] = 0;
+        if (bulkOut) bulk_wait_read();   // the previous tile's BF16 stores have left the staging area
         if constexpr (MODE == 0) {
             for (int kt = 0; kt < KT; kt++) {
                 cp_wait<C::AHEAD - 1>();
@@ -238,9 +392,10 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
                 __syncthreads();   // stage kt landed for all; wgmma(kt-2) retired in both warpgroups
                 if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::kSTAGES, kt + C::AHEAD);
                 cp_commit();
-                mma_stage(s0 + (kt % C::kSTAGES) * C::STAGE);
+                const uint32_t t = s0 + (kt % C::kSTAGES) * C::STAGE;
+                mma_stage(t, t + kBM * kBK);
             }
-        } else {
+        } else if constexpr (MODE == 1) {
             for (int kt = 0; kt < KT; kt++) {
                 cp_wait<C::AHEAD - 1>();
                 __syncthreads();   // packed stage kt landed; wgmma(kt-2) retired, so INT8 buffer kt%2 is free
@@ -249,7 +404,19 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
                 unpack(kt % C::RAWS, kt & 1);
                 fence_async_smem();
                 __syncthreads();
-                mma_stage(s0 + (kt & 1) * C::STAGE);
+                const uint32_t t = s0 + (kt & 1) * C::STAGE;
+                mma_stage(t, t + kBM * kBK);
+            }
+        } else {
+            for (int kt = 0; kt < KT; kt++) {
+                cp_wait<C::AHEAD - 1>();
+                __syncthreads();   // stage kt landed; wgmma(kt-2) retired: its stage and INT8 W buffer kt%2 are free
+                if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::kSTAGES, kt + C::AHEAD);
+                cp_commit();
+                unpackW(kt % C::kSTAGES, kt & 1);
+                fence_async_smem();   // the unpacked W and this thread's landed cp.async A chunks
+                __syncthreads();
+                mma_stage(s0 + (kt % C::kSTAGES) * C::STAGE, s0 + C::W8 + (kt & 1) * kBN * kBK);
             }
         }
         wg_wait<0>();
@@ -288,7 +455,8 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         __syncthreads();
 
         // the arithmetic of gemm_body: acc[j*4+t] is row gid + 8*(t>>1), column j*8 + 2*tig + (t&1)
-        const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : 1.0f;
+        // (MODE 1: both operands are 16 x code, MODE 2 only W: the power-of-two scale is exact)
+        const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : MODE == 2 ? (1.0f / 16.0f) : 1.0f;
         const int rowA = tm0 + wg * 64 + wl * 16 + gid;
         const float sA0 = rowA < M ? sa[rowA] : 0.0f, sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
         float* y = reinterpret_cast<float*>(acc);
@@ -318,49 +486,17 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
                 }
             }
         }
-        // bias, then the store through a per-warp shared-memory slab [16 rows][64 + 4 floats], 64 columns
-        // at a time, so that each warp store writes whole 128-byte lines (16-byte lanes along a row)
-        // instead of eight 32-byte pieces of eight rows
-        float* slab = reinterpret_cast<float*>(g0 + C::EPI + epiFixed<kBN>()) + (tid >> 5) * (16 * SLAB_STRIDE);
-        const bool vec = (N & 3) == 0;
-#pragma unroll
-        for (int q = 0; q < kBN / 64; q++) {
-#pragma unroll
-            for (int jj = 0; jj < 8; jj++) {
-                const int j = q * 8 + jj;
-                float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
-                if (bias) {
-                    const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
-                    v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
-                }
-                *reinterpret_cast<float2*>(slab + gid * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v0, v1);
-                *reinterpret_cast<float2*>(slab + (gid + 8) * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v2, v3);
-            }
-            __syncwarp();
-            const int rowW = tm0 + wg * 64 + wl * 16, colQ = tn0 + q * 64;
-#pragma unroll
-            for (int it = 0; it < 8; it++) {
-                const int e = it * 32 + lane, rr = e >> 4, c4 = (e & 15) * 4;
-                const int row = rowW + rr, col = colQ + c4;
-                if (row < M) {
-                    const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
-                    float* out = Y + (long long)row * N + col;
-                    if (vec && col + 3 < N) {
-                        *reinterpret_cast<float4*>(out) = v;
-                    } else {
-                        if (col < N) out[0] = v.x;
-                        if (col + 1 < N) out[1] = v.y;
-                        if (col + 2 < N) out[2] = v.z;
-                        if (col + 3 < N) out[3] = v.w;
-                    }
-                }
-            }
-            __syncwarp();
+        if (bulkOut) {
+            bulk_store<kBN>(y, sbias, bias != nullptr, g0 + C::EPI, wg * 64 + wl * 16, tm0, tn0, M, N, Y);
+        } else {
+            float* slab = reinterpret_cast<float*>(g0 + C::EPI + epiFixed<kBN>()) + (tid >> 5) * (16 * SLAB_STRIDE);
+            slab_store<kBN>(y, sbias, bias != nullptr, slab, tm0 + wg * 64 + wl * 16, tn0, M, N, Y, yBf16);
         }
         if (next >= tiles) break;
         tile = next;
         // the next main loop's first barrier orders these shared-memory reads before its loads
     }
+    if (bulkOut) bulk_wait();
 }
 
 }  // namespace nwg
@@ -368,17 +504,24 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
 // The arguments of k_gemm_i8 / k_gemm_i4 (G and cpg are ignored: per-row scales only).
 #define WG_ARGS const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N, int Kpad, \
     const float* __restrict__ sa, const float* __restrict__ sw, int G, int cpg, const void* __restrict__ lr, \
-    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y
-#define WG_PASS A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y
+    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16
+#define WG_PASS A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16
 
 #define WGMMA_SMEM_I8 (nwg::Cfg<0, 256>::SMEM)
 #define WGMMA_SMEM_I4 (nwg::Cfg<1, 256>::SMEM)
+#define WGMMA_SMEM_I4W (nwg::Cfg<2, 256>::SMEM)
 #define WGMMA_SMEM_I8_N128 (nwg::Cfg<0, 128>::SMEM)
 #define WGMMA_SMEM_I4_N128 (nwg::Cfg<1, 128>::SMEM)
+#define WGMMA_SMEM_I4W_N128 (nwg::Cfg<2, 128>::SMEM)
 
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8(WG_ARGS) { nwg::body<0, 256>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4(WG_ARGS) { nwg::body<1, 256>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128(WG_ARGS) { nwg::body<0, 128>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4_n128(WG_ARGS) { nwg::body<1, 128>(WG_PASS); }
+// W4A4 with the activation codes as INT8 bytes (values -8..7: k_tq2 with bits=8, qmin=-8, qmax=7; A is
+// [M][Kpad] bytes) and W packed INT4 ([N][Kpad/2]): only W is unpacked. Same output as k_gemm_i4 with
+// A packed, bit for bit (exact int32 sums, power-of-two unpack scale).
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w(WG_ARGS) { nwg::body<2, 256>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w_n128(WG_ARGS) { nwg::body<2, 128>(WG_PASS); }
 
 #include "nibble_wgmma_grouped.cuh"   // the grouped-scale variant (k_wgmma_i8_g, k_wgmma_i4_g)

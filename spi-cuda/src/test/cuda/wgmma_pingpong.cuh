@@ -300,5 +300,7 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ A, const uin
 #define WGMMA_PP_SMEM_I8 (nwp::PP<0>::SMEM)
 #define WGMMA_PP_SMEM_I4 (nwp::PP<1>::SMEM)
 
-extern "C" __global__ void __launch_bounds__(nwp::PP<0>::THREADS, 1) k_wgmma_pp_i8(WG_ARGS) { nwp::pp_body<0>(WG_PASS); }
-extern "C" __global__ void __launch_bounds__(nwp::PP<1>::THREADS, 1) k_wgmma_pp_i4(WG_ARGS) { nwp::pp_body<1>(WG_PASS); }
+// F32 output only (yBf16 is ignored: the experiment predates the BF16 output)
+#define PP_PASS A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, reinterpret_cast<float*>(Y)
+extern "C" __global__ void __launch_bounds__(nwp::PP<0>::THREADS, 1) k_wgmma_pp_i8(WG_ARGS) { nwp::pp_body<0>(PP_PASS); }
+extern "C" __global__ void __launch_bounds__(nwp::PP<1>::THREADS, 1) k_wgmma_pp_i4(WG_ARGS) { nwp::pp_body<1>(PP_PASS); }
