@@ -303,6 +303,7 @@ static void set_attrs() {
     void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128,
                    (void*)k_wgmma_i8_g, (void*)k_wgmma_i4_g, (void*)k_wgmma_i4w, (void*)k_wgmma_i4w_n128};
     for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
+    CK(cudaFuncSetAttribute(k_wgmma_i8_t, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_T_SMEM));
 #endif
 }
 
@@ -433,7 +434,7 @@ int main(int argc, char** argv) {
             float* x = xs[it % sets];
             if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 8) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
@@ -451,6 +452,11 @@ int main(int argc, char** argv) {
             if (v == 6 || v == 7) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
                 dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
                 k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, 0);
+            }
+            if (v == 11) {   // TIMING ONLY: k_wgmma_i8_t reads tiled operands, which k_tq2 does not write yet
+                dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
+                k_wgmma_i8_t<<<tgrid, 384, WGMMA_T_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 1);
+                return;
             }
             if (v >= 8) {   // BF16 output (v 8: W8A8, 9: W4A4 on k_wgmma_i4w); v 10: k_wgmma_i4w with F32 output
                 long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
@@ -474,9 +480,9 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma",
                                "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma", "w8a8_convrot_wgmma_bf16out", "w4a4_convrot_i4w_bf16out",
-                               "w4a4_convrot_i4w"};
+                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out_TIMING_ONLY"};
 #ifdef NIBBLE_WGMMA
-        const int variants = 11;
+        const int variants = 12;
 #else
         const int variants = 4;
 #endif

@@ -23,10 +23,24 @@ final class TensorCoreGemm {
 
     /** Rows of a wgmma tile (two warpgroups of 64). */
     static final int WGMMA_TILE_M = 128;
-    /** Dynamic shared memory of the largest wgmma variant (4 stages of 128 x 384 bytes + alignment). */
-    static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 1024;
+    /**
+     * Dynamic shared memory of the largest wgmma variant (k_wgmma_i8: 4 stages of 384 rows x 128 bytes,
+     * 4 KB of prefetched epilogue operands, alignment).
+     */
+    static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 4096 + 1024;
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128",
-            "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128");
+            "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t");
+    /**
+     * k_wgmma_i8_t (per-row INT8 GEMM on TILED operands, see {@link #launchTiledInt8}): threads per block
+     * and dynamic shared memory (6 stages of 384 rows x 64 bytes, the BF16 output tile, operands, barriers).
+     */
+    static final int WGMMA_T_THREADS = 384;
+    static final int WGMMA_T_SMEM = 6 * (128 + 256) * 64 + 128 * (2 * 256 + 16) + 4 * 256 * 4 + 2 * 6 * 8 + 1024;
+
+    /** @return the dynamic shared memory a wgmma kernel of {@link #WGMMA_KERNELS} is launched with */
+    static int wgmmaSmem(String kernel) {
+        return kernel.equals("k_wgmma_i8_t") ? WGMMA_T_SMEM : WGMMA_SMEM;
+    }
     /** Columns of a grouped wgmma tile (128 x 128: two accumulator sets and the float sums fit the registers). */
     static final int WGMMA_GROUPED_TILE_N = 128;
     /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
@@ -154,6 +168,25 @@ final class TensorCoreGemm {
         b.launch(kernel(bits, grouped, b.computeMajor()), (n + TILE_N - 1) / TILE_N, (m + TILE_M - 1) / TILE_M, 1, 256,
                 CudaBackend.GEMM_SMEM, codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r,
                 lrType == DType.BF16 ? 1 : 0, bias, y, yArg);
+    }
+
+    /**
+     * The per-row INT8 GEMM on operands stored TILED (not wired yet: the transform+quantize kernel must
+     * write A and the weight preparation W in this layout). With Kpad a multiple of 64:
+     * A is {@code [ceil(m/128)][kpad/64][128][64]} bytes and W {@code [ceil(n/256)][kpad/64][256][64]};
+     * inside each 64-byte row segment, the 16-byte chunk c of row r is stored at chunk
+     * {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past m / n may hold anything.
+     * Each pipeline stage is then two contiguous blocks, copied by the bulk-copy engine (no tensor map).
+     * Same output as k_gemm_i8 on the row-major operands, bit for bit; on an NVIDIA H200 at
+     * 4096 x 3072 x 3072 with BF16 output it is faster than k_wgmma_i8 (docs/benchmarks/cudagemm2.md).
+     *
+     * @param yBf16 as in {@link #launch}
+     */
+    static void launchTiledInt8(CudaBackend b, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad, CudaTensor sa,
+            CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y, boolean yBf16) {
+        long tiles = (long) ((n + 255) / 256) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+        b.launch("k_wgmma_i8_t", (int) Math.min(tiles, b.smCount()), 1, 1, WGMMA_T_THREADS, WGMMA_T_SMEM, tiledA, tiledW,
+                m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
     }
 
     /**
