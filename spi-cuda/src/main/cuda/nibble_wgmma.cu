@@ -4,8 +4,11 @@
 // and are unpacked to INT8 (16 x code) in shared memory, the same trick as the mma.sync path.
 // Same arguments and same epilogue arithmetic as k_gemm_i8 / k_gemm_i4 (nibble_fused.cu), so the
 // output is bit-identical: int32 accumulation, then (float)acc * unpackScale * sa[m] * sw[n], the
-// low-rank up projection on 16-bit mma.sync, bias, one F32 store.
-// Per-row scales only (the grouped variants stay on mma.sync). Any M, N (edge tiles are predicated);
+// low-rank up projection on 16-bit mma.sync, bias, one store: F32, or with yBf16 = 1 the BF16
+// round-to-nearest-even of that float (BF16 tiles with N % 8 == 0 leave by bulk copies during the next tile).
+// Kernels: k_wgmma_i8 / _i4 (+ _n128: 128 x 128 tiles), k_wgmma_i4w (INT8 activation codes, packed INT4
+// weights), k_wgmma_i8_t (operands in a tiled layout, bulk-copy producer; see below), and the grouped-scale
+// k_wgmma_i8_g / _i4_g (nibble_wgmma_grouped.cuh). Any M, N (edge tiles are predicated);
 // Kpad a multiple of 128 (INT8) or 256 (INT4) as for the other GEMM.
 #include "nibble_common.cuh"
 
