@@ -29,6 +29,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * takes every plan it {@link #registerPath fits}; the low-rank down projection then runs before it on
  * tensor cores (k_lr_down_r*, split over K; k_tq2 sums the splits). Other plans keep the shared-memory
  * k_tq / k_tq_lr.
+ *
+ * <p>BF16 activations (PreparedLinear's contract: BF16 in, BF16 out, equal to the rounded F32 result) are
+ * read by k_tq2 / k_lr_down and written by the GEMM epilogue directly, so a BF16 forward moves half the
+ * activation bytes; the shared-memory path widens x first. On compute capability 9.0, W4A4 with per-row
+ * scales writes its 4-bit activation codes one per byte and runs k_wgmma_i4w, which unpacks only the weights.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -328,17 +333,8 @@ final class FusedLinear implements PreparedLinear {
             if (closed.get()) {
                 throw new IllegalStateException("prepared layer '" + plan.name() + "' is closed");
             }
-            CudaTensor given = b.activation(x, plan.name());
-            if (given.dtype() == DType.BF16) {   // the F32 pipeline on the widened values, rounded back
-                if (given.shape().cols() != plan.inFeatures()) {
-                    throw new InvalidInputException("layer '" + plan.name() + "': x has " + given.shape().cols()
-                            + " columns, the layer takes " + plan.inFeatures());
-                }
-                try (CudaTensor wide = b.widenBf16(given)) {
-                    return b.roundBf16((CudaTensor) forward(wide, step));
-                }
-            }
-            CudaTensor in = given;
+            CudaTensor in = b.activation(x, plan.name());
+            boolean bf16 = in.dtype() == DType.BF16;   // BF16 in, BF16 out: read and written by the kernels directly
             int k = plan.inFeatures();
             if (in.shape().cols() != k) {
                 throw new InvalidInputException("layer '" + plan.name() + "': x has " + in.shape().cols()
@@ -346,48 +342,63 @@ final class FusedLinear implements PreparedLinear {
             }
             int m = Math.toIntExact(in.shape().rows());
             int n = plan.outFeatures();
-            CudaTensor y = b.alloc(DType.F32, in.shape().withCols(n));
+            CudaTensor y = b.alloc(in.dtype(), in.shape().withCols(n));
             if (m == 0) {
                 return y;
             }
-            try (CudaTensor codes = b.alloc(bits == 4 ? DType.INT4 : DType.I8, Shape.of(m, kpad));
+            // W4A4 with per-row scales on sm_90: activation codes one per byte, only the weights unpacked
+            boolean int8Act = bits == 4 && !grouped && spw > 0
+                    && TensorCoreGemm.wgmmaInt8ActInt4W(b.wgmma(), m, n, kpad, rank);
+            DType lrType = up == null ? DType.BF16 : up.dtype();
+            try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(m, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
                 if (spw > 0) {
-                    registerPath(in, m, k, codes, scales, lr);
+                    registerPath(in, bf16, int8Act ? 8 : bits, m, k, codes, scales, lr);
+                } else if (bf16) {
+                    try (CudaTensor wide = b.widenBf16(in)) {
+                        sharedMemoryPath(wide, m, k, codes, scales, lr);
+                    }
                 } else {
                     sharedMemoryPath(in, m, k, codes, scales, lr);
                 }
-                TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
-                        TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank,
-                        up == null ? DType.BF16 : up.dtype(), bias, y, false);
+                if (int8Act) {
+                    TensorCoreGemm.launchInt8ActInt4W(b, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType,
+                            bias, y, bf16);
+                } else {
+                    TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
+                            TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank, lrType, bias, y,
+                            bf16);
+                }
             }
             return y;
         }
     }
 
-    private void registerPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
+    /** @param codeBits 4: packed codes; 8: one code per byte (INT8, or the 4-bit codes for k_wgmma_i4w) */
+    private void registerPath(CudaTensor in, boolean bf16, int codeBits, int m, int k, CudaTensor codes, CudaTensor scales,
+            CudaTensor lr) {
         int lrDt = up == null ? DType.BF16.ordinal() : up.dtype().ordinal();
         int segments = (kpad + 255) / 256;
         int warps = (segments + spw - 1) / spw;
         if (rank == 0) {
-            launchTq2(warps, in, k, m, codes, scales, null, 0, null, lrDt);
+            launchTq2(warps, in, bf16, codeBits, k, m, codes, scales, null, 0, null, lrDt);
             return;
         }
         int chunks = (kp + 31) / 32;
         int[] split = lowRankSplits(m, chunks);
         try (CudaTensor part = b.alloc(DType.F32, Shape.of((long) split[0] * m * rank))) {
             b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi, downLo, m,
-                    split[1], chunks, part, 0);   // xBf16: 0, x is F32 here
-            launchTq2(warps, in, k, m, codes, scales, part, split[0], lr, lrDt);
+                    split[1], chunks, part, bf16 ? 1 : 0);
+            launchTq2(warps, in, bf16, codeBits, k, m, codes, scales, part, split[0], lr, lrDt);
         }
     }
 
-    private void launchTq2(int warps, CudaTensor in, int k, int m, CudaTensor codes, CudaTensor scales, CudaTensor part,
-            int ks, CudaTensor lr, int lrDt) {
+    private void launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, int k, int m, CudaTensor codes,
+            CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
         b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
-                bits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
-                lr, lrDt, lowRankBias, m, 0);   // xBf16: 0, x is F32 here
+                codeBits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
+                lr, lrDt, lowRankBias, m, bf16 ? 1 : 0);
     }
 
     private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
