@@ -4,7 +4,8 @@
 // With -gencode arch=compute_90a,code=sm_90a -DNIBBLE_WGMMA the bench also times the per-row linears on
 // the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks.
 // ./harness bench issue: the bench at M = 4096, K = N = 3072 only. NIBBLE_BENCH_ONLY=M,K,N one shape;
-// NIBBLE_VARIANTS=1,5,8 some variants (indices into names[] in main).
+// NIBBLE_VARIANTS=1,5,8 some variants (indices into names[] in main). NIBBLE_XBF16=1: BF16 activations in (and out
+// for the BF16-output GEMM variants and the grouped ones): the results are named <variant>_xbf16.
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #ifdef NIBBLE_WGMMA
@@ -549,11 +550,20 @@ int main(int argc, char** argv) {
         if (issue && !(M == 4096 && K == 3072 && N == 3072)) continue;
         if (only != nullptr) { int m1, k1, n1; if (sscanf(only, "%d,%d,%d", &m1, &k1, &n1) == 3 && (m1 != M || k1 != K || n1 != N)) continue; }
         int Kpad = (K + 255) / 256 * 256;
-        size_t xbytes = (size_t)M * K * 4;
+        // NIBBLE_XBF16=1: BF16 activations (the transform reads bf16[M][K]; the GEMM variants with BF16 output then
+        // make the whole linear BF16 in / BF16 out, as the cuBLAS peer)
+        const int xb16 = getenv("NIBBLE_XBF16") && atoi(getenv("NIBBLE_XBF16")) == 1;
+        size_t xbytes = (size_t)M * K * (xb16 ? 2 : 4);
         int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
-        std::vector<float*> xs(sets);
+        std::vector<void*> xs(sets);
         std::vector<float> hx((size_t)M * K);
-        for (int s = 0; s < sets; s++) { for (auto& v : hx) v = nrand(); CK(cudaMalloc(&xs[s], xbytes)); CK(cudaMemcpy(xs[s], hx.data(), xbytes, cudaMemcpyHostToDevice)); }
+        std::vector<uint16_t> hb(xb16 ? hx.size() : 0);
+        for (int s = 0; s < sets; s++) {
+            for (auto& v : hx) v = nrand();
+            if (xb16) for (size_t i = 0; i < hx.size(); i++) hb[i] = bf16(hx[i]);
+            CK(cudaMalloc(&xs[s], xbytes));
+            CK(cudaMemcpy(xs[s], xb16 ? (const void*)hb.data() : (const void*)hx.data(), xbytes, cudaMemcpyHostToDevice));
+        }
         float *sm, *bias, *as, *ws, *y; uint8_t *ac, *wc4, *wc8; uint16_t *down, *up, *lr;
         int G = Kpad / 64;
         CK(cudaMalloc(&sm, K * 4)); CK(cudaMalloc(&bias, N * 4)); CK(cudaMalloc(&as, (size_t)M * G * 4)); CK(cudaMalloc(&ws, (size_t)N * G * 4));
@@ -580,16 +590,16 @@ int main(int argc, char** argv) {
         }
         int it = 0;
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
-        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch); };
+        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb16); };
         auto tqs = [&](int v, int spw) {
-            float* x = xs[it % sets];
+            const void* x = xs[it % sets];
             if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
-                launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
-            if (v == 3 || v == 7) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+                launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw, xb16); }
+            if (v == 3 || v == 7) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
         };
         auto tq = [&](int v) { tqs(v, 0); };
         const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
@@ -602,7 +612,7 @@ int main(int argc, char** argv) {
 #ifdef NIBBLE_WGMMA
             if (v == 6 || v == 7) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
                 dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
-                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, 0);
+                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
             }
             if (v == 11) {   // TIMING ONLY: k_wgmma_i8_t reads tiled operands, which k_tq2 does not write yet
                 dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
@@ -670,9 +680,9 @@ int main(int argc, char** argv) {
                 res[part] = median(t);
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
-            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 || v == 5 || v >= 8 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
+            double tqbytes = (double)M * K * (xb16 ? 2 : 4) + (double)M * Kpad * (v == 1 || v == 5 || v >= 8 ? 1 : 0.5);
+            printf("RESULT linear %s%s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
+                   names[v], xb16 ? "_xbf16" : "", M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
         }
         cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);

@@ -21,6 +21,16 @@ for (M, K, N), (bf, bft, im, imt) in peer.items():
     c4 = used("w4a4_convrot", M, K, N); c8 = used("w8a8_convrot", M, K, N)
     sv = used("svdquant_r32_g64", M, K, N); g4 = used("w4a4_g64", M, K, N)
     print(f"| {M} | {K} | {N} | {bf:.1f} | {im:.1f} | {c4:.1f} ({bf/c4:.2f}×) | {c8:.1f} ({bf/c8:.2f}×) | {sv:.1f} ({bf/sv:.2f}×) | {g4:.1f} | {100*(sv/g4-1):+.0f}% |")
+if any(v.endswith("_xbf16") for (v, _, _, _) in lin):
+    # BF16 in / BF16 out (NIBBLE_XBF16=1), as the peer: the kernels the backend dispatches on sm_90 for a BF16 forward
+    print("\nBF16 activations in and out (the BF16 forward), same shapes:\n")
+    print("| M | K | N | BF16 cuBLAS µs | W4A4 ConvRot µs (× BF16) | W8A8 µs (× BF16) | SVDQuant r32 g64 µs (× BF16) | W4A4 g64 µs | low-rank overhead |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (M, K, N), (bf, bft, im, imt) in peer.items():
+        g = lambda v: lin.get((v + "_xbf16", M, K, N), (float("nan"),))[0]
+        c4 = g("w4a4_convrot_i4w_bf16out"); c8 = g("w8a8_convrot_wgmma_bf16out")
+        sv = g("svdquant_r32_g64_wgmma"); g4 = g("w4a4_g64_wgmma")
+        print(f"| {M} | {K} | {N} | {bf:.1f} | {c4:.1f} ({bf/c4:.2f}×) | {c8:.1f} ({bf/c8:.2f}×) | {sv:.1f} ({bf/sv:.2f}×) | {g4:.1f} | {100*(sv/g4-1):+.0f}% |")
 print("\nPer kernel (transform+quantize `k_tq`, then the GEMM alone):\n")
 print("| variant | M | K | N | k_tq µs | k_tq GB/s (% of copy) | GEMM µs | GEMM TOPS (% of mma.sync peak) |")
 print("|---|---|---|---|---|---|---|---|")
