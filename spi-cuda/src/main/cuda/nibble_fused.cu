@@ -267,11 +267,12 @@ __device__ __forceinline__ int swz(int row, int c) { return row * BKB + ((c ^ (r
 // GROUPED: scales sa [M, G], sw [N, G], group = |cpg| chunks of 32 bytes (cpg < 0: group sums fit
 // 22 bits, convert without I2F); else sa [M], sw [N].
 // lr [M, 2r] (hi, lo) and up [N, r] in F16 or BF16 (r a multiple of 16, 0 for none); bias [N] or null.
+// Y [M, N]: F32 (yBf16 = 0) or BF16 (yBf16 = 1: __float2bfloat16_rn of the float the F32 path stores).
 template <int MODE, bool GROUPED>
 __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, int G, int cpg,
         const void* __restrict__ lr, const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias,
-        float* __restrict__ Y) {
+        void* __restrict__ Y, int yBf16) {
     extern __shared__ __align__(128) uint8_t smem[];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp >> 2, wn = warp & 3;   // 2 x 4 warps, each 64 x 32
@@ -460,7 +461,17 @@ __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const u
                 int col = n0 + wn * 32 + j * 8 + tig * 2;
                 float v0 = y[i][j][h * 2], v1 = y[i][j][h * 2 + 1];
                 if (bias) { if (col < N) v0 += bias[col]; if (col + 1 < N) v1 += bias[col + 1]; }
-                float* out = Y + (long long)row * N + col;
+                if (yBf16) {   // RNE of exactly the float the F32 path stores
+                    __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
+                    if (col + 1 < N && (N & 1) == 0) {
+                        *reinterpret_cast<__nv_bfloat162*>(out) = __halves2bfloat162(__float2bfloat16_rn(v0), __float2bfloat16_rn(v1));
+                    } else {
+                        if (col < N) out[0] = __float2bfloat16_rn(v0);
+                        if (col + 1 < N) out[1] = __float2bfloat16_rn(v1);
+                    }
+                    continue;
+                }
+                float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
                 if (col + 1 < N && (N & 1) == 0) {
                     *reinterpret_cast<float2*>(out) = make_float2(v0, v1);
                 } else {
@@ -474,8 +485,8 @@ __device__ __forceinline__ void gemm_body(const uint8_t* __restrict__ A, const u
 
 #define GEMM_ARGS const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N, int Kpad, \
     const float* __restrict__ sa, const float* __restrict__ sw, int G, int cpg, const void* __restrict__ lr, \
-    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y
-#define GEMM_PASS A, W, M, N, Kpad, sa, sw, G, cpg, lr, up, r, lrBf16, bias, Y
+    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16
+#define GEMM_PASS A, W, M, N, Kpad, sa, sw, G, cpg, lr, up, r, lrBf16, bias, Y, yBf16
 
 extern "C" __global__ void __launch_bounds__(256, 2) k_gemm_i8(GEMM_ARGS) { gemm_body<0, false>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_gemm_i8_g(GEMM_ARGS) { gemm_body<0, true>(GEMM_PASS); }

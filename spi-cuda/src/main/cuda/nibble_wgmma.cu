@@ -4,8 +4,11 @@
 // and are unpacked to INT8 (16 x code) in shared memory, the same trick as the mma.sync path.
 // Same arguments and same epilogue arithmetic as k_gemm_i8 / k_gemm_i4 (nibble_fused.cu), so the
 // output is bit-identical: int32 accumulation, then (float)acc * unpackScale * sa[m] * sw[n], the
-// low-rank up projection on 16-bit mma.sync, bias, one F32 store.
-// Per-row scales only (the grouped variants stay on mma.sync). Any M, N (edge tiles are predicated);
+// low-rank up projection on 16-bit mma.sync, bias, one store: F32, or with yBf16 = 1 the BF16
+// round-to-nearest-even of that float (BF16 tiles with N % 8 == 0 leave by bulk copies during the next tile).
+// Kernels: k_wgmma_i8 / _i4 (+ _n128: 128 x 128 tiles), k_wgmma_i4w (INT8 activation codes, packed INT4
+// weights), k_wgmma_i8_t (operands in a tiled layout, bulk-copy producer; see below), and the grouped-scale
+// k_wgmma_i8_g / _i4_g (nibble_wgmma_grouped.cuh). Any M, N (edge tiles are predicated);
 // Kpad a multiple of 128 (INT8) or 256 (INT4) as for the other GEMM.
 #include "nibble_common.cuh"
 
@@ -37,6 +40,19 @@ __device__ __forceinline__ uint64_t desc(uint32_t addr) {
 
 // byte offset of 16-byte chunk c of row `row` in the 128-byte-swizzled layout (tile base 1024-aligned)
 __device__ __forceinline__ uint32_t swz(int row, int c) { return row * kBK + ((c ^ (row & 7)) << 4); }
+
+// the same for stages of BK = 128 or 64 bytes of K per row (64: 64-byte swizzle, 8-row groups 512 bytes apart)
+template <int BK> __device__ __forceinline__ uint32_t swzB(int row, int c) {
+    if constexpr (BK == 128) return swz(row, c);
+    else return row * 64 + ((c ^ ((row >> 1) & 3)) << 4);
+}
+template <int BK> __device__ __forceinline__ uint64_t descB(uint32_t addr) {
+    if constexpr (BK == 128) return desc(addr);
+    else return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(512 >> 4) << 32) | ((uint64_t)2 << 62);
+}
+__device__ __forceinline__ void cp4(uint32_t dst, const void* src, bool pred) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(dst), "l"(src), "r"(pred ? 4 : 0) : "memory");
+}
 
 __device__ __forceinline__ uint32_t lo16x(uint32_t w) { return (w << 4) & 0xF0F0F0F0u; }
 __device__ __forceinline__ uint32_t hi16x(uint32_t w) { return w & 0xF0F0F0F0u; }
@@ -107,89 +123,256 @@ template <int kBN> __device__ __forceinline__ void wgmma(int* d, uint64_t da, ui
     if constexpr (kBN == 256) wgmma_n256(d, da, db); else wgmma_n128(d, da, db);
 }
 
-template <int MODE, int kBN> struct Cfg {
-    static constexpr int STAGE = (kBM + kBN) * kBK;                         // INT8 tile bytes per stage
-    static constexpr int RAW = (kBM + kBN) * kBK / 2;                       // packed INT4 bytes per stage
-    static constexpr int kSTAGES = MODE == 0 ? (kBN == 256 ? 4 : 6) : 2;    // INT8 buffers
-    static constexpr int RAWS = MODE == 0 ? 1 : 4;                          // packed INT4 stages
-    static constexpr int AHEAD = MODE == 0 ? kSTAGES - 2 : RAWS - 1;        // stages loaded ahead
-    static constexpr int SMEM = kSTAGES * STAGE + (MODE == 0 ? 0 : RAWS * RAW) + 1024;   // + alignment slack
-    // the epilogue stages scales, bias and up rows where the next tile's first loads do not go
-    static constexpr int EPI = MODE == 0 ? AHEAD * STAGE : 0;
-    static constexpr int EPI_BYTES = MODE == 0 ? (kSTAGES - AHEAD) * STAGE : kSTAGES * STAGE;
+// MODE 0: INT8 A and W. MODE 1: packed INT4 A and W, both unpacked to INT8 in shared memory.
+// MODE 2: INT8 A (4-bit values in bytes, as k_tq2 writes them with bits=8, qmin=-8, qmax=7), packed
+// INT4 W unpacked to INT8 in shared memory in natural K order.
+// BK (MODE 0 only): bytes of K per stage and row, 128 (4 stages of 128 x 256) or 64 (8 stages: 6 loaded ahead,
+// 4 of them during the epilogue). PRE: the epilogue's per-column scales, bias and per-row scales are copied
+// (cp.async) into their own 4 KB at the start of the tile's main loop, off the epilogue's critical path.
+// ST (MODE 0): stages in the ring instead of the default (3: small enough for two blocks per SM at kBN = 128).
+// TBM (MODE 0): rows per tile, 128 (two warpgroups) or 192 (three: 22% fewer bytes loaded per product).
+template <int MODE, int kBN, int BK = 128, bool PRE = false, int ST = 0, int TBM = kBM> struct Cfg {
+    // MODE 0: [stage: A tile | W tile] x kSTAGES; MODE 1: INT8 buffers x 2, then packed stages x RAWS;
+    // MODE 2: [stage: A tile (INT8) | packed W] x kSTAGES, then 2 INT8 W buffers at W8
+    static constexpr int STAGE = MODE == 2 ? kBM * kBK + kBN * kBK / 2 : (TBM + kBN) * (MODE == 0 ? BK : kBK);
+    static constexpr int RAW = (kBM + kBN) * kBK / 2;                       // packed INT4 bytes per stage (MODE 1)
+    static constexpr int kSTAGES = MODE == 0 ? (ST ? ST : BK == 64 ? 8 : kBN == 256 ? 4 : 6) : MODE == 1 ? 2 : 4;
+    static constexpr int RAWS = MODE == 1 ? 4 : 1;                          // packed INT4 stages (MODE 1)
+    static constexpr int AHEAD = MODE == 1 ? RAWS - 1 : kSTAGES - 2;        // stages loaded ahead
+    static constexpr int PRO = MODE == 0 && BK == 64 ? 4 : AHEAD;           // of them, loaded during the epilogue
+    static constexpr int W8 = kSTAGES * STAGE;                              // MODE 2: INT8 W buffers
+    static constexpr int RING = kSTAGES * STAGE + (MODE == 1 ? RAWS * RAW : MODE == 2 ? 2 * kBN * kBK : 0);
+    static constexpr int EPIX = RING;                                       // PRE: [kBN] sw, [kBN] bias, [TBM] sa
+    static constexpr int SMEM = RING + (PRE ? 4096 : 0) + 1024;
+    // the epilogue stages scales, bias, up rows (and the BF16 output tile) where the next tile's
+    // first loads do not go
+    static constexpr int EPI = MODE == 1 ? 0 : PRO * STAGE;
+    static constexpr int EPI_BYTES = MODE == 0 ? (kSTAGES - PRO) * STAGE : MODE == 1 ? kSTAGES * STAGE
+                                   : (kSTAGES - AHEAD) * STAGE + 2 * kBN * kBK;
 };
 constexpr int SLAB_STRIDE = 64 + 8;                       // floats per slab row (16-byte aligned, no bank conflicts)
 constexpr int SLAB_BYTES = 8 * 16 * SLAB_STRIDE * 4;      // 8 warps x 16 rows
 constexpr int MAX_RANK = 64;                              // up rows staged for the epilogue: kBN x (r + 8) x 2 bytes
 template <int kBN> __host__ __device__ constexpr int epiFixed() { return 2 * kBN * 4 + kBN * (MAX_RANK + 8) * 2; }
-static_assert(Cfg<0, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
-static_assert(Cfg<0, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
-static_assert(Cfg<1, 256>::EPI_BYTES >= epiFixed<256>() + SLAB_BYTES, "epilogue staging");
-static_assert(Cfg<1, 128>::EPI_BYTES >= epiFixed<128>() + SLAB_BYTES, "epilogue staging");
+// BF16 output tile staged for the bulk stores: [kBM][kBN] bf16, rows padded by 16 bytes (no bank conflicts)
+template <int kBN> __host__ __device__ constexpr int stageStride() { return kBN * 2 + 16; }
+template <int M_, int N_, int B_ = 128, int ST_ = 0, int TBM_ = kBM> constexpr bool epiFits() {
+    return Cfg<M_, N_, B_, false, ST_, TBM_>::EPI_BYTES >= epiFixed<N_>() + SLAB_BYTES * TBM_ / kBM
+        && Cfg<M_, N_, B_, false, ST_, TBM_>::EPI_BYTES >= TBM_ * stageStride<N_>();
+}
+static_assert(epiFits<0, 256>() && epiFits<0, 128>() && epiFits<1, 256>() && epiFits<1, 128>() && epiFits<2, 256>()
+              && epiFits<2, 128>() && epiFits<0, 256, 64>() && epiFits<0, 128, 64>() && epiFits<0, 256, 128, 4, 192>()
+              && epiFits<0, 256, 128, 3, 192>(), "epilogue staging");
 // TensorCoreGemm.WGMMA_SMEM (the dynamic shared memory every launch asks for) covers each variant
-static_assert(Cfg<0, 256>::SMEM <= 197632 && Cfg<1, 256>::SMEM <= 197632 && Cfg<0, 128>::SMEM <= 197632
-              && Cfg<1, 128>::SMEM <= 197632, "TensorCoreGemm.WGMMA_SMEM");
+constexpr int WGMMA_SMEM_MAX = 4 * (128 + 256) * 128 + 4096 + 1024;
+static_assert(Cfg<0, 256, 128, true>::SMEM <= WGMMA_SMEM_MAX && Cfg<1, 256>::SMEM <= WGMMA_SMEM_MAX
+              && Cfg<0, 128>::SMEM <= WGMMA_SMEM_MAX && Cfg<1, 128>::SMEM <= WGMMA_SMEM_MAX
+              && Cfg<2, 256>::SMEM <= WGMMA_SMEM_MAX && Cfg<2, 128>::SMEM <= WGMMA_SMEM_MAX, "TensorCoreGemm.WGMMA_SMEM");
 
-// MODE 0: INT8 codes; MODE 1: packed INT4 codes (canonical packing) unpacked to INT8 in shared memory.
+// bulk copy shared -> global (no tensor map), tracked per thread in bulk groups
+__device__ __forceinline__ void bulk_s2g(void* dst, uint32_t src, int bytes) {
+    asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" :: "l"(dst), "r"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// this thread's bulk copies have read their shared-memory source
+__device__ __forceinline__ void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// ... and completed
+__device__ __forceinline__ void bulk_wait() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+
+__device__ __forceinline__ uint32_t bf2(float a, float b) {
+    __nv_bfloat162 v = __halves2bfloat162(__float2bfloat16_rn(a), __float2bfloat16_rn(b));
+    return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// Bias, then the store of a warp's 16 x kBN piece of y (the wgmma accumulator layout: y[j*4+t] is row
+// gid + 8*(t>>1), column j*8 + 2*tig + (t&1)) through a per-warp shared-memory slab [16][64 + 8 floats],
+// 64 columns at a time, so that each warp store writes whole 128-byte lines (16-byte lanes along a row
+// for F32, 8-byte lanes for BF16) instead of eight 32-byte pieces of eight rows.
+template <int kBN>
+__device__ __forceinline__ void slab_store(const float* y, const float* sbias, bool hasBias, float* slab, int rowW,
+        int tn0, int M, int N, void* __restrict__ Y, int yBf16) {
+    const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+#pragma unroll
+    for (int q = 0; q < kBN / 64; q++) {
+#pragma unroll
+        for (int jj = 0; jj < 8; jj++) {
+            const int j = q * 8 + jj;
+            float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
+            if (hasBias) {
+                const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+                v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
+            }
+            *reinterpret_cast<float2*>(slab + gid * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v0, v1);
+            *reinterpret_cast<float2*>(slab + (gid + 8) * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v2, v3);
+        }
+        __syncwarp();
+        const int colQ = tn0 + q * 64;
+#pragma unroll
+        for (int it = 0; it < 8; it++) {
+            const int e = it * 32 + lane, rr = e >> 4, c4 = (e & 15) * 4;
+            const int row = rowW + rr, col = colQ + c4;
+            if (row < M) {
+                const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
+                if (yBf16) {
+                    __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
+                    if ((N & 3) == 0 && col + 3 < N) {
+                        *reinterpret_cast<uint2*>(out) = make_uint2(bf2(v.x, v.y), bf2(v.z, v.w));
+                    } else {
+                        if (col < N) out[0] = __float2bfloat16_rn(v.x);
+                        if (col + 1 < N) out[1] = __float2bfloat16_rn(v.y);
+                        if (col + 2 < N) out[2] = __float2bfloat16_rn(v.z);
+                        if (col + 3 < N) out[3] = __float2bfloat16_rn(v.w);
+                    }
+                } else {
+                    float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
+                    if ((N & 3) == 0 && col + 3 < N) {
+                        *reinterpret_cast<float4*>(out) = v;
+                    } else {
+                        if (col < N) out[0] = v.x;
+                        if (col + 1 < N) out[1] = v.y;
+                        if (col + 2 < N) out[2] = v.z;
+                        if (col + 3 < N) out[3] = v.w;
+                    }
+                }
+            }
+        }
+        __syncwarp();
+    }
+}
+
+// BF16 output with N % 8 == 0: bias into y, the whole tile as BF16 into shared memory at `st` (over the
+// epilogue's other staging: a block barrier first), then each warp's 16 row segments go out as bulk
+// copies that run while the next tile's main loop computes. The caller waits for their reads
+// (bulk_wait_read) before the next main loop overwrites `st`, and for their completion before exit.
+template <int kBN>
+__device__ __forceinline__ void bulk_store(float* y, const float* sbias, bool hasBias, uint8_t* st, int rowT,
+        int tm0, int tn0, int M, int N, void* __restrict__ Y) {
+    const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+    if (hasBias) {
+#pragma unroll
+        for (int j = 0; j < kBN / 8; j++) {
+            const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+            y[j * 4] += b.x; y[j * 4 + 1] += b.y; y[j * 4 + 2] += b.x; y[j * 4 + 3] += b.y;
+        }
+    }
+    __syncthreads();   // every warp has read the scales, bias and up rows that `st` overlaps
+    constexpr int SST = stageStride<kBN>();
+    uint8_t* r0 = st + (rowT + gid) * SST + tig * 4;
+#pragma unroll
+    for (int j = 0; j < kBN / 8; j++) {
+        *reinterpret_cast<uint32_t*>(r0 + j * 16) = bf2(y[j * 4], y[j * 4 + 1]);
+        *reinterpret_cast<uint32_t*>(r0 + 8 * SST + j * 16) = bf2(y[j * 4 + 2], y[j * 4 + 3]);
+    }
+    fence_async_smem();   // generic-proxy writes, read by the bulk copy (async proxy)
+    __syncwarp();
+    if (lane < 16) {
+        const int row = tm0 + rowT + lane;
+        if (row < M)
+            bulk_s2g(reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + tn0, saddr(st + (rowT + lane) * SST),
+                     min(kBN, N - tn0) * 2);
+        bulk_commit();
+    }
+}
+
 // Persistent: block b computes tiles b, b + gridDim.x, ... (tile t: rows (t / tilesN) * 128, columns
 // (t % tilesN) * kBN); the next tile's first loads are in flight during this tile's epilogue.
 // 256 threads: all load (cp.async), warpgroup g computes rows g*64..g*64+63 of the 128 x kBN tile.
-template <int MODE, int kBN>
+template <int MODE, int kBN, int BK = 128, bool PRE = false, int ST = 0, int TBM = kBM>
 __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
-        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y) {
-    using C = Cfg<MODE, kBN>;
+        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y,
+        int yBf16) {
+    static_assert(BK == 128 || (BK == 64 && MODE == 0), "64-byte stages: INT8 only");
+    static_assert(TBM == kBM || (MODE == 0 && BK == 128), "192-row tiles: INT8, 128-byte stages only");
+    using C = Cfg<MODE, kBN, BK, PRE, ST, TBM>;
+    constexpr int NT = TBM * 2;                        // threads: TBM / 64 warpgroups
+    constexpr int SBK = MODE == 0 ? BK : kBK;         // bytes of K per stage and row
     extern __shared__ __align__(1024) uint8_t dsm[];
     const uint32_t s0 = (saddr(dsm) + 1023u) & ~1023u;
     uint8_t* const g0 = dsm + (s0 - saddr(dsm));      // generic pointer to the aligned base
     const int tid = threadIdx.x, wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31;
     const int gid = lane >> 2, tig = lane & 3;
-    const int tilesN = (N + kBN - 1) / kBN, tiles = ((M + kBM - 1) / kBM) * tilesN;
-    const int rowBytes = MODE == 0 ? Kpad : Kpad / 2;
-    const int KT = Kpad / kBK;
+    const int tilesN = (N + kBN - 1) / kBN, tiles = ((M + TBM - 1) / TBM) * tilesN;
+    const int rowBytes = MODE == 0 ? Kpad : Kpad / 2;   // of W (and of A except in MODE 2)
+    const int KT = Kpad / SBK;
     int tile = blockIdx.x;
     if (tile >= tiles) return;
+    const bool bulkOut = yBf16 && (N & 7) == 0;
 
     int acc[kBN / 2];
 
-    auto mma_issue = [&](uint32_t t) {
-        const uint64_t da = desc(t + wg * 64 * kBK), db = desc(t + kBM * kBK);
+    auto mma_issue = [&](uint32_t ta, uint32_t tb) {
+        const uint64_t da = descB<SBK>(ta + wg * 64 * SBK), db = descB<SBK>(tb);
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
         wg_arrive();
 #pragma unroll
-        for (int kk = 0; kk < kBK / 32; kk++) wgmma<kBN>(acc, da + 2 * kk, db + 2 * kk);   // +32 bytes of K
+        for (int kk = 0; kk < SBK / 32; kk++) wgmma<kBN>(acc, da + 2 * kk, db + 2 * kk);   // +32 bytes of K
         wg_commit();
     };
-    auto mma_stage = [&](uint32_t t) {
-        mma_issue(t);
+    auto mma_stage = [&](uint32_t ta, uint32_t tb) {
+        mma_issue(ta, tb);
         wg_wait<1>();
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) reg_fence(acc[i]);
     };
 
-    // MODE 0: thread t copies 16-byte chunk t%8 of rows t/8 + 32i; MODE 1: chunk t%4 of packed rows t/4 + 64i
-    constexpr int CPR = MODE == 0 ? 8 : 4;            // 16-byte chunks per row and stage
+    // MODE 0: thread t copies 16-byte chunk t%8 of rows t/8 + 32i; MODE 1: chunk t%4 of packed rows t/4 + 64i;
+    // MODE 2: A as MODE 0, W as MODE 1
+    constexpr int CPR = MODE == 0 ? BK / 16 : 4;      // 16-byte chunks per row and stage (W; A too but in MODE 2)
     constexpr int RSTEP = 256 / CPR;                  // rows per pass
     const int lrow = tid / CPR, lc = tid % CPR;
     const long long step = (long long)RSTEP * rowBytes;
+    const int arow = tid >> 3, ac = tid & 7;          // MODE 2: A chunk mapping
     const uint8_t* pa;
     const uint8_t* pw;
     int m0, n0;
     auto setTile = [&](int t) {
-        m0 = (t / tilesN) * kBM;
+        m0 = (t / tilesN) * TBM;
         n0 = (t % tilesN) * kBN;
-        pa = A + (long long)(m0 + lrow) * rowBytes + lc * 16;
+        if constexpr (MODE == 2) pa = A + (long long)(m0 + arow) * Kpad + ac * 16;
+        else pa = A + (long long)(m0 + lrow) * rowBytes + lc * 16;
         pw = W + (long long)(n0 + lrow) * rowBytes + lc * 16;
     };
     const uint32_t raw0 = s0 + C::kSTAGES * C::STAGE;
     auto load = [&](int stage, int kt) {
+        if constexpr (TBM != kBM) {   // 384 threads: chunk e = tid + i * NT of the A rows, then of the W rows
+            const uint32_t t = s0 + stage * C::STAGE;
+#pragma unroll
+            for (int i = 0; i < TBM * 8 / NT; i++) {
+                const int e = tid + i * NT, row = e >> 3, c = e & 7;
+                const bool ok = m0 + row < M;
+                cp16(t + swz(row, c), ok ? A + (long long)(m0 + row) * Kpad + kt * kBK + c * 16 : A, ok);
+            }
+#pragma unroll
+            for (int i = 0; i < (kBN * 8 + NT - 1) / NT; i++) {
+                const int e = tid + i * NT, row = e >> 3, c = e & 7;
+                const bool ok = n0 + row < N;
+                if (e < kBN * 8) cp16(t + TBM * kBK + swz(row, c), ok ? W + (long long)(n0 + row) * Kpad + kt * kBK + c * 16 : W, ok);
+            }
+            return;
+        }
+        if constexpr (MODE == 2) {
+            const uint32_t ta = s0 + stage * C::STAGE + swz(arow, ac);
+#pragma unroll
+            for (int i = 0; i < kBM / 32; i++) {
+                bool ok = m0 + arow + 32 * i < M;
+                cp16(ta + i * 32 * kBK, ok ? pa + (long long)i * 32 * Kpad + kt * kBK : A, ok);
+            }
+            const uint32_t tw = s0 + stage * C::STAGE + kBM * kBK + lrow * (kBK / 2) + lc * 16;
+#pragma unroll
+            for (int i = 0; i < kBN / RSTEP; i++) {
+                bool ok = n0 + lrow + RSTEP * i < N;
+                cp16(tw + i * RSTEP * (kBK / 2), ok ? pw + i * step + kt * (kBK / 2) : W, ok);
+            }
+            return;
+        }
         uint32_t t;
         int kb;
-        constexpr int RB = MODE == 0 ? kBK : kBK / 2;   // bytes per row and stage
+        constexpr int RB = MODE == 0 ? BK : kBK / 2;    // bytes per row and stage
         if constexpr (MODE == 0) {
-            t = s0 + stage * C::STAGE + swz(lrow, lc);
-            kb = kt * kBK;
+            t = s0 + stage * C::STAGE + swzB<BK>(lrow, lc);
+            kb = kt * BK;
         } else {
             t = raw0 + stage * C::RAW + lrow * RB + lc * 16;
             kb = kt * RB;
@@ -205,7 +388,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             cp16(t + (kBM + RSTEP * i) * RB, ok ? pw + i * step + kb : W, ok);
         }
     };
-    // packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
+    // MODE 1: packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
     // A and W get the same permutation of K, so every dot product is unchanged
     auto unpack = [&](int rstage, int buf) {
         const uint8_t* rs = g0 + C::kSTAGES * C::STAGE + rstage * C::RAW;
@@ -218,12 +401,41 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(hi16x(w.x), hi16x(w.y), hi16x(w.z), hi16x(w.w));
         }
     };
+    // MODE 2: the packed W of a stage -> INT8 (16 x code) in natural K order: packed byte b holds codes
+    // 2b (low nibble) and 2b+1 (high), so each packed word gives two INT8 words by byte interleave
+    auto unpackW = [&](int stage, int buf) {
+        const uint8_t* rs = g0 + stage * C::STAGE + kBM * kBK;
+        uint8_t* bs = g0 + C::W8 + buf * kBN * kBK;
+#pragma unroll
+        for (int i = 0; i < kBN * 4 / 256; i++) {
+            int e = tid + i * 256, row = e >> 2, c = e & 3;
+            uint4 w = *reinterpret_cast<const uint4*>(rs + row * (kBK / 2) + c * 16);
+            uint32_t l0 = lo16x(w.x), h0 = hi16x(w.x), l1 = lo16x(w.y), h1 = hi16x(w.y);
+            uint32_t l2 = lo16x(w.z), h2 = hi16x(w.z), l3 = lo16x(w.w), h3 = hi16x(w.w);
+            *reinterpret_cast<uint4*>(bs + swz(row, 2 * c)) = make_uint4(__byte_perm(l0, h0, 0x5140),
+                    __byte_perm(l0, h0, 0x7362), __byte_perm(l1, h1, 0x5140), __byte_perm(l1, h1, 0x7362));
+            *reinterpret_cast<uint4*>(bs + swz(row, 2 * c + 1)) = make_uint4(__byte_perm(l2, h2, 0x5140),
+                    __byte_perm(l2, h2, 0x7362), __byte_perm(l3, h3, 0x5140), __byte_perm(l3, h3, 0x7362));
+        }
+    };
     auto prologue = [&]() {
 #pragma unroll
-        for (int s = 0; s < C::AHEAD; s++) {
+        for (int s = 0; s < C::PRO; s++) {
             if (s < KT) load(s, s);
             cp_commit();
         }
+    };
+    // PRE: this tile's epilogue operands, copied with the first stage loads of its main loop (zero past M, N)
+    float* const xsw = reinterpret_cast<float*>(g0 + C::EPIX);
+    float* const xbias = xsw + kBN;
+    float* const xsa = xbias + kBN;
+    auto preEpi = [&]() {
+        for (int i = tid; i < kBN; i += NT) {
+            const int c = n0 + i;
+            cp4(saddr(xsw + i), c < N ? sw + c : sw, c < N);
+            cp4(saddr(xbias + i), bias != nullptr && c < N ? bias + c : sw, bias != nullptr && c < N);
+        }
+        if (tid < TBM) cp4(saddr(xsa + tid), m0 + tid < M ? sa + m0 + tid : sa, m0 + tid < M);
     };
 
     setTile(tile);
@@ -231,25 +443,46 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
     while (true) {
 #pragma unroll
         for (int i = 0; i < kBN / 2; i++) acc[i] = 0;
+        if (bulkOut) bulk_wait_read();   // the previous tile's BF16 stores have left the staging area
         if constexpr (MODE == 0) {
             for (int kt = 0; kt < KT; kt++) {
-                cp_wait<C::AHEAD - 1>();
+                // one commit group per step; while the catch-up stages (PRO..AHEAD-1, loaded by steps
+                // 0 .. AHEAD-PRO-1) are pending, stage kt's group has at most PRO - 1 newer ones
+                if (C::PRO < C::AHEAD && kt < 2 * (C::AHEAD - C::PRO) + C::PRO) cp_wait<C::PRO - 1>();
+                else cp_wait<C::AHEAD - 1>();
                 fence_async_smem();
                 __syncthreads();   // stage kt landed for all; wgmma(kt-2) retired in both warpgroups
                 if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::kSTAGES, kt + C::AHEAD);
+                if (C::PRO < C::AHEAD && kt < C::AHEAD - C::PRO && kt + C::PRO < KT) load(kt + C::PRO, kt + C::PRO);
+                if (PRE && kt == 0) preEpi();
                 cp_commit();
-                mma_stage(s0 + (kt % C::kSTAGES) * C::STAGE);
+                const uint32_t t = s0 + (kt % C::kSTAGES) * C::STAGE;
+                mma_stage(t, t + TBM * BK);
             }
-        } else {
+        } else if constexpr (MODE == 1) {
             for (int kt = 0; kt < KT; kt++) {
                 cp_wait<C::AHEAD - 1>();
                 __syncthreads();   // packed stage kt landed; wgmma(kt-2) retired, so INT8 buffer kt%2 is free
                 if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::RAWS, kt + C::AHEAD);
+                if (PRE && kt == 0) preEpi();
                 cp_commit();
                 unpack(kt % C::RAWS, kt & 1);
                 fence_async_smem();
                 __syncthreads();
-                mma_stage(s0 + (kt & 1) * C::STAGE);
+                const uint32_t t = s0 + (kt & 1) * C::STAGE;
+                mma_stage(t, t + kBM * kBK);
+            }
+        } else {
+            for (int kt = 0; kt < KT; kt++) {
+                cp_wait<C::AHEAD - 1>();
+                __syncthreads();   // stage kt landed; wgmma(kt-2) retired: its stage and INT8 W buffer kt%2 are free
+                if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::kSTAGES, kt + C::AHEAD);
+                if (PRE && kt == 0) preEpi();
+                cp_commit();
+                unpackW(kt % C::kSTAGES, kt & 1);
+                fence_async_smem();   // the unpacked W and this thread's landed cp.async A chunks
+                __syncthreads();
+                mma_stage(s0 + (kt % C::kSTAGES) * C::STAGE, s0 + C::W8 + (kt & 1) * kBN * kBK);
             }
         }
         wg_wait<0>();
@@ -267,30 +500,34 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
 
         // per-column operands in shared memory: from global, 128 dependent loads per thread would
         // serialize on their latency (the epilogue cost more than a third of the kernel that way)
-        float* ssw = reinterpret_cast<float*>(g0 + C::EPI);
-        float* sbias = ssw + kBN;
-        uint16_t* sup = reinterpret_cast<uint16_t*>(sbias + kBN);   // [kBN][r + 8]: padded against bank conflicts
+        const float* ssw = PRE ? xsw : reinterpret_cast<float*>(g0 + C::EPI);
+        const float* sbias = PRE ? xbias : ssw + kBN;
+        uint16_t* sup = reinterpret_cast<uint16_t*>(g0 + C::EPI + 2 * kBN * 4);   // [kBN][r + 8]: padded against bank conflicts
         const int upStride = r + 8;
-        for (int i = tid; i < kBN; i += 256) {
-            int c = tn0 + i;
-            ssw[i] = c < N ? sw[c] : 0.0f;
-            sbias[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
+        if (!PRE) {
+            for (int i = tid; i < kBN; i += NT) {
+                int c = tn0 + i;
+                const_cast<float*>(ssw)[i] = c < N ? sw[c] : 0.0f;
+                const_cast<float*>(sbias)[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
+            }
         }
         if (r > 0) {
             const uint32_t* U = reinterpret_cast<const uint32_t*>(up);
             const int half = r / 2;
-            for (int e = tid; e < kBN * half; e += 256) {
+            for (int e = tid; e < kBN * half; e += NT) {
                 int row = e / half, w = e - row * half;
                 int col = min(tn0 + row, N - 1);
                 reinterpret_cast<uint32_t*>(sup + row * upStride)[w] = U[(long long)col * half + w];
             }
         }
-        __syncthreads();
+        if (!PRE || r > 0) __syncthreads();
 
         // the arithmetic of gemm_body: acc[j*4+t] is row gid + 8*(t>>1), column j*8 + 2*tig + (t&1)
-        const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : 1.0f;
+        // (MODE 1: both operands are 16 x code, MODE 2 only W: the power-of-two scale is exact)
+        const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : MODE == 2 ? (1.0f / 16.0f) : 1.0f;
         const int rowA = tm0 + wg * 64 + wl * 16 + gid;
-        const float sA0 = rowA < M ? sa[rowA] : 0.0f, sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
+        const float sA0 = PRE ? xsa[rowA - tm0] : rowA < M ? sa[rowA] : 0.0f;
+        const float sA1 = PRE ? xsa[rowA + 8 - tm0] : rowA + 8 < M ? sa[rowA + 8] : 0.0f;
         float* y = reinterpret_cast<float*>(acc);
 #pragma unroll
         for (int j = 0; j < kBN / 8; j++) {
@@ -318,49 +555,17 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
                 }
             }
         }
-        // bias, then the store through a per-warp shared-memory slab [16 rows][64 + 4 floats], 64 columns
-        // at a time, so that each warp store writes whole 128-byte lines (16-byte lanes along a row)
-        // instead of eight 32-byte pieces of eight rows
-        float* slab = reinterpret_cast<float*>(g0 + C::EPI + epiFixed<kBN>()) + (tid >> 5) * (16 * SLAB_STRIDE);
-        const bool vec = (N & 3) == 0;
-#pragma unroll
-        for (int q = 0; q < kBN / 64; q++) {
-#pragma unroll
-            for (int jj = 0; jj < 8; jj++) {
-                const int j = q * 8 + jj;
-                float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
-                if (bias) {
-                    const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
-                    v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
-                }
-                *reinterpret_cast<float2*>(slab + gid * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v0, v1);
-                *reinterpret_cast<float2*>(slab + (gid + 8) * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v2, v3);
-            }
-            __syncwarp();
-            const int rowW = tm0 + wg * 64 + wl * 16, colQ = tn0 + q * 64;
-#pragma unroll
-            for (int it = 0; it < 8; it++) {
-                const int e = it * 32 + lane, rr = e >> 4, c4 = (e & 15) * 4;
-                const int row = rowW + rr, col = colQ + c4;
-                if (row < M) {
-                    const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
-                    float* out = Y + (long long)row * N + col;
-                    if (vec && col + 3 < N) {
-                        *reinterpret_cast<float4*>(out) = v;
-                    } else {
-                        if (col < N) out[0] = v.x;
-                        if (col + 1 < N) out[1] = v.y;
-                        if (col + 2 < N) out[2] = v.z;
-                        if (col + 3 < N) out[3] = v.w;
-                    }
-                }
-            }
-            __syncwarp();
+        if (bulkOut) {
+            bulk_store<kBN>(y, sbias, bias != nullptr, g0 + C::EPI, wg * 64 + wl * 16, tm0, tn0, M, N, Y);
+        } else {
+            float* slab = reinterpret_cast<float*>(g0 + C::EPI + epiFixed<kBN>()) + (tid >> 5) * (16 * SLAB_STRIDE);
+            slab_store<kBN>(y, sbias, bias != nullptr, slab, tm0 + wg * 64 + wl * 16, tn0, M, N, Y, yBf16);
         }
         if (next >= tiles) break;
         tile = next;
         // the next main loop's first barrier orders these shared-memory reads before its loads
     }
+    if (bulkOut) bulk_wait();
 }
 
 }  // namespace nwg
@@ -368,17 +573,307 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
 // The arguments of k_gemm_i8 / k_gemm_i4 (G and cpg are ignored: per-row scales only).
 #define WG_ARGS const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N, int Kpad, \
     const float* __restrict__ sa, const float* __restrict__ sw, int G, int cpg, const void* __restrict__ lr, \
-    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, float* __restrict__ Y
-#define WG_PASS A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y
+    const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16
+#define WG_PASS A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16
 
-#define WGMMA_SMEM_I8 (nwg::Cfg<0, 256>::SMEM)
+#define WGMMA_SMEM_I8 (nwg::Cfg<0, 256, 128, true>::SMEM)
 #define WGMMA_SMEM_I4 (nwg::Cfg<1, 256>::SMEM)
+#define WGMMA_SMEM_I4W (nwg::Cfg<2, 256>::SMEM)
 #define WGMMA_SMEM_I8_N128 (nwg::Cfg<0, 128>::SMEM)
 #define WGMMA_SMEM_I4_N128 (nwg::Cfg<1, 128>::SMEM)
+#define WGMMA_SMEM_I4W_N128 (nwg::Cfg<2, 128>::SMEM)
 
-extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8(WG_ARGS) { nwg::body<0, 256>(WG_PASS); }
+// k_wgmma_i8 fetches its epilogue operands with the first stage (PRE: measured ~2% faster at 4096 x 3072 x 3072)
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8(WG_ARGS) { nwg::body<0, 256, 128, true>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4(WG_ARGS) { nwg::body<1, 256>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128(WG_ARGS) { nwg::body<0, 128>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4_n128(WG_ARGS) { nwg::body<1, 128>(WG_PASS); }
+// W4A4 with the activation codes as INT8 bytes (values -8..7: k_tq2 with bits=8, qmin=-8, qmax=7; A is
+// [M][Kpad] bytes) and W packed INT4 ([N][Kpad/2]): only W is unpacked. Same output as k_gemm_i4 with
+// A packed, bit for bit (exact int32 sums, power-of-two unpack scale).
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w(WG_ARGS) { nwg::body<2, 256>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w_n128(WG_ARGS) { nwg::body<2, 128>(WG_PASS); }
+
+
+// ---------------------------------------------------------------- per-row INT8 GEMM on TILED operands
+// k_wgmma_i8_t: the per-row INT8 wgmma GEMM fed by the bulk-copy engine (cp.async.bulk global -> shared,
+// no tensor map) from operands stored TILED and pre-swizzled, so that each pipeline stage is two
+// contiguous blocks (one bulk copy each, issued by one producer thread, completed on the stage's mbarrier
+// with expect_tx). Layout for BKT bytes of K per stage (BKT = 128 or 64; Kpad a multiple of BKT):
+//   A: [ceil(M/128)][Kpad/BKT][128 rows][BKT bytes], W: [ceil(N/256)][Kpad/BKT][256 rows][BKT bytes];
+//   within a row segment the 16-byte chunk c (K bytes 16c..16c+15 of the segment) of row r (row index
+//   within the block; equal to the global row mod 8 since blocks are 128/256 rows) is stored at chunk
+//   c ^ (r & 7) (BKT = 128: the wgmma 128-byte swizzle) or c ^ ((r >> 1) & 3) (BKT = 64: 64-byte swizzle);
+//   rows past M / N are padding (any values: their outputs are not stored).
+// 384 threads: warpgroups 0 and 1 consume (64 rows each of the 128 x 256 tile), warpgroup 2 produces
+// (setmaxnreg moves its registers to the consumers). The producer runs ahead across tiles, so the next
+// tile's stages load during the epilogue. BULK: BF16 output (N % 8 == 0) staged in its own shared memory
+// and stored by bulk copies that run during the next tile; the epilogue operands (sw, bias, sa) are
+// fetched at the tile's start. Same int32 sums and epilogue arithmetic as k_wgmma_i8, so bit-identical
+// to k_gemm_i8 on the untiled operands (wgmma_check). Measured faster than k_wgmma_i8 (cudagemm2.md)
+// but NOT wired: the transform+quantize kernel would have to write A tiled and the weight preparation W.
+namespace nwt {
+using namespace nwg;
+
+__device__ __forceinline__ void mbar_init(uint32_t b, int n) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(b), "r"(n) : "memory"); }
+__device__ __forceinline__ void mbar_arrive(uint32_t b) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(b) : "memory"); }
+__device__ __forceinline__ void mbar_wait(uint32_t b, uint32_t parity) {
+    asm volatile("{\n.reg .pred P1;\nWAIT_%=:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+                 "@P1 bra DONE_%=;\nbra WAIT_%=;\nDONE_%=:\n}\n" :: "r"(b), "r"(parity) : "memory");
+}
+
+constexpr int TBN = 256;
+constexpr int CW = 32;                              // epilogue slab: 32 columns at a time
+constexpr int SST = CW + 4;                         // floats per slab row
+constexpr int SLAB = 8 * 16 * SST * 4;
+// S: ring stages of 48 KB. BULK: BF16 output (N % 8 == 0) staged in its own shared memory and stored by
+// bulk copies that run during the next tile (with 3 stages), and the epilogue operands prefetched at the
+// tile's start, per warpgroup: no consumer-wide barrier
+// BKT: bytes of K per stage and row: 128 (128-byte swizzle) or 64 (64-byte swizzle: finer stages, deeper
+// prefetch in the same shared memory; operands tiled [rows/TR][Kpad/64][TR][64])
+template <int S, bool BULK, int BKT = 128> struct T {
+    static constexpr int STAGE = (kBM + TBN) * BKT;
+    static constexpr int EPI = S * STAGE;           // BULK: [2][2 * TBN] sw, bias per warpgroup; else [TBN] sw, [TBN] bias
+    static constexpr int OUT = EPI + (BULK ? 4 * TBN * 4 : 2 * TBN * 4);   // slabs, or the BF16 tile (rows of stageStride)
+    static constexpr int OUT_BYTES = BULK ? kBM * stageStride<TBN>() : SLAB;
+    static constexpr int BAR = OUT + OUT_BYTES;
+    static constexpr int SMEM = BAR + 2 * S * 8 + 1024;
+    static_assert(SMEM <= 232448 && OUT_BYTES >= SLAB, "shared memory");
+};
+
+__device__ __forceinline__ void expect_tx(uint32_t bar, int bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" :: "r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulk_g2s(uint32_t dst, const void* src, int bytes, uint32_t bar) {
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                 :: "r"(dst), "l"(src), "r"(bytes), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void cbar() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }   // consumers only
+
+__device__ __forceinline__ void wgbar(int wg) { asm volatile("bar.sync %0, 128;\n" :: "r"(2 + wg) : "memory"); }
+
+template <int S, bool BULK, int BKT = 128>
+__device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8_t* __restrict__ Wt, int M, int N,
+        int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
+        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16) {
+    extern __shared__ __align__(1024) uint8_t dsm[];
+    const uint32_t s0 = (saddr(dsm) + 1023u) & ~1023u;
+    uint8_t* const g0 = dsm + (s0 - saddr(dsm));
+    const int tid = threadIdx.x;
+    const int tilesN = (N + TBN - 1) / TBN, tiles = ((M + kBM - 1) / kBM) * tilesN;
+    if ((int)blockIdx.x >= tiles) return;
+    const int KT = Kpad / BKT;
+    const int nItems = (tiles - blockIdx.x + gridDim.x - 1) / gridDim.x;
+    const int total = nItems * KT;
+    using C = T<S, BULK, BKT>;
+    constexpr int STAGE = C::STAGE;
+    const uint32_t fullB = s0 + C::BAR, emptyB = fullB + S * 8;
+    if (tid == 0) {
+        for (int s = 0; s < S; s++) {
+            mbar_init(fullB + 8 * s, 1);
+            mbar_init(emptyB + 8 * s, 256);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (tid >= 256) {   // producer warpgroup: one thread issues the copies
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+        if (tid == 256) {
+            for (int it = 0; it < total; it++) {
+                const int s = it % S, item = it / KT, kt = it - item * KT;
+                const int t = blockIdx.x + item * gridDim.x;
+                const int mb = t / tilesN, nb = t % tilesN;
+                mbar_wait(emptyB + 8 * s, ((it / S) & 1) ^ 1);
+                const uint32_t base = s0 + s * STAGE;
+                expect_tx(fullB + 8 * s, STAGE);
+                bulk_g2s(base, At + ((long long)mb * KT + kt) * (kBM * BKT), kBM * BKT, fullB + 8 * s);
+                bulk_g2s(base + kBM * BKT, Wt + ((long long)nb * KT + kt) * (TBN * BKT), TBN * BKT, fullB + 8 * s);
+            }
+            // stay until the consumers have taken the last stages
+            for (int it = total > S ? total - S : 0; it < total; it++) mbar_wait(emptyB + 8 * (it % S), (it / S) & 1);
+        }
+        return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+
+    const int wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31, gid = lane >> 2, tig = lane & 3;
+    float* const ssw = reinterpret_cast<float*>(g0 + C::EPI) + (BULK ? wg * 2 * TBN : 0);
+    float* const sbias = ssw + TBN;
+    float* const slab = reinterpret_cast<float*>(g0 + C::OUT) + (tid >> 5) * (16 * SST);
+    const bool bulkOut = BULK && yBf16 && (N & 7) == 0;
+    int acc[TBN / 2];
+    for (int item = 0; item < nItems; item++) {
+        const int t = blockIdx.x + item * gridDim.x;
+        const int tm0 = (t / tilesN) * kBM, tn0 = (t % tilesN) * TBN;
+#pragma unroll
+        for (int i = 0; i < TBN / 2; i++) acc[i] = 0;
+        const int it0 = item * KT;
+        float sA0 = 0.0f, sA1 = 0.0f;
+        const int rowA = tm0 + wg * 64 + wl * 16 + gid;
+        if constexpr (BULK) {   // this warpgroup's epilogue operands, on their way during the main loop
+            wgbar(wg);   // the warpgroup's previous epilogue has read them
+            for (int i = tid & 127; i < TBN; i += 128) {
+                const int c = tn0 + i;
+                cp4(saddr(ssw + i), c < N ? sw + c : sw, c < N);
+                cp4(saddr(sbias + i), bias != nullptr && c < N ? bias + c : sw, bias != nullptr && c < N);
+            }
+            nwg::cp_commit();
+            sA0 = rowA < M ? sa[rowA] : 0.0f;
+            sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
+        }
+        for (int kt = 0; kt < KT; kt++) {
+            const int it = it0 + kt, s = it % S;
+            mbar_wait(fullB + 8 * s, (it / S) & 1);
+            const uint32_t base = s0 + s * STAGE;
+            const uint64_t da = descB<BKT>(base + wg * 64 * BKT), db = descB<BKT>(base + kBM * BKT);
+#pragma unroll
+            for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
+            wg_arrive();
+#pragma unroll
+            for (int kk = 0; kk < BKT / 32; kk++) wgmma_n256(acc, da + 2 * kk, db + 2 * kk);
+            wg_commit();
+            wg_wait<1>();
+#pragma unroll
+            for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
+            if (kt > 0) mbar_arrive(emptyB + 8 * ((it - 1) % S));   // stage it-1 retired
+        }
+        wg_wait<0>();
+#pragma unroll
+        for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
+        mbar_arrive(emptyB + 8 * ((it0 + KT - 1) % S));
+
+        if constexpr (BULK) {
+            nwg::cp_wait<0>();
+            wgbar(wg);
+        } else {
+            cbar();   // both warpgroups are done reading the previous tile's columns
+            for (int i = tid; i < TBN; i += 256) {
+                const int c = tn0 + i;
+                ssw[i] = c < N ? sw[c] : 0.0f;
+                sbias[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
+            }
+            sA0 = rowA < M ? sa[rowA] : 0.0f;
+            sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
+            cbar();
+        }
+        float* y = reinterpret_cast<float*>(acc);
+#pragma unroll
+        for (int j = 0; j < TBN / 8; j++) {
+            const float2 w = *reinterpret_cast<const float2*>(ssw + j * 8 + tig * 2);
+#pragma unroll
+            for (int q = 0; q < 4; q++)
+                y[j * 4 + q] = (float)acc[j * 4 + q] * 1.0f * ((q >> 1) ? sA1 : sA0) * ((q & 1) ? w.y : w.x);
+        }
+        if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves (up rows from global)
+            const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
+            const uint16_t* U = reinterpret_cast<const uint16_t*>(up);
+            const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
+            for (int kk = 0; kk < 2 * r; kk += 16) {
+                const int k0 = kk < r ? kk : kk - r;
+                uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
+                uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
+                uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
+                uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
+#pragma unroll
+                for (int j = 0; j < TBN / 8; j++) {
+                    const uint16_t* u = U + (long long)min(tn0 + j * 8 + gid, N - 1) * r + k0 + tig * 2;
+                    uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
+                    uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
+                    if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+                    else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+                }
+            }
+        }
+        const int rowW = tm0 + wg * 64 + wl * 16;
+        if (bulkOut) {   // the warp's 16 rows as BF16 into the staged tile, then one bulk copy per row
+            constexpr int SSB = stageStride<TBN>();
+            uint8_t* const st = g0 + C::OUT;
+            const int rowT = wg * 64 + wl * 16;
+            if (lane < 16) bulk_wait_read();   // this warp's previous tile has left the staging rows
+            __syncwarp();
+            uint8_t* r0 = st + (rowT + gid) * SSB + tig * 4;
+#pragma unroll
+            for (int j = 0; j < TBN / 8; j++) {
+                float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
+                if (bias) {
+                    const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+                    v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
+                }
+                *reinterpret_cast<uint32_t*>(r0 + j * 16) = bf2(v0, v1);
+                *reinterpret_cast<uint32_t*>(r0 + 8 * SSB + j * 16) = bf2(v2, v3);
+            }
+            fence_async_smem();
+            __syncwarp();
+            if (lane < 16) {
+                const int row = rowW + lane;
+                if (row < M)
+                    bulk_s2g(reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + tn0, saddr(st + (rowT + lane) * SSB),
+                             min(TBN, N - tn0) * 2);
+                bulk_commit();
+            }
+            continue;
+        }
+        // bias, then 32 columns at a time through the warp's slab: 8 lanes per row
+#pragma unroll
+        for (int q = 0; q < TBN / CW; q++) {
+#pragma unroll
+            for (int jj = 0; jj < CW / 8; jj++) {
+                const int j = q * (CW / 8) + jj;
+                float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
+                if (bias) {
+                    const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
+                    v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
+                }
+                *reinterpret_cast<float2*>(slab + gid * SST + jj * 8 + tig * 2) = make_float2(v0, v1);
+                *reinterpret_cast<float2*>(slab + (gid + 8) * SST + jj * 8 + tig * 2) = make_float2(v2, v3);
+            }
+            __syncwarp();
+#pragma unroll
+            for (int i2 = 0; i2 < 16 * CW / 4 / 32; i2++) {
+                const int e = i2 * 32 + lane, rr = e / (CW / 4), c4 = (e % (CW / 4)) * 4;
+                const int row = rowW + rr, col = tn0 + q * CW + c4;
+                if (row < M) {
+                    const float4 v = *reinterpret_cast<const float4*>(slab + rr * SST + c4);
+                    if (yBf16) {
+                        __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
+                        if ((N & 3) == 0 && col + 3 < N) {
+                            *reinterpret_cast<uint2*>(out) = make_uint2(bf2(v.x, v.y), bf2(v.z, v.w));
+                        } else {
+                            if (col < N) out[0] = __float2bfloat16_rn(v.x);
+                            if (col + 1 < N) out[1] = __float2bfloat16_rn(v.y);
+                            if (col + 2 < N) out[2] = __float2bfloat16_rn(v.z);
+                            if (col + 3 < N) out[3] = __float2bfloat16_rn(v.w);
+                        }
+                    } else {
+                        float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
+                        if ((N & 3) == 0 && col + 3 < N) {
+                            *reinterpret_cast<float4*>(out) = v;
+                        } else {
+                            if (col < N) out[0] = v.x;
+                            if (col + 1 < N) out[1] = v.y;
+                            if (col + 2 < N) out[2] = v.z;
+                            if (col + 3 < N) out[3] = v.w;
+                        }
+                    }
+                }
+            }
+            __syncwarp();
+        }
+    }
+    if (bulkOut && lane < 16) bulk_wait();
+}
+
+}  // namespace nwt
+
+
+
+#define WGMMA_T_SMEM (nwt::T<6, true, 64>::SMEM)
+static_assert(WGMMA_T_SMEM == 6 * (128 + 256) * 64 + 128 * (2 * 256 + 16) + 4 * 256 * 4 + 2 * 6 * 8 + 1024, "TensorCoreGemm.WGMMA_T_SMEM");
+// A, W: the tiled operands above (BKT = 64); the other arguments as k_wgmma_i8. 384 threads, WGMMA_T_SMEM.
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t(WG_ARGS) {
+    nwt::body<6, true, 64>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
+}
 
 #include "nibble_wgmma_grouped.cuh"   // the grouped-scale variant (k_wgmma_i8_g, k_wgmma_i4_g)

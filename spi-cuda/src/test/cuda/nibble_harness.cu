@@ -3,7 +3,8 @@
 //   ./harness check | ./harness bench
 // With -gencode arch=compute_90a,code=sm_90a -DNIBBLE_WGMMA the bench also times the per-row linears on
 // the wgmma GEMM (nibble_wgmma.cu), with the tile TensorCoreGemm.wgmmaTileN picks.
-// ./harness bench issue: the bench at M = 4096, K = N = 3072 only.
+// ./harness bench issue: the bench at M = 4096, K = N = 3072 only. NIBBLE_BENCH_ONLY=M,K,N one shape;
+// NIBBLE_VARIANTS=1,5,8 some variants (indices into names[] in main).
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #ifdef NIBBLE_WGMMA
@@ -262,9 +263,9 @@ static int check_case(const Case& c, int M, int K, int N, bool newtq) {
     if (grouped && (long)gs * (c.bits == 8 ? 128 * 128 : c.mode == 2 ? 64 : 64 * 256) < (1L << 22)) cpg = -cpg;
     dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
     const char* kn = "";
-    if (c.bits == 8) { kn = grouped ? "k_gemm_i8_g" : "k_gemm_i8"; (grouped ? k_gemm_i8_g : k_gemm_i8)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy); }
-    else if (c.mode == 2) { kn = grouped ? "k_gemm_s4_g" : "k_gemm_s4"; (grouped ? k_gemm_s4_g : k_gemm_s4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy); }
-    else { kn = grouped ? "k_gemm_i4_g" : "k_gemm_i4"; (grouped ? k_gemm_i4_g : k_gemm_i4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy); }
+    if (c.bits == 8) { kn = grouped ? "k_gemm_i8_g" : "k_gemm_i8"; (grouped ? k_gemm_i8_g : k_gemm_i8)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy, 0); }
+    else if (c.mode == 2) { kn = grouped ? "k_gemm_s4_g" : "k_gemm_s4"; (grouped ? k_gemm_s4_g : k_gemm_s4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy, 0); }
+    else { kn = grouped ? "k_gemm_i4_g" : "k_gemm_i4"; (grouped ? k_gemm_i4_g : k_gemm_i4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, G, cpg, dlr, dup, c.r, 1, c.bias ? dbias : nullptr, dy, 0); }
     CKL(); CK(cudaDeviceSynchronize());
     std::vector<float> y((size_t)M * N);
     CK(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost));
@@ -343,8 +344,9 @@ static void set_attrs() {
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
 #ifdef NIBBLE_WGMMA
     void* wfs[] = {(void*)k_wgmma_i8, (void*)k_wgmma_i4, (void*)k_wgmma_i8_n128, (void*)k_wgmma_i4_n128,
-                   (void*)k_wgmma_i8_g, (void*)k_wgmma_i4_g};
+                   (void*)k_wgmma_i8_g, (void*)k_wgmma_i4_g, (void*)k_wgmma_i4w, (void*)k_wgmma_i4w_n128};
     for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
+    CK(cudaFuncSetAttribute(k_wgmma_i8_t, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_T_SMEM));
 #endif
 }
 
@@ -598,6 +600,9 @@ int main(int argc, char** argv) {
         auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch); };
         auto tqs = [&](int v, int spw) {
             float* x = xs[it % sets];
+            if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
+                launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
             if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
@@ -607,35 +612,55 @@ int main(int argc, char** argv) {
         const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
         const int alt4 = S <= 64 && tq2_spw(Kpad, 0) != 4 ? 4 : 0;
         auto gemm = [&](int v) {
-            if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
-            if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
-            if (v == 2) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lr, up, 32, 1, bias, y);
-            if (v == 3) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, nullptr, nullptr, 0, 1, bias, y);
+            if (v == 0) k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 0);
+            if (v == 1) k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 0);
+            if (v == 2) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lr, up, 32, 1, bias, y, 0);
+            if (v == 3) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, nullptr, nullptr, 0, 1, bias, y, 0);
 #ifdef NIBBLE_WGMMA
             if (v == 6 || v == 7) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
                 dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
-                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y);
+                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, 0);
+            }
+            if (v == 11) {   // TIMING ONLY: k_wgmma_i8_t reads tiled operands, which k_tq2 does not write yet
+                dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
+                k_wgmma_i8_t<<<tgrid, 384, WGMMA_T_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 1);
+                return;
+            }
+            if (v >= 8) {   // BF16 output (v 8: W8A8, 9: W4A4 on k_wgmma_i4w); v 10: k_wgmma_i4w with F32 output
+                long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
+                bool few = 2 * tiles < p.multiProcessorCount;
+                int tn = few ? 128 : 256;
+                dim3 wgrid(std::min(((N + tn - 1) / tn) * ((M + 127) / 128), p.multiProcessorCount));
+                auto fn = v == 8 ? (few ? k_wgmma_i8_n128 : k_wgmma_i8) : (few ? k_wgmma_i4w_n128 : k_wgmma_i4w);
+                fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 8 ? wc8 : wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, v == 10 ? 0 : 1);
             }
             if (v == 4 || v == 5) {   // TensorCoreGemm.wgmmaTileN: 128 x 128 below half a wave of 128 x 256 tiles
                 long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
                 bool few = 2 * tiles < p.multiProcessorCount;
-                if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y); return; }
+                if (v == 4 && Kpad < 2048 && !few) { k_gemm_i4<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 0); return; }
                 int tn = few ? 128 : 256;
                 int wtiles = ((N + tn - 1) / tn) * ((M + 127) / 128);
                 dim3 wgrid(std::min(wtiles, p.multiProcessorCount));   // persistent
                 auto fn = v == 4 ? (few ? k_wgmma_i4_n128 : k_wgmma_i4) : (few ? k_wgmma_i8_n128 : k_wgmma_i8);
-                fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 4 ? wc4 : wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y);
+                fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 4 ? wc4 : wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 0);
             }
 #endif
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma",
-                               "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma"};
+                               "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma", "w8a8_convrot_wgmma_bf16out", "w4a4_convrot_i4w_bf16out",
+                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out_TIMING_ONLY"};
 #ifdef NIBBLE_WGMMA
-        const int variants = 8;
+        const int variants = 12;
 #else
         const int variants = 4;
 #endif
         for (int v = 0; v < variants; v++) {
+            // NIBBLE_VARIANTS="1,5,8": just those variants (comma-separated indices into names[])
+            if (const char* vs = getenv("NIBBLE_VARIANTS")) {
+                bool on = false;
+                for (const char* q = vs; *q; ) { char* e; long i = strtol(q, &e, 10); if (e == q) break; on |= i == v; q = *e ? e + 1 : e; }
+                if (!on) continue;
+            }
             float res[6] = {0, 0, 0, 0, 0, 0};
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
             for (int part = 0; part < 6; part++) {
@@ -662,7 +687,7 @@ int main(int argc, char** argv) {
                 res[part] = median(t);
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
-            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 || v == 5 ? 1 : 0.5);
+            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 || v == 5 || v >= 8 ? 1 : 0.5);
             printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
                    names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
         }

@@ -20,8 +20,8 @@
 // variants of the flush schedule (p: stage pairs) and of the int->float conversion with cpg < 0 (c1: all by
 // the 1.5*2^23 trick; c3 / c4: I2F for a quarter / three quarters; the kernels: I2F for half, no pairs)
 #define VAR(name, MODE, PAIRS, CONV) extern "C" __global__ void __launch_bounds__(256, 1) name(WG_ARGS) { \
-    if (cpg < 0) nwgg::body<MODE, PAIRS, CONV>(A, W, M, N, Kpad, sa, sw, G, cpg, lr, up, r, lrBf16, bias, Y); \
-    else nwgg::body<MODE, PAIRS, 0>(A, W, M, N, Kpad, sa, sw, G, cpg, lr, up, r, lrBf16, bias, Y); }
+    if (cpg < 0) nwgg::body<MODE, PAIRS, CONV>(A, W, M, N, Kpad, sa, sw, G, cpg, lr, up, r, lrBf16, bias, Y, yBf16); \
+    else nwgg::body<MODE, PAIRS, 0>(A, W, M, N, Kpad, sa, sw, G, cpg, lr, up, r, lrBf16, bias, Y, yBf16); }
 VAR(k_wgmma_i4_g_pc1, 1, true, 1)
 VAR(k_wgmma_i8_g_pc1, 0, true, 1)
 VAR(k_wgmma_i4_g_c1, 1, false, 1)
@@ -29,7 +29,7 @@ VAR(k_wgmma_i4_g_c3, 1, false, 3)
 VAR(k_wgmma_i4_g_c4, 1, false, 4)
 
 typedef void (*GemmFn)(const uint8_t*, const uint8_t*, int, int, int, const float*, const float*, int, int,
-                       const void*, const void*, int, int, const float*, float*);
+                       const void*, const void*, int, int, const float*, void*, int);
 struct Kern { const char* name; GemmFn fn; int smem; bool wg; };
 static int g_sms = 132;
 static Kern kernels[] = {
@@ -42,10 +42,10 @@ static Kern kernels[] = {
 static Kern& K_(const char* n) { for (auto& k : kernels) if (!strcmp(k.name, n)) return k; printf("no %s\n", n); exit(2); }
 
 static void launch(Kern& k, const uint8_t* a, const uint8_t* w, int M, int N, int Kpad, const float* sa, const float* sw,
-                   int G, int cpg, const void* lr, const void* up, int r, const float* bias, float* y) {
+                   int G, int cpg, const void* lr, const void* up, int r, const float* bias, float* y, int yBf16 = 0) {
     int tiles = ((N + 127) / 128) * ((M + 127) / 128);
     dim3 grid = k.wg ? dim3(std::min(tiles, g_sms)) : dim3((N + 127) / 128, (M + 127) / 128);
-    k.fn<<<grid, 256, k.smem>>>(a, w, M, N, Kpad, sa, sw, G, cpg, lr, up, r, 1, bias, y);
+    k.fn<<<grid, 256, k.smem>>>(a, w, M, N, Kpad, sa, sw, G, cpg, lr, up, r, 1, bias, y, yBf16);
 }
 
 static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
@@ -102,6 +102,15 @@ static bool check(const char* ref, const char* wg, int M, int N, int Kpad, int r
     CK(cudaMemcpy(y1.data(), d.y, y1.size() * 4, cudaMemcpyDeviceToHost));
     long diff = 0, first = -1;
     for (size_t i = 0; i < y0.size(); i++) if (memcmp(&y0[i], &y1[i], 4)) { if (first < 0) first = i; diff++; }
+    // BF16 output: the round-to-nearest-even of the F32 output, bit for bit
+    std::vector<uint16_t> yb((size_t)M * N);
+    CK(cudaMemset(d.y, 0xFF, (size_t)M * N * 4));
+    launch(K_(wg), d.a, d.w, M, N, Kpad, d.sa, d.sw, d.G, cpg, d.lr, d.up, r, bias ? d.bias : nullptr, d.y, 1);
+    CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(yb.data(), d.y, yb.size() * 2, cudaMemcpyDeviceToHost));
+    long bfBad = 0;
+    for (size_t i = 0; i < yb.size(); i++) bfBad += yb[i] != f2bf(y0[i]);
+    diff += bfBad;
     long hostBad = 0, hostN = 0;
     if (r == 0 && !bias) {   // host: per group int sum, facc += ((float)acc * sa) * sw, then * unpackScale
         size_t rb = (size_t)Kpad * bits / 8;
@@ -122,8 +131,8 @@ static bool check(const char* ref, const char* wg, int M, int N, int Kpad, int r
         }
     }
     bool ok = diff == 0 && hostBad == 0;
-    printf("check %-16s vs %-12s M=%d N=%d Kpad=%d r=%d bias=%d cpg=%d: %ld of %zu differ (first %ld: %g vs %g), host %ld/%ld -> %s\n",
-           wg, ref, M, N, Kpad, r, bias, cpg, diff, y0.size(), first, first >= 0 ? y0[first] : 0.0, first >= 0 ? y1[first] : 0.0,
+    printf("check %-16s vs %-12s M=%d N=%d Kpad=%d r=%d bias=%d cpg=%d: %ld of %zu differ (BF16 out %ld), host %ld/%ld -> %s\n",
+           wg, ref, M, N, Kpad, r, bias, cpg, diff, y0.size(), bfBad,
            hostBad, hostN, ok ? "OK" : "FAIL");
     release(d);
     return ok;

@@ -77,7 +77,7 @@ final class CudaBackend implements KernelBackend {
         }
         if (wgmmaModule != 0) {
             for (String g : TensorCoreGemm.WGMMA_KERNELS) {
-                driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, TensorCoreGemm.WGMMA_SMEM);
+                driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, TensorCoreGemm.wgmmaSmem(g));
             }
         }
     }

@@ -360,7 +360,7 @@ final class FusedLinear implements PreparedLinear {
                 }
                 TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
                         TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank,
-                        up == null ? DType.BF16 : up.dtype(), bias, y);
+                        up == null ? DType.BF16 : up.dtype(), bias, y, false);
             }
             return y;
         }

@@ -23,10 +23,24 @@ final class TensorCoreGemm {
 
     /** Rows of a wgmma tile (two warpgroups of 64). */
     static final int WGMMA_TILE_M = 128;
-    /** Dynamic shared memory of the largest wgmma variant (4 stages of 128 x 384 bytes + alignment). */
-    static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 1024;
+    /**
+     * Dynamic shared memory of the largest wgmma variant (k_wgmma_i8: 4 stages of 384 rows x 128 bytes,
+     * 4 KB of prefetched epilogue operands, alignment).
+     */
+    static final int WGMMA_SMEM = 4 * (128 + 256) * 128 + 4096 + 1024;
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128",
-            "k_wgmma_i8_g", "k_wgmma_i4_g");
+            "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t");
+    /**
+     * k_wgmma_i8_t (per-row INT8 GEMM on TILED operands, see {@link #launchTiledInt8}): threads per block
+     * and dynamic shared memory (6 stages of 384 rows x 64 bytes, the BF16 output tile, operands, barriers).
+     */
+    static final int WGMMA_T_THREADS = 384;
+    static final int WGMMA_T_SMEM = 6 * (128 + 256) * 64 + 128 * (2 * 256 + 16) + 4 * 256 * 4 + 2 * 6 * 8 + 1024;
+
+    /** @return the dynamic shared memory a wgmma kernel of {@link #WGMMA_KERNELS} is launched with */
+    static int wgmmaSmem(String kernel) {
+        return kernel.equals("k_wgmma_i8_t") ? WGMMA_T_SMEM : WGMMA_SMEM;
+    }
     /** Columns of a grouped wgmma tile (128 x 128: two accumulator sets and the float sums fit the registers). */
     static final int WGMMA_GROUPED_TILE_N = 128;
     /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
@@ -121,17 +135,25 @@ final class TensorCoreGemm {
         boolean grouped = a.scheme().granularity() == Granularity.PER_GROUP;
         int g = grouped ? a.scheme().groupSize() : a.k();
         launch(b, bits, grouped, a.codes(), w.codes(), (int) a.rows(), (int) w.rows(), a.k(), a.scales(), w.scales(),
-                a.k() / g, chunksPerGroupArg(bits, g, b.computeMajor()), null, null, 0, DType.BF16, null, out);
+                a.k() / g, chunksPerGroupArg(bits, g, b.computeMajor()), null, null, 0, DType.BF16, null, out, false);
     }
 
+    /**
+     * Launches the GEMM y = dequant(codesA · codesWᵀ) [+ lr · upᵀ] [+ bias] on the kernel the dispatch
+     * rules choose (wgmma on compute capability 9.0, else mma.sync).
+     *
+     * @param yBf16 false: y is float[m][n]; true: y is bf16[m][n], each value the round-to-nearest-even
+     *     of exactly the float the F32 output would hold (the kernels' last argument)
+     */
     static void launch(CudaBackend b, int bits, boolean grouped, CudaTensor codesA, CudaTensor codesW, int m, int n,
             int kpad, CudaTensor sa, CudaTensor sw, int groups, int chunksPerGroup, CudaTensor lr, CudaTensor up, int r,
-            DType lrType, CudaTensor bias, CudaTensor y) {
+            DType lrType, CudaTensor bias, CudaTensor y, boolean yBf16) {
+        int yArg = yBf16 ? 1 : 0;
         if (grouped && wgmmaGrouped(b.wgmma(), bits, chunksPerGroup, m, n, lr == null ? 0 : r)) {
             long tiles = (long) ((n + WGMMA_GROUPED_TILE_N - 1) / WGMMA_GROUPED_TILE_N) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
             // persistent: one block per SM walks the 128 x 128 tiles
             b.launch(bits == 8 ? "k_wgmma_i8_g" : "k_wgmma_i4_g", (int) Math.min(tiles, b.smCount()), 1, 1, 256, WGMMA_SMEM,
-                    codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y);
+                    codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y, yArg);
             return;
         }
         int tile = wgmmaTileN(b.wgmma(), bits, grouped, m, n, kpad, lr == null ? 0 : r, b.smCount());
@@ -140,11 +162,59 @@ final class TensorCoreGemm {
             long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
             // persistent: one block per SM walks the tiles
             b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, 256, WGMMA_SMEM, codesA, codesW,
-                    m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y);
+                    m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r, lrType == DType.BF16 ? 1 : 0, bias, y, yArg);
             return;
         }
         b.launch(kernel(bits, grouped, b.computeMajor()), (n + TILE_N - 1) / TILE_N, (m + TILE_M - 1) / TILE_M, 1, 256,
                 CudaBackend.GEMM_SMEM, codesA, codesW, m, n, kpad, sa, sw, groups, chunksPerGroup, lr, up, r,
-                lrType == DType.BF16 ? 1 : 0, bias, y);
+                lrType == DType.BF16 ? 1 : 0, bias, y, yArg);
+    }
+
+    /**
+     * The per-row INT8 GEMM on operands stored TILED (not wired yet: the transform+quantize kernel must
+     * write A and the weight preparation W in this layout). With Kpad a multiple of 64:
+     * A is {@code [ceil(m/128)][kpad/64][128][64]} bytes and W {@code [ceil(n/256)][kpad/64][256][64]};
+     * inside each 64-byte row segment, the 16-byte chunk c of row r is stored at chunk
+     * {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past m / n may hold anything.
+     * Each pipeline stage is then two contiguous blocks, copied by the bulk-copy engine (no tensor map).
+     * Same output as k_gemm_i8 on the row-major operands, bit for bit; on an NVIDIA H200 at
+     * 4096 x 3072 x 3072 with BF16 output it is faster than k_wgmma_i8 (docs/benchmarks/cudagemm2.md).
+     *
+     * @param yBf16 as in {@link #launch}
+     */
+    static void launchTiledInt8(CudaBackend b, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad, CudaTensor sa,
+            CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y, boolean yBf16) {
+        long tiles = (long) ((n + 255) / 256) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+        b.launch("k_wgmma_i8_t", (int) Math.min(tiles, b.smCount()), 1, 1, WGMMA_T_THREADS, WGMMA_T_SMEM, tiledA, tiledW,
+                m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
+    }
+
+    /**
+     * Whether a W4A4 per-row GEMM can run on k_wgmma_i4w (activation codes as INT8 bytes, see
+     * {@link #launchInt8ActInt4W}): compute capability 9.0 with the wgmma module, per-row scales,
+     * rank up to {@link #WGMMA_MAX_RANK}, K a multiple of 256 (the packed INT4 weight alignment).
+     */
+    static boolean wgmmaInt8ActInt4W(boolean available, int m, int n, int kpad, int rank) {
+        return available && rank <= WGMMA_MAX_RANK && m > 0 && n > 0 && kpad > 0 && kpad % alignment(4) == 0;
+    }
+
+    /**
+     * W4A4 GEMM with the activation codes held one per byte (int8[m][kpad], values -8..7: k_tq2 launched
+     * with bits=8, qmin=-8, qmax=7 writes them, with the same codes and scales as bits=4) and the
+     * weights packed INT4 (the canonical [n][kpad/2] packing). Only the weights are unpacked (to INT8 in
+     * shared memory), so the output equals k_gemm_i4's on the packed activations, bit for bit. Per-row
+     * scales only (sa [m], sw [n]); the caller checks {@link #wgmmaInt8ActInt4W} first.
+     *
+     * @param yBf16 as in {@link #launch}
+     */
+    static void launchInt8ActInt4W(CudaBackend b, CudaTensor codesA8, CudaTensor codesW4, int m, int n, int kpad,
+            CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias,
+            CudaTensor y, boolean yBf16) {
+        long tiles256 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 255) / 256);
+        int tile = 2 * tiles256 < b.smCount() ? 128 : 256;
+        String name = tile == 128 ? "k_wgmma_i4w_n128" : "k_wgmma_i4w";
+        long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, 256, WGMMA_SMEM, codesA8, codesW4, m, n, kpad, sa, sw,
+                1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
     }
 }

@@ -104,4 +104,16 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.wgmmaGrouped(false, 4, cpg4, 4096, 3072, 32)).as("not sm_90").isFalse();
         assertThat(TensorCoreGemm.WGMMA_KERNELS).contains("k_wgmma_i4_g", "k_wgmma_i8_g");
     }
+
+    @Test
+    void int8ActivationInt4WeightGemmAndTiledGemmAreListedWithTheirSharedMemory() {
+        assertThat(TensorCoreGemm.WGMMA_KERNELS).contains("k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t");
+        assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i8")).isEqualTo(TensorCoreGemm.WGMMA_SMEM);
+        assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i8_t")).isEqualTo(TensorCoreGemm.WGMMA_T_SMEM)
+                .isLessThanOrEqualTo(232448);   // the sm_90 opt-in limit per block
+        assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(true, 4096, 3072, 3072, 0)).isTrue();
+        assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(true, 4096, 3072, 3200, 0)).as("K not a multiple of 256").isFalse();
+        assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(true, 4096, 3072, 3072, 80)).as("rank").isFalse();
+        assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(false, 4096, 3072, 3072, 0)).as("not sm_90").isFalse();
+    }
 }
