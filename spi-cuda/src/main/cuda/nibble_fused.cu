@@ -803,16 +803,18 @@ extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body
 extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_body<4>(TQ2_PASS); }
 
 // ---------------------------------------------------------------- transform + quantize, 16 columns per lane
-// k_tq3_r{3,6}: the register path with a tenth of k_tq2's per-segment instructions for the plans it takes
-// (regular Hadamard n0 = 4^k <= 256 or none; smoothing, shift; scales per token or per group of 16..256
-// columns; INT4 or INT8 codes; the low-rank sums). Lane l of a warp holds 16 contiguous columns
+// k_tq3_r{1,2}: the register path with about 40% fewer instructions per segment than k_tq2 for the plans it
+// takes (regular Hadamard n0 = 4^k <= 256 or none; smoothing, shift; scales per token or per group of
+// 16..256 columns; INT4 or INT8 codes; the low-rank sums). Lane l of a warp holds 16 contiguous columns
 // 256·seg + 16·(l & 15) + e of segment seg = 2·round + (l >> 4): the radix-4 stages on index bits 0-3 are
 // butterflies in registers; for bits 4-7 the half-warp transposes its 16 x 16 block through shared memory
 // (lane l then holds columns 16·t + (l & 15), t = 0..15), runs those stages in registers and transposes
 // back. Stages in the canonical order of numerics/Hadamard with the reference butterfly, so the rotated
 // values, scales and codes are bit-identical to k_tq2 and the host. W warps per row (R rounds of two
-// segments each, W = ceil(rounds / R)), 4 / W rows per block; per-token absmax: shuffles, plus one
-// barrier when W > 1. Codes: tq2_codes4 (x·(1/s) with the exact-division fallback near half-integers).
+// segments each, W = ceil(rounds / R)); per-token absmax: shuffles, plus one barrier when W > 1. Codes:
+// tq2_codes4's arithmetic (x·(1/s), the exact division near half-integers). Measured on an NVIDIA H200
+// (docs/benchmarks.md): 10-15% faster than k_tq2 at K = 3072; like k_tq2 it is bound by instruction issue
+// and latency, not by memory bandwidth.
 constexpr int TQ3_TP = 20;          // floats per transposed row: 16 + 4 keeps both access patterns conflict-free
 constexpr int TQ3_HALF = 16 * TQ3_TP + 16;   // a half-warp's block; +16 moves the second half to the other banks
 
@@ -894,13 +896,13 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16, int W,
-        float (*tbuf)[2 * TQ3_HALF], float* red) {
+        float* tbuf, float* red) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int rowInBlock = warp / W, wr = warp - rowInBlock * W;
-    const long long m = (long long)blockIdx.x * (4 / W) + rowInBlock;
+    const long long m = (long long)blockIdx.x * (blockDim.x / (32 * W)) + rowInBlock;
     const bool live = m < M;
     const long long mm = live ? m : 0;
-    float* buf = tbuf[warp];
+    float* buf = tbuf + warp * (2 * TQ3_HALF);
     float v[R][16];
     // 1. loads: all of this warp's columns in flight at once (zero beyond K)
 #pragma unroll
@@ -1025,16 +1027,17 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
     if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
 }
 
-// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]; W warps per row (W = ceil(ceil(segments / 2) / R), W in {1, 2, 4}),
-// block 128 threads (4 / W rows), grid ceil(M / (4 / W)). The arguments of k_tq2 plus W.
+// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 32), rows per
+// block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid ceil(M / P), dynamic shared memory
+// (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W.
 #define TQ3_ARGS TQ2_ARGS, int W
 #define TQ3_BODY(R) \
-    __shared__ __align__(16) float tbuf[4][2 * TQ3_HALF]; \
-    __shared__ float red[4]; \
+    extern __shared__ __align__(16) float tq3buf[]; \
+    __shared__ float red[32]; \
     tq3_body<R>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, ks, r, \
-                lr, lrDt, lrbias, M, xBf16, W, tbuf, red);
-extern "C" __global__ void __launch_bounds__(128, 4) k_tq3_r3(TQ3_ARGS) { TQ3_BODY(3) }
-extern "C" __global__ void __launch_bounds__(128, 3) k_tq3_r6(TQ3_ARGS) { TQ3_BODY(6) }
+                lr, lrDt, lrbias, M, xBf16, W, tq3buf, red);
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2) }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift

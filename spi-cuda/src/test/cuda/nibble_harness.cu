@@ -83,7 +83,8 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
-static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only; 3, 6: k_tq3 with R = 3 or 6
+static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
+static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1, 2 or 3 rounds per warp
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
@@ -95,17 +96,19 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
     int ln0 = rot ? __builtin_ctz(n0) : 0;
     int rounds = ((Kpad + 255) / 256 + 1) / 2;
     // k_tq3 (as FusedLinear): regular Hadamard or none, scales per token or per group of 16..256 columns
-    bool tq3 = g_tq != 2 && spw == 0 && (rot == 0 || (rot == 1 && (ln0 & 1) == 0))
+    bool tq3 = g_tq != 2 && spw == 0 && g_forceSpw == 0 && (rot == 0 || (rot == 1 && (ln0 & 1) == 0))
                && (gs >= Kpad || (gs >= 16 && gs <= 256 && (gs & (gs - 1)) == 0));
     if (tq3) {
-        int R = g_tq == 3 ? 3 : g_tq == 6 ? 6 : (rounds <= 3 ? 3 : 6);
+        // as FusedLinear.tq3Rounds: two rounds (four segments) per warp for per-token scales from 4 rounds on, else one;
+        // at most 16 warps per row
+        int R = g_tqr ? g_tqr : (gs >= Kpad && rounds >= 4) || rounds > 16 ? 2 : 1;
         int W = (rounds + R - 1) / R;
-        if (W <= 4) {
-            W = W == 3 ? 4 : W;
-            int rows = 4 / W;
-            auto k3 = R == 3 ? k_tq3_r3 : k_tq3_r6;
-            k3<<<(M + rows - 1) / rows, 128>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes,
-                                                scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W);
+        if (W <= 16) {
+            int P = W < 4 && 4 % W == 0 ? 4 / W : 1;
+            int threads = 32 * W * P;
+            auto k3 = R == 1 ? k_tq3_r1 : k_tq3_r2;
+            k3<<<(M + P - 1) / P, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
+                    Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W);
             return;
         }
     }
@@ -566,11 +569,20 @@ int main(int argc, char** argv) {
         if (issue && !(M == 4096 && K == 3072 && N == 3072)) continue;
         if (only != nullptr) { int m1, k1, n1; if (sscanf(only, "%d,%d,%d", &m1, &k1, &n1) == 3 && (m1 != M || k1 != K || n1 != N)) continue; }
         int Kpad = (K + 255) / 256 * 256;
-        size_t xbytes = (size_t)M * K * 4;
+        // NIBBLE_XBF16=1: BF16 activations (the transform reads bf16[M][K]; the GEMM variants with BF16 output then
+        // make the whole linear BF16 in / BF16 out, as the cuBLAS peer)
+        const int xb16 = getenv("NIBBLE_XBF16") && atoi(getenv("NIBBLE_XBF16")) == 1;
+        size_t xbytes = (size_t)M * K * (xb16 ? 2 : 4);
         int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
-        std::vector<float*> xs(sets);
+        std::vector<void*> xs(sets);
         std::vector<float> hx((size_t)M * K);
-        for (int s = 0; s < sets; s++) { for (auto& v : hx) v = nrand(); CK(cudaMalloc(&xs[s], xbytes)); CK(cudaMemcpy(xs[s], hx.data(), xbytes, cudaMemcpyHostToDevice)); }
+        std::vector<uint16_t> hb(xb16 ? hx.size() : 0);
+        for (int s = 0; s < sets; s++) {
+            for (auto& v : hx) v = nrand();
+            if (xb16) for (size_t i = 0; i < hx.size(); i++) hb[i] = bf16(hx[i]);
+            CK(cudaMalloc(&xs[s], xbytes));
+            CK(cudaMemcpy(xs[s], xb16 ? (const void*)hb.data() : (const void*)hx.data(), xbytes, cudaMemcpyHostToDevice));
+        }
         float *sm, *bias, *as, *ws, *y; uint8_t *ac, *wc4, *wc8; uint16_t *down, *up, *lr;
         int G = Kpad / 64;
         CK(cudaMalloc(&sm, K * 4)); CK(cudaMalloc(&bias, N * 4)); CK(cudaMalloc(&as, (size_t)M * G * 4)); CK(cudaMalloc(&ws, (size_t)N * G * 4));
@@ -597,16 +609,16 @@ int main(int argc, char** argv) {
         }
         int it = 0;
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
-        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch); };
+        auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb16); };
         auto tqs = [&](int v, int spw) {
-            float* x = xs[it % sets];
+            const void* x = xs[it % sets];
             if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
-                launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
-            if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw); }
-            if (v == 3 || v == 7) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw);
+                launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw, xb16); }
+            if (v == 3 || v == 7) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
         };
         auto tq = [&](int v) { tqs(v, 0); };
         const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
@@ -687,9 +699,9 @@ int main(int argc, char** argv) {
                 res[part] = median(t);
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
-            double tqbytes = (double)M * K * 4 + (double)M * Kpad * (v == 1 || v == 5 || v >= 8 ? 1 : 0.5);
-            printf("RESULT linear %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
-                   names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
+            double tqbytes = (double)M * K * (xb16 ? 2 : 4) + (double)M * Kpad * (v == 1 || v == 5 || v >= 8 ? 1 : 0.5);
+            printf("RESULT linear%s %s M=%d K=%d N=%d total_us %.2f tq_us %.2f gemm_us %.2f gemm_TOPS %.1f tq_GBps %.1f tq_alt_us %.2f (spw %d) lrdown_us %.2f tq_spw4_us %.2f\n",
+                   xb16 ? " x=BF16" : "", names[v], M, K, N, res[0], res[1], res[2], tops, tqbytes / (res[1] * 1e-6) / 1e9, res[3], altSpw, res[4], res[5]);
         }
         cudaFree(dhi); cudaFree(part);
         for (auto p2 : xs) cudaFree(p2);
