@@ -536,6 +536,26 @@ __device__ __forceinline__ void tq2_codes4(const float* v, float pre, float s, f
     }
 }
 
+// the low-rank partial sums of row m (ks splits from k_lr_down, + lrbias) into lr [M, 2r] as hi + lo 16-bit halves;
+// one warp
+__device__ __forceinline__ void tq_lowrank_row(const float* __restrict__ lrpart, int ks, int r, void* __restrict__ lr,
+        int lrDt, const float* __restrict__ lrbias, int M, long long m, int lane) {
+    for (int j = lane; j < r; j += 32) {
+        float s = lrbias ? lrbias[j] : 0.0f;   // shift·down (k_lr_down reads x unshifted)
+        for (int k = 0; k < ks; k++) s += lrpart[((long long)k * M + m) * r + j];
+        long long idx = m * 2 * r + j;
+        if (lrDt == DT_F16) {
+            __half hi = __float2half_rn(s);
+            reinterpret_cast<__half*>(lr)[idx] = hi;
+            reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
+        } else {
+            __nv_bfloat16 hi = __float2bfloat16_rn(s);
+            reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
+            reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
+        }
+    }
+}
+
 template <int SPW>
 __device__ __forceinline__ void tq2_row(int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
@@ -721,22 +741,7 @@ __device__ __forceinline__ void tq2_row(int K, int Kpad, const float* __restrict
         }
     }
     // 4. the low-rank partial sums of this row, as hi + lo 16-bit halves
-    if (lrpart != nullptr && warp == W - 1) {
-        for (int j = lane; j < r; j += 32) {
-            float s = lrbias ? lrbias[j] : 0.0f;   // shift·down (k_lr_down reads x unshifted)
-            for (int k = 0; k < ks; k++) s += lrpart[((long long)k * M + m) * r + j];
-            long long idx = m * 2 * r + j;
-            if (lrDt == DT_F16) {
-                __half hi = __float2half_rn(s);
-                reinterpret_cast<__half*>(lr)[idx] = hi;
-                reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
-            } else {
-                __nv_bfloat16 hi = __float2bfloat16_rn(s);
-                reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
-                reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
-            }
-        }
-    }
+    if (lrpart != nullptr && warp == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
 }
 
 // x is F32 or BF16 (xBf16: bf16[M][K], each value widened exactly to float: bits << 16)
@@ -796,6 +801,243 @@ __device__ __forceinline__ void tq2_body(const void* __restrict__ x, int K, int 
 extern "C" __global__ void __launch_bounds__(1024, 2) k_tq2_s1(TQ2_ARGS) { tq2_body<1>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(1024) k_tq2_s2(TQ2_ARGS) { tq2_body<2>(TQ2_PASS); }
 extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_body<4>(TQ2_PASS); }
+
+// ---------------------------------------------------------------- transform + quantize, 16 columns per lane
+// k_tq3_r{1,2}: the register path with about 40% fewer instructions per segment than k_tq2 for the plans it
+// takes (regular Hadamard n0 = 4^k <= 256 or none; smoothing, shift; scales per token or per group of
+// 16..256 columns; INT4 or INT8 codes; the low-rank sums). Lane l of a warp holds 16 contiguous columns
+// 256·seg + 16·(l & 15) + e of segment seg = 2·round + (l >> 4): the radix-4 stages on index bits 0-3 are
+// butterflies in registers; for bits 4-7 the half-warp transposes its 16 x 16 block through shared memory
+// (lane l then holds columns 16·t + (l & 15), t = 0..15), runs those stages in registers and transposes
+// back. Stages in the canonical order of numerics/Hadamard with the reference butterfly, so the rotated
+// values, scales and codes are bit-identical to k_tq2 and the host. W warps per row (R rounds of two
+// segments each, W = ceil(rounds / R)); per-token absmax: shuffles, plus one barrier when W > 1. Codes:
+// tq2_codes4's arithmetic (x·(1/s), the exact division near half-integers). Measured on an NVIDIA H200
+// (docs/benchmarks.md): 10-15% faster than k_tq2 at K = 3072; like k_tq2 it is bound by instruction issue
+// and latency, not by memory bandwidth.
+constexpr int TQ3_TP = 20;          // floats per transposed row: 16 + 4 keeps both access patterns conflict-free
+constexpr int TQ3_HALF = 16 * TQ3_TP + 16;   // a half-warp's block; +16 moves the second half to the other banks
+
+// The rare and the optional per-element work out of line: k_tq3 is unrolled over its rounds, and inlined
+// divisions made it several times larger than the instruction cache (and slower than k_tq2)
+__device__ __noinline__ uint32_t tq3_codes4_exact(float a, float b, float c, float d, float pre, float s, int qmin, int qmax) {
+    return ((uint32_t)int_code(a * pre, s, 0, qmin, qmax) & 0xFFu) | (((uint32_t)int_code(b * pre, s, 0, qmin, qmax) & 0xFFu) << 8)
+         | (((uint32_t)int_code(c * pre, s, 0, qmin, qmax) & 0xFFu) << 16) | ((uint32_t)int_code(d * pre, s, 0, qmin, qmax) << 24);
+}
+__device__ __noinline__ float4 tq3_smooth4(float4 v, const float* __restrict__ smooth, const float* __restrict__ shift, int c) {
+    if (smooth) {
+        const float4 d = __ldg(reinterpret_cast<const float4*>(smooth + c));
+        v.x = __fdiv_rn(v.x, d.x); v.y = __fdiv_rn(v.y, d.y); v.z = __fdiv_rn(v.z, d.z); v.w = __fdiv_rn(v.w, d.w);
+    }
+    if (shift) {
+        const float4 h = __ldg(reinterpret_cast<const float4*>(shift + c));
+        v.x = __fadd_rn(v.x, h.x); v.y = __fadd_rn(v.y, h.y); v.z = __fadd_rn(v.z, h.z); v.w = __fadd_rn(v.w, h.w);
+    }
+    return v;
+}
+// tq2_codes4<true> (clamped: valid for every clip ratio) with the exact path out of line; byte e of the
+// result's word e is the code
+__device__ __forceinline__ void tq3_codes4(const float* v, float pre, float s, float inv, float tol, int qmin, int qmax, uint32_t* t) {
+    bool bad = false;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        float qa = __fmul_rn(v[e], inv);
+        float qc = fminf(fmaxf(qa, (float)qmin), (float)qmax);
+        float tm = __fadd_rn(qc, TQ2_MAGIC);
+        float d = __fsub_rn(qa, __fsub_rn(tm, TQ2_MAGIC));
+        bad |= !(fabsf(__fsub_rn(fabsf(d), 0.5f)) > tol);
+        t[e] = __float_as_uint(tm);
+    }
+    if (bad) {
+        const uint32_t w = tq3_codes4_exact(v[0], v[1], v[2], v[3], pre, s, qmin, qmax);
+        t[0] = w; t[1] = w >> 8; t[2] = w >> 16; t[3] = w >> 24;
+    }
+}
+
+__device__ __forceinline__ void tq3_radix4_lo(float (&v)[16], int ln0) {
+    // index bits 0, 1 then 2, 3 of the 16 registers (the reference stage order)
+    if (ln0 >= 2) {
+#pragma unroll
+        for (int q = 0; q < 4; q++) bfly4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
+    }
+    if (ln0 >= 4) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) bfly4(v[e], v[e + 4], v[e + 8], v[e + 12]);
+    }
+}
+
+// v (16 contiguous columns of this lane) <-> u[t] = column 16·t + (lane & 15) of the half-warp's block
+template <bool TO_COLUMNS>
+__device__ __forceinline__ void tq3_transpose(float (&v)[16], float* buf, int lane) {
+    const int i = lane & 15;
+    float* b = buf + (lane >> 4) * TQ3_HALF;
+    if (TO_COLUMNS) {
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+            *reinterpret_cast<float4*>(b + i * TQ3_TP + 4 * q) = make_float4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
+        __syncwarp();
+#pragma unroll
+        for (int t = 0; t < 16; t++) v[t] = b[t * TQ3_TP + i];
+    } else {
+#pragma unroll
+        for (int t = 0; t < 16; t++) b[t * TQ3_TP + i] = v[t];
+        __syncwarp();
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const float4 f = *reinterpret_cast<const float4*>(b + i * TQ3_TP + 4 * q);
+            v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
+        }
+    }
+    __syncwarp();   // the buffer is free for the next round
+}
+
+template <int R>
+__device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16, int W,
+        float* tbuf, float* red) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int rowInBlock = warp / W, wr = warp - rowInBlock * W;
+    const long long m = (long long)blockIdx.x * (blockDim.x / (32 * W)) + rowInBlock;
+    const bool live = m < M;
+    const long long mm = live ? m : 0;
+    float* buf = tbuf + warp * (2 * TQ3_HALF);
+    float v[R][16];
+    // 1. loads: all of this warp's columns in flight at once (zero beyond K)
+#pragma unroll
+    for (int j = 0; j < R; j++) {
+        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const int c = c0 + 4 * q;
+            if (xBf16) {
+                uint2 a = make_uint2(0u, 0u);
+                if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + mm * K + c));
+                bf16x4(a, &v[j][4 * q]);
+            } else {
+                float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+                if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + mm * K + c));
+                v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+            }
+        }
+    }
+    // 2. smooth, shift; rotation; absmax of the lane
+    float am[R];
+#pragma unroll
+    for (int j = 0; j < R; j++) {
+        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+        if (smooth != nullptr || shift != nullptr) {
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                if (c0 + 4 * q < K) {
+                    float* p = &v[j][4 * q];
+                    const float4 o = tq3_smooth4(make_float4(p[0], p[1], p[2], p[3]), smooth, shift, c0 + 4 * q);
+                    p[0] = o.x; p[1] = o.y; p[2] = o.z; p[3] = o.w;
+                }
+            }
+        }
+        if (rot == 1) {
+            tq3_radix4_lo(v[j], ln0);
+            if (ln0 >= 6) {
+                tq3_transpose<true>(v[j], buf, lane);
+                // index bits 4, 5 then 6, 7: bits 0-3 of t
+#pragma unroll
+                for (int q = 0; q < 4; q++) bfly4(v[j][4 * q], v[j][4 * q + 1], v[j][4 * q + 2], v[j][4 * q + 3]);
+                if (ln0 >= 8) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) bfly4(v[j][e], v[j][e + 4], v[j][e + 8], v[j][e + 12]);
+                }
+                tq3_transpose<false>(v[j], buf, lane);
+            }
+        }
+        float a = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 16; e++) a = fmaxf(a, fabsf(v[j][e]));
+        am[j] = a;
+    }
+    // 3. absmax per scale group, scale, codes
+    const bool token = gs >= Kpad;
+    if (token) {
+        float a = 0.0f;
+#pragma unroll
+        for (int j = 0; j < R; j++) a = fmaxf(a, am[j]);
+        a = warp_max(a);
+        if (W > 1) {
+            if (lane == 0) red[warp] = a;
+            __syncthreads();
+            a = 0.0f;
+            for (int w = 0; w < W; w++) a = fmaxf(a, red[rowInBlock * W + w]);
+        }
+#pragma unroll
+        for (int j = 0; j < R; j++) am[j] = a;
+    } else {
+        const int lpg = gs >> 4;   // lanes per group (gs in 16..256, a power of two)
+#pragma unroll
+        for (int j = 0; j < R; j++)
+            for (int o = 1; o < lpg; o <<= 1) am[j] = fmaxf(am[j], __shfl_xor_sync(0xffffffffu, am[j], o));
+    }
+    if (!live) return;
+    const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // as tq2_row
+    const float pre = rot == 1 ? rscale : 1.0f;
+    float s = 0.0f, inv = 0.0f, tol = 0.0f;
+#pragma unroll
+    for (int j = 0; j < R; j++) {
+        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+        if (j == 0 || !token) {
+            const float a = am[j] * pre;
+            s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
+            const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
+            inv = rc * pre;
+            tol = isfinite(rc) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
+        }
+        if (token) {
+            if (wr == 0 && j == 0)
+                for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
+        } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && c0 / gs < Gout) {
+            scales[m * Gout + c0 / gs] = s;
+        }
+        if (c0 >= Kpad) continue;
+        uint32_t t[16];
+#pragma unroll
+        for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
+        if (bits == 4) {
+            uint32_t w[2];
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                uint32_t p[2];
+#pragma unroll
+                for (int q = 0; q < 2; q++) {
+                    const uint32_t* u = &t[8 * h + 4 * q];
+                    uint32_t ev = __byte_perm(u[0], u[2], 0x0040), od = __byte_perm(u[1], u[3], 0x0040);
+                    p[q] = (ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u);
+                }
+                w[h] = p[0] | (p[1] << 16);
+            }
+            *reinterpret_cast<uint2*>(codes + m * (Kpad / 2) + (c0 >> 1)) = make_uint2(w[0], w[1]);
+        } else {
+            uint32_t w[4];
+#pragma unroll
+            for (int q = 0; q < 4; q++)
+                w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
+            *reinterpret_cast<uint4*>(codes + m * Kpad + c0) = make_uint4(w[0], w[1], w[2], w[3]);
+        }
+    }
+    // 4. the low-rank partial sums of this row
+    if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
+}
+
+// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 32), rows per
+// block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid ceil(M / P), dynamic shared memory
+// (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W.
+#define TQ3_ARGS TQ2_ARGS, int W
+#define TQ3_BODY(R) \
+    extern __shared__ __align__(16) float tq3buf[]; \
+    __shared__ float red[32]; \
+    tq3_body<R>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, ks, r, \
+                lr, lrDt, lrbias, M, xBf16, W, tq3buf, red);
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2) }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift

@@ -84,6 +84,8 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
+static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
+static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1, 2 or 3 rounds per warp
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
@@ -92,9 +94,27 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
                        const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0,
                        int xbf16 = 0) {
+    int ln0 = rot ? __builtin_ctz(n0) : 0;
+    int rounds = ((Kpad + 255) / 256 + 1) / 2;
+    // k_tq3 (as FusedLinear): regular Hadamard or none, scales per token or per group of 16..256 columns
+    bool tq3 = g_tq != 2 && spw == 0 && g_forceSpw == 0 && (rot == 0 || (rot == 1 && (ln0 & 1) == 0))
+               && (gs >= Kpad || (gs >= 16 && gs <= 256 && (gs & (gs - 1)) == 0));
+    if (tq3) {
+        // as FusedLinear.tq3Rounds: two rounds (four segments) per warp for per-token scales from 4 rounds on, else one;
+        // at most 16 warps per row
+        int R = g_tqr ? g_tqr : (gs >= Kpad && rounds >= 4) || rounds > 16 ? 2 : 1;
+        int W = (rounds + R - 1) / R;
+        if (W <= 16) {
+            int P = W < 4 && 4 % W == 0 ? 4 / W : 1;
+            int threads = 32 * W * P;
+            auto k3 = R == 1 ? k_tq3_r1 : k_tq3_r2;
+            k3<<<(M + P - 1) / P, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
+                    Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W);
+            return;
+        }
+    }
     spw = tq2_spw(Kpad, spw);
     int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
-    int ln0 = rot ? __builtin_ctz(n0) : 0;
     auto k = spw == 1 ? k_tq2_s1 : spw == 2 ? k_tq2_s2 : k_tq2_s4;
     k<<<M, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
                               lrDt, lrbias, M, xbf16);

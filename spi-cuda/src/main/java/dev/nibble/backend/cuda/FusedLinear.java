@@ -59,6 +59,10 @@ final class FusedLinear implements PreparedLinear {
     private final int rank;
     /** the register path: segments per warp (1 or 2), 0 when the plan takes k_tq / k_tq_lr */
     private final int spw;
+    /** rounds per warp of k_tq3 (1, 2), 0 when the register path runs k_tq2 */
+    private final int tq3;
+    /** shared memory per warp of k_tq3: two 16 x 16 transposes (TQ3_HALF = 16·20 + 16 floats each) */
+    static final int TQ3_WARP_SMEM = 2 * (16 * 20 + 16) * 4;
     private final int ln0;
     private final CudaTensor downHi;
     private final CudaTensor downLo;
@@ -156,6 +160,7 @@ final class FusedLinear implements PreparedLinear {
         rank = plan.lowRank() == null ? 0 : plan.lowRank().rank();
         ln0 = Integer.numberOfTrailingZeros(n0);
         spw = registerPath(plan.inFeatures(), kpad, rot, n0, replicate ? kpad : gs, rank);
+        tq3 = spw > 0 && !Boolean.getBoolean("nibble.cuda.tq2") ? tq3Rounds(kpad, rot, n0, replicate ? kpad : gs) : 0;
         CudaTensor dh = null;
         CudaTensor dl = null;
         CudaTensor is = null;
@@ -220,6 +225,24 @@ final class FusedLinear implements PreparedLinear {
         }
         // measured on an H200: about 12 warps per row are best (fewer registers beat fewer warps per row)
         return segments <= 16 ? 1 : segments <= 32 ? 2 : 4;
+    }
+
+    /**
+     * @return rounds (two 256-column segments each) per warp of k_tq3 (1 or 2), or 0 where the plan keeps k_tq2:
+     *     a Sylvester (QuaRot) rotation, scale groups under 16 columns or over 256 but not the whole row, or more
+     *     than 16 warps per row. Two rounds per warp with per-token scales from four rounds on, else one: the
+     *     faster of the two on an NVIDIA H200 (docs/benchmarks.md)
+     */
+    static int tq3Rounds(int kpad, int rot, int n0, int gs) {
+        boolean rotation = rot == 0 || (rot == 1 && Integer.numberOfTrailingZeros(n0) % 2 == 0);
+        boolean token = gs >= kpad;
+        boolean groups = token || (gs >= 16 && gs <= 256 && Integer.bitCount(gs) == 1);
+        if (!rotation || !groups) {
+            return 0;
+        }
+        int rounds = ((kpad + 255) / 256 + 1) / 2;
+        int perWarp = (token && rounds >= 4) || rounds > 16 ? 2 : 1;
+        return (rounds + perWarp - 1) / perWarp <= 16 ? perWarp : 0;
     }
 
     /**
@@ -396,8 +419,19 @@ final class FusedLinear implements PreparedLinear {
 
     private void launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, int k, int m, CudaTensor codes,
             CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
+        int groupArg = replicate ? kpad : gs;
+        if (tq3 > 0) {   // k_tq3: W warps per row, 4 / W rows per block where W divides 4
+            int w = ((kpad + 255) / 256 + 1) / 2;
+            w = (w + tq3 - 1) / tq3;
+            int rows = w < 4 && 4 % w == 0 ? 4 / w : 1;
+            int threads = 32 * w * rows;
+            b.launch("k_tq3_r" + tq3, (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3_WARP_SMEM, in, k, kpad,
+                    smooth, shift, rot, rot == 0 ? 0 : ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(),
+                    act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w);
+            return;
+        }
         b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
-                codeBits, replicate ? kpad : gs, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
+                codeBits, groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
                 lr, lrDt, lowRankBias, m, bf16 ? 1 : 0);
     }
 

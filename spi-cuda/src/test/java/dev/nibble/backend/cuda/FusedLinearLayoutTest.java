@@ -76,6 +76,20 @@ class FusedLinearLayoutTest {
     }
 
     @Test
+    void tq3TakesRegularHadamardAndSmallGroupsWithAtMostSixteenWarpsPerRow() {
+        assertThat(FusedLinear.tq3Rounds(3072, 1, 256, 3072)).as("ConvRot per token, 6 rounds").isEqualTo(2);
+        assertThat(FusedLinear.tq3Rounds(1280, 1, 64, 1280)).as("3 rounds").isEqualTo(1);
+        assertThat(FusedLinear.tq3Rounds(3072, 0, 1, 64)).as("SVDQuant g64").isEqualTo(1);
+        assertThat(FusedLinear.tq3Rounds(12288, 1, 256, 12288)).as("24 rounds: 12 warps of 2").isEqualTo(2);
+        assertThat(FusedLinear.tq3Rounds(16384, 0, 1, 64)).as("32 rounds: 16 warps of 2").isEqualTo(2);
+        assertThat(FusedLinear.tq3Rounds(16640, 0, 1, 16640)).as("33 rounds: 17 warps").isZero();
+        assertThat(FusedLinear.tq3Rounds(3072, 2, 16, 3072)).as("Sylvester").isZero();
+        assertThat(FusedLinear.tq3Rounds(3072, 1, 128, 3072)).as("n0 = 128 is not 4^k").isZero();
+        assertThat(FusedLinear.tq3Rounds(3072, 0, 1, 8)).as("group of 8").isZero();
+        assertThat(FusedLinear.tq3Rounds(3072, 0, 1, 512)).as("group of 512").isZero();
+    }
+
+    @Test
     void shiftTimesDownIsTheShiftsShareOfTheProjection() {
         float[] o = {1f, -2f, 0.5f};
         float[] down = {1f, 2f, 3f, 4f, 5f, 6f};  // [3, 2]
