@@ -168,6 +168,10 @@ constexpr int WGMMA_SMEM_MAX = 4 * (128 + 256) * 128 + 4096 + 1024;
 static_assert(Cfg<0, 256, 128, true>::SMEM <= WGMMA_SMEM_MAX && Cfg<1, 256>::SMEM <= WGMMA_SMEM_MAX
               && Cfg<0, 128>::SMEM <= WGMMA_SMEM_MAX && Cfg<1, 128>::SMEM <= WGMMA_SMEM_MAX
               && Cfg<2, 256>::SMEM <= WGMMA_SMEM_MAX && Cfg<2, 128>::SMEM <= WGMMA_SMEM_MAX, "TensorCoreGemm.WGMMA_SMEM");
+// TensorCoreGemm.WGMMA_SMEM_SMALL: every variant but k_wgmma_i8 fits the 196 KB carve-out (60 KB of L1 left)
+constexpr int WGMMA_SMEM_SMALL = 4 * (128 + 256) * 128 + 1024;
+static_assert(Cfg<1, 256>::SMEM <= WGMMA_SMEM_SMALL && Cfg<0, 128>::SMEM <= WGMMA_SMEM_SMALL && Cfg<1, 128>::SMEM <= WGMMA_SMEM_SMALL
+              && Cfg<2, 256>::SMEM <= WGMMA_SMEM_SMALL && Cfg<2, 128>::SMEM <= WGMMA_SMEM_SMALL, "TensorCoreGemm.WGMMA_SMEM_SMALL");
 
 // bulk copy shared -> global (no tensor map), tracked per thread in bulk groups
 __device__ __forceinline__ void bulk_s2g(void* dst, uint32_t src, int bytes) {

@@ -632,7 +632,7 @@ int main(int argc, char** argv) {
 #ifdef NIBBLE_WGMMA
             if (v == 6 || v == 7) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
                 dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
-                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
+                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I4_G>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
             }
             if (v == 11) {   // TIMING ONLY: k_wgmma_i8_t reads tiled operands, which k_tq2 does not write yet
                 dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
@@ -645,7 +645,10 @@ int main(int argc, char** argv) {
                 int tn = few ? 128 : 256;
                 dim3 wgrid(std::min(((N + tn - 1) / tn) * ((M + 127) / 128), p.multiProcessorCount));
                 auto fn = v == 8 ? (few ? k_wgmma_i8_n128 : k_wgmma_i8) : (few ? k_wgmma_i4w_n128 : k_wgmma_i4w);
-                fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 8 ? wc8 : wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, v == 10 ? 0 : 1);
+                // each kernel with its own shared memory, as TensorCoreGemm.wgmmaSmem: a larger request moves the SM
+                // to the 228 KB carve-out and halves L1
+                const int smem = v == 8 ? (few ? WGMMA_SMEM_I8_N128 : WGMMA_SMEM_I8) : (few ? WGMMA_SMEM_I4W_N128 : WGMMA_SMEM_I4W);
+                fn<<<wgrid, 256, smem>>>(ac, v == 8 ? wc8 : wc4, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, v == 10 ? 0 : 1);
             }
             if (v == 4 || v == 5) {   // TensorCoreGemm.wgmmaTileN: 128 x 128 below half a wave of 128 x 256 tiles
                 long tiles = (long)((M + 127) / 128) * ((N + 255) / 256);
@@ -655,7 +658,8 @@ int main(int argc, char** argv) {
                 int wtiles = ((N + tn - 1) / tn) * ((M + 127) / 128);
                 dim3 wgrid(std::min(wtiles, p.multiProcessorCount));   // persistent
                 auto fn = v == 4 ? (few ? k_wgmma_i4_n128 : k_wgmma_i4) : (few ? k_wgmma_i8_n128 : k_wgmma_i8);
-                fn<<<wgrid, 256, WGMMA_SMEM_I8>>>(ac, v == 4 ? wc4 : wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 0);
+                const int smem = v == 4 ? (few ? WGMMA_SMEM_I4_N128 : WGMMA_SMEM_I4) : (few ? WGMMA_SMEM_I8_N128 : WGMMA_SMEM_I8);
+                fn<<<wgrid, 256, smem>>>(ac, v == 4 ? wc4 : wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 0);
             }
 #endif
         };

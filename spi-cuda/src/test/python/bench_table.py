@@ -16,7 +16,8 @@ print("| M | K | N | BF16 cuBLAS µs | torch._int_mm µs | W4A4 ConvRot µs (× 
 print("|---|---|---|---|---|---|---|---|---|---|")
 def used(v, M, K, N):
     """The per-row linears as the backend runs them on sm_90: the wgmma GEMM when the harness timed it."""
-    return lin.get((v + "_wgmma", M, K, N), lin[(v, M, K, N)])[0]
+    w = (v + "_wgmma", M, K, N)
+    return (lin[w] if w in lin else lin[(v, M, K, N)])[0]
 for (M, K, N), (bf, bft, im, imt) in peer.items():
     c4 = used("w4a4_convrot", M, K, N); c8 = used("w8a8_convrot", M, K, N)
     sv = used("svdquant_r32_g64", M, K, N); g4 = used("w4a4_g64", M, K, N)

@@ -109,6 +109,8 @@ class CudaProbeTest {
     void int8ActivationInt4WeightGemmAndTiledGemmAreListedWithTheirSharedMemory() {
         assertThat(TensorCoreGemm.WGMMA_KERNELS).contains("k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t");
         assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i8")).isEqualTo(TensorCoreGemm.WGMMA_SMEM);
+        assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i4_g")).as("the 196 KB carve-out keeps 60 KB of L1")
+                .isEqualTo(TensorCoreGemm.WGMMA_SMEM_SMALL).isLessThanOrEqualTo(200704 - 1024);
         assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i8_t")).isEqualTo(TensorCoreGemm.WGMMA_T_SMEM)
                 .isLessThanOrEqualTo(232448);   // the sm_90 opt-in limit per block
         assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(true, 4096, 3072, 3072, 0)).isTrue();
