@@ -28,6 +28,20 @@ __device__ __forceinline__ float ldf(const void* p, int dt, long long i) {
     return __bfloat162float(((const __nv_bfloat16*)p)[i]);
 }
 
+// s as a pair of 16-bit halves (F16 for lrDt == DT_F16, else BF16): hi at lr[idx], the rounded remainder at
+// lr[idx + r] (the low-rank sums the GEMM epilogue reads with two 16-bit mmas, to ~2^-17 / ~2^-22)
+__device__ __forceinline__ void store_hilo(void* lr, int lrDt, long long idx, int r, float s) {
+    if (lrDt == DT_F16) {
+        __half hi = __float2half_rn(s);
+        reinterpret_cast<__half*>(lr)[idx] = hi;
+        reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
+    } else {
+        __nv_bfloat16 hi = __float2bfloat16_rn(s);
+        reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
+        reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
+    }
+}
+
 // One code of a canonical [rows, K] code tensor (4-bit types packed, low nibble first).
 __device__ __forceinline__ int ldcode(const uint8_t* p, int dt, long long row, long long col, long long K) {
     if (dt == DT_I8) return (int)(int8_t)p[row * K + col];

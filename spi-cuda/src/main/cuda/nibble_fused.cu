@@ -192,16 +192,7 @@ __device__ __forceinline__ void tq_body(TQ_ARGS) {
             // x_t·down to ~2^-17 (BF16) / ~2^-22 (F16) instead of one 16-bit rounding
             float s = 0.0f;
             for (int w = 0; w < 8; w++) s += part[(w * R + rr) * 64 + j];
-            long long idx = (m0 + rr) * 2 * r + j;
-            if (lrDt == DT_F16) {
-                __half hi = __float2half_rn(s);
-                reinterpret_cast<__half*>(lr)[idx] = hi;
-                reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
-            } else {
-                __nv_bfloat16 hi = __float2bfloat16_rn(s);
-                reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
-                reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
-            }
+            store_hilo(lr, lrDt, (m0 + rr) * 2 * r + j, r, s);
         }
     }
 }
@@ -543,16 +534,7 @@ __device__ __forceinline__ void tq_lowrank_row(const float* __restrict__ lrpart,
     for (int j = lane; j < r; j += 32) {
         float s = lrbias ? lrbias[j] : 0.0f;   // shift·down (k_lr_down reads x unshifted)
         for (int k = 0; k < ks; k++) s += lrpart[((long long)k * M + m) * r + j];
-        long long idx = m * 2 * r + j;
-        if (lrDt == DT_F16) {
-            __half hi = __float2half_rn(s);
-            reinterpret_cast<__half*>(lr)[idx] = hi;
-            reinterpret_cast<__half*>(lr)[idx + r] = __float2half_rn(s - __half2float(hi));
-        } else {
-            __nv_bfloat16 hi = __float2bfloat16_rn(s);
-            reinterpret_cast<__nv_bfloat16*>(lr)[idx] = hi;
-            reinterpret_cast<__nv_bfloat16*>(lr)[idx + r] = __float2bfloat16_rn(s - __bfloat162float(hi));
-        }
+        store_hilo(lr, lrDt, m * 2 * r + j, r, s);
     }
 }
 

@@ -188,6 +188,31 @@ __device__ __forceinline__ uint32_t bf2(float a, float b) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// columns col..col+3 of row `row` of Y (F32, or with yBf16 BF16 round-to-nearest-even), the ones below N
+__device__ __forceinline__ void store4(void* __restrict__ Y, int yBf16, int N, int row, int col, float4 v) {
+    if (yBf16) {
+        __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
+        if ((N & 3) == 0 && col + 3 < N) {
+            *reinterpret_cast<uint2*>(out) = make_uint2(bf2(v.x, v.y), bf2(v.z, v.w));
+        } else {
+            if (col < N) out[0] = __float2bfloat16_rn(v.x);
+            if (col + 1 < N) out[1] = __float2bfloat16_rn(v.y);
+            if (col + 2 < N) out[2] = __float2bfloat16_rn(v.z);
+            if (col + 3 < N) out[3] = __float2bfloat16_rn(v.w);
+        }
+    } else {
+        float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
+        if ((N & 3) == 0 && col + 3 < N) {
+            *reinterpret_cast<float4*>(out) = v;
+        } else {
+            if (col < N) out[0] = v.x;
+            if (col + 1 < N) out[1] = v.y;
+            if (col + 2 < N) out[2] = v.z;
+            if (col + 3 < N) out[3] = v.w;
+        }
+    }
+}
+
 // Bias, then the store of a warp's 16 x kBN piece of y (the wgmma accumulator layout: y[j*4+t] is row
 // gid + 8*(t>>1), column j*8 + 2*tig + (t&1)) through a per-warp shared-memory slab [16][64 + 8 floats],
 // 64 columns at a time, so that each warp store writes whole 128-byte lines (16-byte lanes along a row
@@ -217,27 +242,7 @@ __device__ __forceinline__ void slab_store(const float* y, const float* sbias, b
             const int row = rowW + rr, col = colQ + c4;
             if (row < M) {
                 const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
-                if (yBf16) {
-                    __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
-                    if ((N & 3) == 0 && col + 3 < N) {
-                        *reinterpret_cast<uint2*>(out) = make_uint2(bf2(v.x, v.y), bf2(v.z, v.w));
-                    } else {
-                        if (col < N) out[0] = __float2bfloat16_rn(v.x);
-                        if (col + 1 < N) out[1] = __float2bfloat16_rn(v.y);
-                        if (col + 2 < N) out[2] = __float2bfloat16_rn(v.z);
-                        if (col + 3 < N) out[3] = __float2bfloat16_rn(v.w);
-                    }
-                } else {
-                    float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
-                    if ((N & 3) == 0 && col + 3 < N) {
-                        *reinterpret_cast<float4*>(out) = v;
-                    } else {
-                        if (col < N) out[0] = v.x;
-                        if (col + 1 < N) out[1] = v.y;
-                        if (col + 2 < N) out[2] = v.z;
-                        if (col + 3 < N) out[3] = v.w;
-                    }
-                }
+                store4(Y, yBf16, N, row, col, v);
             }
         }
         __syncwarp();
@@ -840,27 +845,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
                 const int row = rowW + rr, col = tn0 + q * CW + c4;
                 if (row < M) {
                     const float4 v = *reinterpret_cast<const float4*>(slab + rr * SST + c4);
-                    if (yBf16) {
-                        __nv_bfloat16* out = reinterpret_cast<__nv_bfloat16*>(Y) + (long long)row * N + col;
-                        if ((N & 3) == 0 && col + 3 < N) {
-                            *reinterpret_cast<uint2*>(out) = make_uint2(bf2(v.x, v.y), bf2(v.z, v.w));
-                        } else {
-                            if (col < N) out[0] = __float2bfloat16_rn(v.x);
-                            if (col + 1 < N) out[1] = __float2bfloat16_rn(v.y);
-                            if (col + 2 < N) out[2] = __float2bfloat16_rn(v.z);
-                            if (col + 3 < N) out[3] = __float2bfloat16_rn(v.w);
-                        }
-                    } else {
-                        float* out = reinterpret_cast<float*>(Y) + (long long)row * N + col;
-                        if ((N & 3) == 0 && col + 3 < N) {
-                            *reinterpret_cast<float4*>(out) = v;
-                        } else {
-                            if (col < N) out[0] = v.x;
-                            if (col + 1 < N) out[1] = v.y;
-                            if (col + 2 < N) out[2] = v.z;
-                            if (col + 3 < N) out[3] = v.w;
-                        }
-                    }
+                    store4(Y, yBf16, N, row, col, v);
                 }
             }
             __syncwarp();
