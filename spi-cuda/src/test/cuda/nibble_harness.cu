@@ -136,7 +136,8 @@ static void lr_frag(const std::vector<float>& down, int Kp, int r, std::vector<f
 }
 static int lr_splits(int M, int nch, int* cps) {
     int mb = (M + 63) / 64;
-    int ks = std::max(1, std::min(std::min(32, nch), (512 + mb - 1) / mb));
+    static const int target = getenv("NIBBLE_LR_BLOCKS") ? atoi(getenv("NIBBLE_LR_BLOCKS")) : 512;   // as FusedLinear.lowRankSplits
+    int ks = std::max(1, std::min(std::min(32, nch), (target + mb - 1) / mb));
     *cps = (nch + ks - 1) / ks;
     return (nch + *cps - 1) / *cps;
 }
