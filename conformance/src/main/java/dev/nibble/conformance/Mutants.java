@@ -59,12 +59,7 @@ public final class Mutants {
         @Override
         public PreparedLinear prepare(QuantizedLinear plan) {
             PreparedLinear p = delegate.prepare(plan);
-            return new PreparedLinear() {
-                @Override
-                public QuantizedLinear plan() {
-                    return plan;
-                }
-
+            return new ForwardingPreparedLinear(p) {
                 @Override
                 public DeviceTensor forward(DeviceTensor x, int step) {
                     if (x.dtype() != DType.BF16) {
@@ -86,15 +81,6 @@ public final class Mutants {
                     return delegate.upload(out);
                 }
 
-                @Override
-                public long deviceBytes() {
-                    return p.deviceBytes();
-                }
-
-                @Override
-                public void close() {
-                    p.close();
-                }
             };
         }
     }

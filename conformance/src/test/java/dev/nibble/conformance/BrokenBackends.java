@@ -24,12 +24,7 @@ final class BrokenBackends {
         @Override
         public PreparedLinear prepare(QuantizedLinear plan) {
             PreparedLinear p = delegate.prepare(plan);
-            return new PreparedLinear() {
-                @Override
-                public QuantizedLinear plan() {
-                    return plan;
-                }
-
+            return new ForwardingPreparedLinear(p) {
                 @Override
                 public DeviceTensor forward(DeviceTensor x, int step) {
                     DeviceTensor y = p.forward(x, step);
@@ -41,15 +36,6 @@ final class BrokenBackends {
                     return delegate.upload(h);
                 }
 
-                @Override
-                public long deviceBytes() {
-                    return p.deviceBytes();
-                }
-
-                @Override
-                public void close() {
-                    p.close();
-                }
             };
         }
     }
