@@ -188,6 +188,32 @@ __device__ __forceinline__ uint32_t bf2(float a, float b) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// y += lr[m, :] . up[n, :] for a warp's 16 x kBN piece (rows rowA, rowA + 8 of the wgmma accumulator layout),
+// the hi halves then the lo halves of lr as gemm_body, on 16-bit mma.sync; up rows staged in shared memory
+// (sup: [kBN][upStride] 16-bit values)
+template <int kBN>
+__device__ __forceinline__ void lowrank_up(float* y, const void* __restrict__ lr, const uint16_t* sup, int upStride, int r,
+        int lrBf16, int rowA, int M) {
+    const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+    const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
+    const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
+    for (int kk = 0; kk < 2 * r; kk += 16) {
+        const int k0 = kk < r ? kk : kk - r;
+        uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
+        uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
+        uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
+        uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
+#pragma unroll
+        for (int j = 0; j < kBN / 8; j++) {
+            const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
+            uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
+            uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
+            if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+            else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
+        }
+    }
+}
+
 // columns col..col+3 of row `row` of Y (F32, or with yBf16 BF16 round-to-nearest-even), the ones below N
 __device__ __forceinline__ void store4(void* __restrict__ Y, int yBf16, int N, int row, int col, float4 v) {
     if (yBf16) {
@@ -545,25 +571,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             for (int t = 0; t < 4; t++)
                 y[j * 4 + t] = (float)acc[j * 4 + t] * unpackScale * ((t >> 1) ? sA1 : sA0) * ((t & 1) ? w.y : w.x);
         }
-        if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body
-            const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
-            const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
-            for (int kk = 0; kk < 2 * r; kk += 16) {
-                const int k0 = kk < r ? kk : kk - r;
-                uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
-                uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
-                uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
-                uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
-#pragma unroll
-                for (int j = 0; j < kBN / 8; j++) {
-                    const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
-                    uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
-                    uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
-                    if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                    else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                }
-            }
-        }
+        if (r > 0) lowrank_up<kBN>(y, lr, sup, upStride, r, lrBf16, rowA, M);
         if (bulkOut) {
             bulk_store<kBN>(y, sbias, bias != nullptr, g0 + C::EPI, wg * 64 + wl * 16, tm0, tn0, M, N, Y);
         } else {

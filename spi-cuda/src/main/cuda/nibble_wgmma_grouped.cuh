@@ -269,25 +269,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         float* y = facc;
 #pragma unroll
         for (int i = 0; i < 64; i++) y[i] = facc[i] * unpackScale;
-        if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body
-            const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
-            const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
-            for (int kk = 0; kk < 2 * r; kk += 16) {
-                const int k0 = kk < r ? kk : kk - r;
-                uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
-                uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
-                uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
-                uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
-#pragma unroll
-                for (int j = 0; j < kBN / 8; j++) {
-                    const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
-                    uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
-                    uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
-                    if (lrBf16) nwg::mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                    else nwg::mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                }
-            }
-        }
+        if (r > 0) nwg::lowrank_up<kBN>(y, lr, sup, upStride, r, lrBf16, rowA, M);
         // bias, then whole-line stores through a per-warp shared-memory slab, as the per-row kernel
         float* slab = reinterpret_cast<float*>(g0 + C::EPI + nwg::epiFixed<kBN>()) + (tid >> 5) * (16 * nwg::SLAB_STRIDE);
         nwg::slab_store<kBN>(y, sbias, bias != nullptr, slab, tm0 + wg * 64 + wl * 16, tn0, M, N, Y, yBf16);
