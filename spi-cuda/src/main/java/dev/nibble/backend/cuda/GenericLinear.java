@@ -69,11 +69,7 @@ final class GenericLinear implements PreparedLinear {
                 throw new IllegalStateException("prepared layer '" + plan.name() + "' is closed");
             }
             CudaTensor given = b.activation(x, plan.name());
-            if (given.dtype() == DType.BF16) {   // the F32 pipeline on the widened values, rounded back
-                if (given.shape().cols() != plan.inFeatures()) {
-                    throw new InvalidInputException("layer '" + plan.name() + "': x has " + given.shape().cols()
-                            + " columns, the layer takes " + plan.inFeatures());
-                }
+            if (given.dtype() == DType.BF16) {   // the F32 pipeline (which checks the shape) on the widened values, rounded back
                 try (CudaTensor wide = b.widenBf16(given)) {
                     return b.roundBf16((CudaTensor) forward(wide, step));
                 }
