@@ -878,7 +878,7 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16, int W,
-        float* tbuf, float* red) {
+        int tiled, float* tbuf, float* red) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int rowInBlock = warp / W, wr = warp - rowInBlock * W;
     const long long m = (long long)blockIdx.x * (blockDim.x / (32 * W)) + rowInBlock;
@@ -1002,7 +1002,12 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
 #pragma unroll
             for (int q = 0; q < 4; q++)
                 w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
-            *reinterpret_cast<uint4*>(codes + m * Kpad + c0) = make_uint4(w[0], w[1], w[2], w[3]);
+            long long off = m * Kpad + c0;
+            if (tiled) {   // k_wgmma_i8_t's A: [M/128][Kpad/64][128][64] bytes, 16-byte chunk c of row r at c ^ ((r >> 1) & 3)
+                const int rr = (int)(m & 127);
+                off = ((m >> 7) * (Kpad >> 6) + (c0 >> 6)) * 8192 + rr * 64 + ((((c0 >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
+            }
+            *reinterpret_cast<uint4*>(codes + off) = make_uint4(w[0], w[1], w[2], w[3]);
         }
     }
     // 4. the low-rank partial sums of this row
@@ -1011,13 +1016,14 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
 
 // x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 32), rows per
 // block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid ceil(M / P), dynamic shared memory
-// (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W.
-#define TQ3_ARGS TQ2_ARGS, int W
+// (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W, plus tiled (1 with bits = 8:
+// the codes in the tiled layout of k_wgmma_i8_t's A, ceil(M/128)·128·Kpad bytes; rows past M are not written).
+#define TQ3_ARGS TQ2_ARGS, int W, int tiled
 #define TQ3_BODY(R) \
     extern __shared__ __align__(16) float tq3buf[]; \
     __shared__ float red[32]; \
     tq3_body<R>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, ks, r, \
-                lr, lrDt, lrbias, M, xBf16, W, tq3buf, red);
+                lr, lrDt, lrbias, M, xBf16, W, tiled, tq3buf, red);
 extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1) }
 extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2) }
 

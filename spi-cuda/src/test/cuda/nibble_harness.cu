@@ -93,7 +93,7 @@ static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) sp
 static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
                        const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0,
-                       int xbf16 = 0) {
+                       int xbf16 = 0, int tiled = 0) {
     int ln0 = rot ? __builtin_ctz(n0) : 0;
     int rounds = ((Kpad + 255) / 256 + 1) / 2;
     // k_tq3 (as FusedLinear): regular Hadamard or none, scales per token or per group of 16..256 columns
@@ -109,10 +109,11 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
             int threads = 32 * W * P;
             auto k3 = R == 1 ? k_tq3_r1 : k_tq3_r2;
             k3<<<(M + P - 1) / P, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
-                    Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W);
+                    Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
             return;
         }
     }
+    if (tiled) { fprintf(stderr, "tiled codes need k_tq3\n"); exit(1); }
     spw = tq2_spw(Kpad, spw);
     int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
     auto k = spw == 1 ? k_tq2_s1 : spw == 2 ? k_tq2_s2 : k_tq2_s4;
