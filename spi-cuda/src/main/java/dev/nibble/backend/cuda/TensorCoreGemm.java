@@ -37,7 +37,7 @@ final class TensorCoreGemm {
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128",
             "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t");
     /**
-     * k_wgmma_i8_t (per-row INT8 GEMM on TILED operands, see {@link #launchTiledInt8}): threads per block
+     * k_wgmma_i8_t (per-row INT8 GEMM on TILED operands, see {@link #launchTiled}): threads per block
      * and dynamic shared memory (6 stages of 384 rows x 64 bytes, the BF16 output tile, operands, barriers).
      */
     static final int WGMMA_T_THREADS = 384;
@@ -182,19 +182,23 @@ final class TensorCoreGemm {
     }
 
     /**
-     * The per-row INT8 GEMM on operands stored TILED (not wired yet: the transform+quantize kernel must
-     * write A and the weight preparation W in this layout). With Kpad a multiple of 64:
-     * A is {@code [ceil(m/128)][kpad/64][128][64]} bytes and W {@code [ceil(n/256)][kpad/64][256][64]};
-     * inside each 64-byte row segment, the 16-byte chunk c of row r is stored at chunk
-     * {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past m / n may hold anything.
-     * Each pipeline stage is then two contiguous blocks, copied by the bulk-copy engine (no tensor map).
-     * Same output as k_gemm_i8 on the row-major operands, bit for bit; on an NVIDIA H200 at
+     * The per-row GEMM on operands stored TILED (compute capability 9.0 with the wgmma module). With Kpad a
+     * multiple of 64: A is {@code [ceil(m/128)][kpad/64][128][64]} bytes (INT8 codes, or the 4-bit codes one per
+     * byte) and the INT8 W {@code [ceil(n/256)][kpad/64][256][64]}; inside each 64-byte row segment, the 16-byte
+     * chunk c of row r is stored at chunk {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past
+     * m / n may hold anything. Each pipeline stage is then two contiguous blocks, copied by the bulk-copy engine (no
+     * tensor map). Same output as k_gemm_i8 on the row-major operands, bit for bit; on an NVIDIA H200 at
      * 4096 x 3072 x 3072 with BF16 output it is faster than k_wgmma_i8 (docs/benchmarks/cudagemm2.md).
      *
+     * @param bits 8 (W as above); 4 is not supported yet
      * @param yBf16 as in {@link #launch}
      */
-    static void launchTiledInt8(CudaBackend b, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad, CudaTensor sa,
-            CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y, boolean yBf16) {
+    static void launchTiled(CudaBackend b, int bits, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad,
+            CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
+            boolean yBf16) {
+        if (bits != 8) {
+            throw new IllegalArgumentException("tiled GEMM: " + bits + "-bit weights are not supported");
+        }
         long tiles = (long) ((n + 255) / 256) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
         b.launch("k_wgmma_i8_t", (int) Math.min(tiles, b.smCount()), 1, 1, WGMMA_T_THREADS, WGMMA_T_SMEM, tiledA, tiledW,
                 m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
