@@ -343,6 +343,84 @@ static int check_lrdown(int M, int K, int r) {
     return ok ? 0 : 1;
 }
 
+#ifdef NIBBLE_WGMMA
+// rows [rows][Kpad] bytes -> the tiled layout of k_wgmma_i8_t: [ceil(rows/R)][Kpad/64][R][64], 16-byte chunk c of row r
+// at chunk c ^ ((r >> 1) & 3); padding rows zero
+static std::vector<uint8_t> tile_rows(const std::vector<uint8_t>& src, int rows, int Kpad, int R) {
+    std::vector<uint8_t> o((size_t)((rows + R - 1) / R) * R * Kpad, 0);
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < Kpad; k++)
+            o[((size_t)(r / R) * (Kpad / 64) + k / 64) * (R * 64) + (r % R) * 64 + ((((k % 64) / 16) ^ ((r >> 1) & 3)) * 16) + k % 16]
+                = src[(size_t)r * Kpad + k];
+    return o;
+}
+// The tiled W8A8 linear as FusedLinear runs it on sm_90 (k_tq3 with tiled = 1, k_wgmma_i8_t on the weights tiled on the
+// host) against the row-major one (k_tq3, k_gemm_i8): scales and codes (at their tiled addresses) identical, the F32
+// output bit-identical, the BF16 output the round-to-nearest-even of it. Regular Hadamard 256 when K allows it.
+static int check_tiled(int M, int K, int N, int r, bool hasBias, int xbf) {
+    const int rot = K % 256 == 0 ? 1 : 0, Kpad = (K + 127) / 128 * 128, Mt = (M + 127) / 128 * 128;
+    std::vector<float> x((size_t)M * K), bias(N), ws(N);
+    for (auto& v : x) v = nrand();
+    for (int m = 0; m < M; m++) x[(size_t)m * K + 3] *= 20.0f;
+    std::vector<uint16_t> xb(x.size());
+    for (size_t i = 0; i < x.size(); i++) xb[i] = bf16(x[i]);
+    for (auto& v : bias) v = nrand();
+    for (auto& v : ws) v = 0.01f + 0.01f * (float)urand();
+    std::vector<uint8_t> wc((size_t)N * Kpad);
+    for (auto& v : wc) v = (uint8_t)(urand() * 256);
+    std::vector<uint8_t> wt = tile_rows(wc, N, Kpad, 256);
+    std::vector<uint16_t> lrh((size_t)M * 2 * std::max(r, 1)), uph((size_t)N * std::max(r, 1));
+    for (auto& v : lrh) v = bf16(nrand()); for (auto& v : uph) v = bf16(nrand() * 0.05f);
+    void *dx, *dlr, *dup, *dy1, *dy2; uint8_t *dac, *dat, *dwc, *dwt; float *das, *das2, *dws, *dbias;
+    CK(cudaMalloc(&dx, x.size() * 4)); CK(cudaMalloc(&dac, (size_t)M * Kpad)); CK(cudaMalloc(&dat, (size_t)Mt * Kpad));
+    CK(cudaMalloc(&dwc, wc.size())); CK(cudaMalloc(&dwt, wt.size())); CK(cudaMalloc(&das, M * 4)); CK(cudaMalloc(&das2, M * 4));
+    CK(cudaMalloc(&dws, N * 4)); CK(cudaMalloc(&dbias, N * 4)); CK(cudaMalloc(&dlr, lrh.size() * 2)); CK(cudaMalloc(&dup, uph.size() * 2));
+    CK(cudaMalloc(&dy1, (size_t)M * N * 4)); CK(cudaMalloc(&dy2, (size_t)M * N * 4));
+    if (xbf) CK(cudaMemcpy(dx, xb.data(), xb.size() * 2, cudaMemcpyHostToDevice));
+    else CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dwc, wc.data(), wc.size(), cudaMemcpyHostToDevice)); CK(cudaMemcpy(dwt, wt.data(), wt.size(), cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dws, ws.data(), N * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dbias, bias.data(), N * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dlr, lrh.data(), lrh.size() * 2, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dup, uph.data(), uph.size() * 2, cudaMemcpyHostToDevice));
+    CK(cudaMemset(dat, 0x5A, (size_t)Mt * Kpad)); CK(cudaMemset(das2, 0xFF, M * 4));
+    launch_tq2(dx, M, K, Kpad, nullptr, nullptr, rot, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, dac, das, nullptr, 0, 0, nullptr, 0, nullptr, 0, xbf, 0);
+    launch_tq2(dx, M, K, Kpad, nullptr, nullptr, rot, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, dat, das2, nullptr, 0, 0, nullptr, 0, nullptr, 0, xbf, 1);
+    CKL(); CK(cudaDeviceSynchronize());
+    std::vector<uint8_t> hac((size_t)M * Kpad), hat((size_t)Mt * Kpad); std::vector<float> s1(M), s2(M);
+    CK(cudaMemcpy(hac.data(), dac, hac.size(), cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hat.data(), dat, hat.size(), cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(s1.data(), das, M * 4, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(s2.data(), das2, M * 4, cudaMemcpyDeviceToHost));
+    std::vector<uint8_t> want = tile_rows(hac, M, Kpad, 128);
+    long badCodes = 0, badScales = memcmp(s1.data(), s2.data(), M * 4) != 0;
+    for (int m = 0; m < M; m++) for (int k = 0; k < Kpad; k++) {   // real rows only: padding rows are not written
+        size_t off = ((size_t)(m / 128) * (Kpad / 64) + k / 64) * 8192 + (m % 128) * 64 + ((((k % 64) / 16) ^ ((m >> 1) & 3)) * 16) + k % 16;
+        badCodes += hat[off] != want[off];
+    }
+    long badF = 0, badB = 0;
+    dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM), tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), g_sms));
+    k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, 1, 1, r ? dlr : nullptr, r ? dup : nullptr, r, 1, hasBias ? dbias : nullptr, dy1, 0);
+    std::vector<float> y1((size_t)M * N); std::vector<uint32_t> y2((size_t)M * N); std::vector<uint16_t> y3((size_t)M * N);
+    for (int yb = 0; yb < 2; yb++) {
+        CK(cudaMemset(dy2, 0xFF, (size_t)M * N * 4));
+        k_wgmma_i8_t<<<tgrid, 384, WGMMA_T_SMEM>>>(dat, dwt, M, N, Kpad, das2, dws, 1, 1, r ? dlr : nullptr, r ? dup : nullptr, r, 1,
+                                                  hasBias ? dbias : nullptr, dy2, yb);
+        CKL(); CK(cudaDeviceSynchronize());
+        CK(cudaMemcpy(y1.data(), dy1, y1.size() * 4, cudaMemcpyDeviceToHost));
+        if (yb == 0) {
+            CK(cudaMemcpy(y2.data(), dy2, y2.size() * 4, cudaMemcpyDeviceToHost));
+            for (size_t i = 0; i < y1.size(); i++) { uint32_t a; memcpy(&a, &y1[i], 4); badF += a != y2[i]; }
+        } else {
+            CK(cudaMemcpy(y3.data(), dy2, y3.size() * 2, cudaMemcpyDeviceToHost));
+            for (size_t i = 0; i < y1.size(); i++) badB += bf16(y1[i]) != y3[i];
+        }
+    }
+    const bool ok = badCodes == 0 && badScales == 0 && badF == 0 && badB == 0;
+    printf("tiled w8a8 %s M=%d K=%d N=%d r=%d%s x=%s: code mismatches %ld, scales %s, F32 mismatches %ld, BF16 mismatches %ld -> %s\n",
+           rot ? "had256" : "none", M, K, N, r, hasBias ? " bias" : "", xbf ? "BF16" : "F32", badCodes, badScales ? "differ" : "equal",
+           badF, badB, ok ? "OK" : "FAIL");
+    for (void* q : {dx, (void*)dac, (void*)dat, (void*)dwc, (void*)dwt, (void*)das, (void*)das2, (void*)dws, (void*)dbias, dlr, dup, dy1, dy2}) cudaFree(q);
+    return ok ? 0 : 1;
+}
+#endif
+
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
@@ -520,6 +598,12 @@ int main(int argc, char** argv) {
         fails += check_case(more[4], 100, 2048, 64, true);
         g_forceSpw = 0;
     }
+#ifdef NIBBLE_WGMMA
+    fails += check_tiled(300, 1152, 200, 0, true, 0);
+    fails += check_tiled(4096, 3072, 3072, 0, true, 1);
+    fails += check_tiled(257, 3072, 130, 32, true, 1);
+    fails += check_tiled(77, 1000, 264, 16, false, 0);
+#endif
     fails += check_lrdown(333, 1000, 32);
     fails += check_lrdown(70, 3072, 64);
     // BF16 input (bit-identical to the F32 run on the widened values), the launch variants, bits 8 with 4-bit codes
@@ -617,7 +701,8 @@ int main(int argc, char** argv) {
             const void* x = xs[it % sets];
             if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
-            if (v == 8 || v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 8) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16, 1);
             if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw, xb16); }
@@ -636,7 +721,7 @@ int main(int argc, char** argv) {
                 dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
                 k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I4_G>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
             }
-            if (v == 11) {   // TIMING ONLY: k_wgmma_i8_t reads tiled operands, which k_tq2 does not write yet
+            if (v == 11) {   // the tiled W8A8 linear: k_tq3 writes A tiled; wc8 holds random codes, read as tiled W
                 dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
                 k_wgmma_i8_t<<<tgrid, 384, WGMMA_T_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 1);
                 return;
@@ -667,7 +752,7 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma",
                                "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma", "w8a8_convrot_wgmma_bf16out", "w4a4_convrot_i4w_bf16out",
-                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out_TIMING_ONLY"};
+                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out"};
 #ifdef NIBBLE_WGMMA
         const int variants = 12;
 #else
@@ -684,6 +769,7 @@ int main(int argc, char** argv) {
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
             for (int part = 0; part < 6; part++) {
                 if ((part == 4 && v != 2 && v != 6) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
+                if (v == 11 && (part == 3 || part == 5)) continue;   // tiled codes: k_tq3 only
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);

@@ -34,6 +34,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * read by k_tq2 / k_lr_down and written by the GEMM epilogue directly, so a BF16 forward moves half the
  * activation bytes; the shared-memory path widens x first. On compute capability 9.0, W4A4 with per-row
  * scales writes its 4-bit activation codes one per byte and runs k_wgmma_i4w, which unpacks only the weights.
+ *
+ * <p>Where k_tq3 runs and the tiled GEMM takes the weights ({@link TensorCoreGemm#tiled}: sm_90, per-row scales),
+ * the weights are stored only in the {@link TiledOperands} layout and k_tq3 writes the activation codes tiled, so
+ * the GEMM's stages are bulk copies (k_wgmma_*_t); same output bit for bit.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -61,6 +65,8 @@ final class FusedLinear implements PreparedLinear {
     private final int spw;
     /** rounds per warp of k_tq3 (1, 2), 0 when the register path runs k_tq2 */
     private final int tq3;
+    /** the weights are tiled and the GEMM is k_wgmma_*_t; k_tq3 writes the activation codes tiled (TiledOperands) */
+    private final boolean tiledGemm;
     /** shared memory per warp of k_tq3: two 16 x 16 transposes (TQ3_HALF = 16·20 + 16 floats each) */
     static final int TQ3_WARP_SMEM = 2 * (16 * 20 + 16) * 4;
     private final int ln0;
@@ -152,15 +158,25 @@ final class FusedLinear implements PreparedLinear {
             }
         }
         int n = plan.outFeatures();
-        wcodes = b.uploadRaw(padCodes(w.codes(), n, kp, kpad, bits));
-        wscales = b.uploadRaw(padScales(w, n, kp));
-        smooth = b.uploadF32(plan.smooth());
-        shift = b.uploadF32(plan.shift());
-        bias = b.uploadF32(plan.bias());
         rank = plan.lowRank() == null ? 0 : plan.lowRank().rank();
         ln0 = Integer.numberOfTrailingZeros(n0);
         spw = registerPath(plan.inFeatures(), kpad, rot, n0, replicate ? kpad : gs, rank);
         tq3 = spw > 0 && !Boolean.getBoolean("nibble.cuda.tq2") ? tq3Rounds(kpad, rot, n0, replicate ? kpad : gs) : 0;
+        tiledGemm = tq3 > 0 && TensorCoreGemm.tiled(b.wgmma(), bits, grouped, rank);
+        Tensor codes = padCodes(w.codes(), n, kp, kpad, bits);
+        if (tiledGemm) {   // one layout only: the tiled kernels serve every M
+            byte[] c = codes.toByteArray();
+            codes = bits == 8
+                    ? Tensor.ofBytes(DType.I8, TiledOperands.int8(c, n, kpad, TiledOperands.W_ROWS),
+                            TiledOperands.paddedRows(n, TiledOperands.W_ROWS), kpad)
+                    : Tensor.ofBytes(DType.INT4, TiledOperands.int4Weights(c, n, kpad),
+                            TiledOperands.paddedRows(n, TiledOperands.W_ROWS), kpad);
+        }
+        wcodes = b.uploadRaw(codes);
+        wscales = b.uploadRaw(padScales(w, n, kp));
+        smooth = b.uploadF32(plan.smooth());
+        shift = b.uploadF32(plan.shift());
+        bias = b.uploadF32(plan.bias());
         CudaTensor dh = null;
         CudaTensor dl = null;
         CudaTensor is = null;
@@ -370,10 +386,11 @@ final class FusedLinear implements PreparedLinear {
                 return y;
             }
             // W4A4 with per-row scales on sm_90: activation codes one per byte, only the weights unpacked
-            boolean int8Act = bits == 4 && !grouped && spw > 0
-                    && TensorCoreGemm.wgmmaInt8ActInt4W(b.wgmma(), m, n, kpad, rank);
+            boolean int8Act = tiledGemm || (bits == 4 && !grouped && spw > 0
+                    && TensorCoreGemm.wgmmaInt8ActInt4W(b.wgmma(), m, n, kpad, rank));
             DType lrType = up == null ? DType.BF16 : up.dtype();
-            try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(m, kpad));
+            long codeRows = tiledGemm ? TiledOperands.paddedRows(m, TiledOperands.A_ROWS) : m;
+            try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(codeRows, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
                 if (spw > 0) {
@@ -385,7 +402,10 @@ final class FusedLinear implements PreparedLinear {
                 } else {
                     sharedMemoryPath(in, m, k, codes, scales, lr);
                 }
-                if (int8Act) {
+                if (tiledGemm) {
+                    TensorCoreGemm.launchTiled(b, bits, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType, bias,
+                            y, bf16);
+                } else if (int8Act) {
                     TensorCoreGemm.launchInt8ActInt4W(b, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType,
                             bias, y, bf16);
                 } else {
@@ -427,7 +447,7 @@ final class FusedLinear implements PreparedLinear {
             int threads = 32 * w * rows;
             b.launch("k_tq3_r" + tq3, (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3_WARP_SMEM, in, k, kpad,
                     smooth, shift, rot, rot == 0 ? 0 : ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(),
-                    act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w, 0);
+                    act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w, tiledGemm ? 1 : 0);
             return;
         }
         b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,

@@ -193,6 +193,16 @@ final class TensorCoreGemm {
      * @param bits 8 (W as above); 4 is not supported yet
      * @param yBf16 as in {@link #launch}
      */
+    /**
+     * Whether a fused linear with these weights keeps them tiled for {@link #launchTiled}: compute capability 9.0
+     * with the wgmma module, per-row scales, rank up to {@link #WGMMA_MAX_RANK}, and a weight width the tiled
+     * kernels take. {@code -Dnibble.cuda.tiled=false} keeps the row-major kernels (for comparisons).
+     */
+    static boolean tiled(boolean available, int bits, boolean grouped, int rank) {
+        return available && !grouped && rank <= WGMMA_MAX_RANK && bits == 8
+                && !"false".equals(System.getProperty("nibble.cuda.tiled"));
+    }
+
     static void launchTiled(CudaBackend b, int bits, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
