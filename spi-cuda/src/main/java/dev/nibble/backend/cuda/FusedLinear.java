@@ -352,6 +352,11 @@ final class FusedLinear implements PreparedLinear {
         return Tensor.ofFloats(o, n, gout);
     }
 
+    /** @return true when the weights are tiled and the GEMM is the bulk-copy kernel (k_wgmma_*_t) */
+    boolean tiledGemm() {
+        return tiledGemm;
+    }
+
     @Override
     public QuantizedLinear plan() {
         return plan;

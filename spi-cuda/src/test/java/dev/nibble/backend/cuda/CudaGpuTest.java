@@ -52,6 +52,11 @@ class CudaGpuTest {
     }
 
     @Test
+    void perRowW8A8RunsTiledOnWgmmaDevices() {
+        new GpuChecks(backend).tiledGemmOnWgmmaDevices();
+    }
+
+    @Test
     void noDeviceMemoryGrowthOver10000Cycles() {
         new GpuChecks(backend).noMemoryGrowth(10_000);
     }

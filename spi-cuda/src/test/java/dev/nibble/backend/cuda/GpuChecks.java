@@ -197,6 +197,19 @@ public final class GpuChecks {
         }
     }
 
+    /** On a device with the wgmma kernels (sm_90), per-row W8A8 keeps its weights tiled for the bulk-copy GEMM. */
+    void tiledGemmOnWgmmaDevices() {
+        CudaBackend cb = (CudaBackend) b;
+        QuantizedLinear plan = QuantizedLinear.builder("tiled", 1152, 200).rotation(new Rotation.RegularHadamard(256))
+                .weight(Quantizer.quantize(randn(200, 1152, 0.1f), QuantScheme.symmetric(8, Granularity.PER_CHANNEL)))
+                .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(8, Granularity.PER_TOKEN))).build();
+        try (PreparedLinear p = b.prepare(plan)) {
+            boolean tiled = p instanceof FusedLinear f && f.tiledGemm();
+            System.out.printf(Locale.ROOT, "  w8a8 per-row: tiled GEMM %b (wgmma kernels %b)%n", tiled, cb.wgmma());
+            check(tiled == cb.wgmma(), "w8a8 per-row: tiled GEMM " + tiled + " on a device with wgmma " + cb.wgmma());
+        }
+    }
+
     void noMemoryGrowth(int cycles) {
         CudaBackend cb = (CudaBackend) b;
         QuantizedLinear plan = QuantizedLinear.builder("cycle", 256, 256).rotation(new Rotation.RegularHadamard(64))
@@ -235,6 +248,7 @@ public final class GpuChecks {
         rotationsMatchHadamardBitForBit();
         System.out.println("  rotations bit-identical: OK");
         fusedLinearsMatchTheReference();
+        tiledGemmOnWgmmaDevices();
         noMemoryGrowth(cycles);
         System.out.println("GPU checks passed");
     }
