@@ -1186,3 +1186,13 @@ LRD_KERNEL(48, 6)
 LRD_KERNEL(64, 8)
 #undef LRD_KERNEL
 #undef LRD_SMEM
+
+// ---------------------------------------------------------------- the low-rank sums on their own
+// lr [M, 2r] (hi + lo 16-bit halves) = lrbias + the ks splits of k_lr_down, exactly as k_tq2/k_tq3 write it when
+// they are given the splits (same order of additions). With it, k_lr_down can run on a second stream beside the
+// transform (which then gets lrpart = null) instead of before it. One warp per row, 8 rows per block.
+extern "C" __global__ void __launch_bounds__(256) k_lr_sum(const float* __restrict__ lrpart, int ks, int r,
+        void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M) {
+    const long long m = (long long)blockIdx.x * 8 + (threadIdx.x >> 5);
+    if (m < M) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, threadIdx.x & 31);
+}

@@ -188,21 +188,17 @@ __device__ __forceinline__ uint32_t bf2(float a, float b) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
-// y += lr[m, :] . up[n, :] for a warp's 16 x kBN piece (rows rowA, rowA + 8 of the wgmma accumulator layout),
-// the hi halves then the lo halves of lr as gemm_body, on 16-bit mma.sync; up rows staged in shared memory
-// (sup: [kBN][upStride] 16-bit values)
-template <int kBN>
-__device__ __forceinline__ void lowrank_up(float* y, const void* __restrict__ lr, const uint16_t* sup, int upStride, int r,
-        int lrBf16, int rowA, int M) {
+// y += lr[m, :] . up[n, :] for a warp's 16 x kBN piece (rows r0, r1 = rowA, rowA + 8 of the wgmma accumulator
+// layout), the hi halves then the lo halves of lr as gemm_body, on 16-bit mma.sync; up rows staged in shared memory
+// (sup: [kBN][upStride] 16-bit values). lrAt(row, k): the two 16-bit values k, k + 1 of lr's row (global or staged)
+template <int kBN, class LrAt>
+__device__ __forceinline__ void lowrank_up_rows(float* y, LrAt lrAt, int r0, int r1, const uint16_t* sup, int upStride,
+        int r, int lrBf16) {
     const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
-    const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
-    const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
     for (int kk = 0; kk < 2 * r; kk += 16) {
         const int k0 = kk < r ? kk : kk - r;
-        uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
-        uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
-        uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
-        uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
+        uint32_t la0 = lrAt(r0, kk + tig * 2), la1 = lrAt(r1, kk + tig * 2);
+        uint32_t la2 = lrAt(r0, kk + 8 + tig * 2), la3 = lrAt(r1, kk + 8 + tig * 2);
 #pragma unroll
         for (int j = 0; j < kBN / 8; j++) {
             const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
@@ -212,6 +208,14 @@ __device__ __forceinline__ void lowrank_up(float* y, const void* __restrict__ lr
             else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
         }
     }
+}
+// lr [M, 2r] read from global memory
+template <int kBN>
+__device__ __forceinline__ void lowrank_up(float* y, const void* __restrict__ lr, const uint16_t* sup, int upStride, int r,
+        int lrBf16, int rowA, int M) {
+    const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
+    auto at = [&](int row, int k) { return *reinterpret_cast<const uint32_t*>(L + (long long)row * 2 * r + k); };
+    lowrank_up_rows<kBN>(y, at, min(rowA, M - 1), min(rowA + 8, M - 1), sup, upStride, r, lrBf16);
 }
 
 // columns col..col+3 of row `row` of Y (F32, or with yBf16 BF16 round-to-nearest-even), the ones below N

@@ -46,7 +46,12 @@ template <int MODE> struct Cfg {
     static constexpr int SLOT = 4 * 128;
     static constexpr int SLOTS = AHEAD + 2;
     static constexpr int CODES = kSTAGES * STAGE + (MODE == 0 ? 0 : RAWS * RAW);
-    static constexpr int SMEM = CODES + SLOTS * SLOT * 4 + 1024;   // + alignment slack
+    // MODE 1: the tile's rows of up [kBN][r + 8] and of lr [kBM][2r + 8] (16-bit), staged by cp.async during the
+    // main loop, so the epilogue's up projection does not wait on global memory (MODE 0 has no room left)
+    static constexpr int LRS = CODES + SLOTS * SLOT * 4;
+    static constexpr int UP_BYTES = MODE == 1 ? kBN * (nwg::MAX_RANK + 8) * 2 : 0;
+    static constexpr int LR_BYTES = MODE == 1 ? kBM * (2 * nwg::MAX_RANK + 8) * 2 : 0;
+    static constexpr int SMEM = LRS + UP_BYTES + LR_BYTES + 1024;   // + alignment slack
     // epilogue staging where the next tile's first loads do not go
     static constexpr int EPI = MODE == 0 ? AHEAD * STAGE : 0;
     static constexpr int EPI_BYTES = MODE == 0 ? (kSTAGES - AHEAD) * STAGE : kSTAGES * STAGE;
@@ -172,6 +177,21 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
                     make_uint4(nwg::hi16x(w.x), nwg::hi16x(w.y), nwg::hi16x(w.z), nwg::hi16x(w.w));
         }
     };
+    // MODE 1: this tile's up rows and lr rows into their staging area (rows past N / M clamped as lowrank_up does)
+    auto stageLowRank = [&]() {
+        const uint32_t su = s0 + C::LRS, sl = su + C::UP_BYTES;
+        const int upc = r / 8, lrc = r / 4;   // 16-byte chunks per row of up (r values) and of lr (2r values)
+        for (int e = tid; e < kBN * upc; e += 256) {
+            const int row = e / upc, c = e - row * upc;
+            const long long col = min(n0 + row, N - 1);
+            nwg::cp16(su + row * (r + 8) * 2 + c * 16, reinterpret_cast<const uint8_t*>(up) + col * r * 2 + c * 16, true);
+        }
+        for (int e = tid; e < kBM * lrc; e += 256) {
+            const int row = e / lrc, c = e - row * lrc;
+            const long long m = min(m0 + row, M - 1);
+            nwg::cp16(sl + row * (2 * r + 8) * 2 + c * 16, reinterpret_cast<const uint8_t*>(lr) + m * 4 * r + c * 16, true);
+        }
+    };
     auto prologue = [&]() {
 #pragma unroll
         for (int s = 0; s < C::AHEAD; s++) {
@@ -197,6 +217,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             } else {
                 __syncthreads();   // packed stage kt landed; INT8 buffer kt&1 was last read by stage kt-2
                 if (kt + C::AHEAD < KT) load((kt + C::AHEAD) % C::RAWS, kt + C::AHEAD);
+                if (kt == 0 && r > 0) stageLowRank();   // the previous epilogue has read the staged rows (barrier above)
                 nwg::cp_commit();
                 unpack(kt % C::RAWS, kt & 1);
                 nwg::fence_async_smem();
@@ -253,7 +274,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             int c = tn0 + i;
             sbias[i] = bias != nullptr && c < N ? bias[c] : 0.0f;
         }
-        if (r > 0) {
+        if (r > 0 && MODE == 0) {
             const uint32_t* U = reinterpret_cast<const uint32_t*>(up);
             const int half = r / 2;
             for (int e = tid; e < kBN * half; e += 256) {
@@ -269,7 +290,14 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         float* y = facc;
 #pragma unroll
         for (int i = 0; i < 64; i++) y[i] = facc[i] * unpackScale;
-        if (r > 0) nwg::lowrank_up<kBN>(y, lr, sup, upStride, r, lrBf16, rowA, M);
+        if (r > 0 && MODE == 1) {
+            const uint16_t* slr = reinterpret_cast<const uint16_t*>(g0 + C::LRS + C::UP_BYTES);
+            const int ls = 2 * r + 8, rt = wg * 64 + wl * 16 + gid;   // the warp's rows within the tile
+            auto at = [&](int row, int k) { return *reinterpret_cast<const uint32_t*>(slr + row * ls + k); };
+            nwg::lowrank_up_rows<kBN>(y, at, rt, rt + 8, reinterpret_cast<const uint16_t*>(g0 + C::LRS), r + 8, r, lrBf16);
+        } else if (r > 0) {
+            nwg::lowrank_up<kBN>(y, lr, sup, upStride, r, lrBf16, rowA, M);
+        }
         // bias, then whole-line stores through a per-warp shared-memory slab, as the per-row kernel
         float* slab = reinterpret_cast<float*>(g0 + C::EPI + nwg::epiFixed<kBN>()) + (tid >> 5) * (16 * nwg::SLAB_STRIDE);
         nwg::slab_store<kBN>(y, sbias, bias != nullptr, slab, tm0 + wg * 64 + wl * 16, tn0, M, N, Y, yBf16);

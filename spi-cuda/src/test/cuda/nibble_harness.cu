@@ -143,12 +143,29 @@ static int lr_splits(int M, int nch, int* cps) {
     return (nch + *cps - 1) / *cps;
 }
 static void launch_lrdown(const void* x, int M, int K, const float* ism, const float* dhi, const float* dlo,
-                          int r, float* part, int ks, int cps, int nch, int xbf16 = 0) {
+                          int r, float* part, int ks, int cps, int nch, int xbf16 = 0, cudaStream_t st = 0) {
     dim3 g((M + 63) / 64, ks);
-    if (r == 16) k_lr_down_r16<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
-    if (r == 32) k_lr_down_r32<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
-    if (r == 48) k_lr_down_r48<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
-    if (r == 64) k_lr_down_r64<<<g, 128>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 16) k_lr_down_r16<<<g, 128, 0, st>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 32) k_lr_down_r32<<<g, 128, 0, st>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 48) k_lr_down_r48<<<g, 128, 0, st>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+    if (r == 64) k_lr_down_r64<<<g, 128, 0, st>>>(x, K, ism, dhi, dlo, M, cps, nch, part, xbf16);
+}
+// k_lr_down on a second stream beside the transform (given no splits), then k_lr_sum: as FusedLinear with two streams
+static cudaStream_t g_side = nullptr;
+static cudaEvent_t g_evIn = nullptr, g_evDown = nullptr;
+static void lrdown_beside(const void* x, int M, int K, const float* ism, const float* dhi, const float* dlo, int r, float* part,
+                          int ks, int cps, int nch, int xbf16) {
+    if (!g_side) {
+        CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
+        CK(cudaEventCreateWithFlags(&g_evIn, cudaEventDisableTiming)); CK(cudaEventCreateWithFlags(&g_evDown, cudaEventDisableTiming));
+    }
+    CK(cudaEventRecord(g_evIn, 0)); CK(cudaStreamWaitEvent(g_side, g_evIn, 0));
+    launch_lrdown(x, M, K, ism, dhi, dlo, r, part, ks, cps, nch, xbf16, g_side);
+    CK(cudaEventRecord(g_evDown, g_side));
+}
+static void lrsum_after(const float* part, int ks, int r, void* lr, const float* lrbias, int M) {
+    CK(cudaStreamWaitEvent(0, g_evDown, 0));
+    k_lr_sum<<<(M + 7) / 8, 256>>>(part, ks, r, lr, DT_BF16, lrbias, M);
 }
 
 // had > 0: regular Hadamard blocks of had; had < 0: Sylvester blocks of -had
@@ -421,6 +438,56 @@ static int check_tiled(int M, int K, int N, int r, bool hasBias, int xbf) {
 }
 #endif
 
+// k_lr_down beside the transform + k_lr_sum against k_lr_down before the transform (k_tq3 summing the splits): codes, scales
+// and the low-rank pairs identical byte for byte (SVDQuant: smoothing, shift, g64, INT4)
+static int check_lrsum(int M, int K, int r, int xbf) {
+    const int Kpad = (K + 255) / 256 * 256, G = Kpad / 64;
+    std::vector<float> x((size_t)M * K), sm(K), sh(K), d((size_t)K * r);
+    for (auto& v : x) v = nrand();
+    for (auto& v : sm) v = 0.5f + (float)urand();
+    for (auto& v : sh) v = (float)urand() - 0.5f;
+    for (auto& v : d) v = bf16f(bf16(nrand() * 0.05f));
+    std::vector<uint16_t> xb(x.size()); for (size_t i = 0; i < x.size(); i++) xb[i] = bf16(x[i]);
+    std::vector<float> hi, lo, ism(K), lb(r);
+    lr_frag(d, K, r, hi, lo);
+    for (int k = 0; k < K; k++) ism[k] = (float)(1.0 / sm[k]);
+    for (int j = 0; j < r; j++) { double t = 0; for (int k = 0; k < K; k++) t += (double)sh[k] * d[(size_t)k * r + j]; lb[j] = (float)t; }
+    int nch = (K + 31) / 32, cps, ks = lr_splits(M, nch, &cps);
+    void* dx; float *dsm, *dsh, *dism, *dlb, *dhi, *part, *as[2]; uint8_t* ac[2]; uint16_t* lr[2];
+    CK(cudaMalloc(&dx, x.size() * 4)); CK(cudaMalloc(&dsm, K * 4)); CK(cudaMalloc(&dsh, K * 4)); CK(cudaMalloc(&dism, K * 4));
+    CK(cudaMalloc(&dlb, r * 4)); CK(cudaMalloc(&dhi, hi.size() * 4)); CK(cudaMalloc(&part, (size_t)ks * M * r * 4));
+    if (xbf) CK(cudaMemcpy(dx, xb.data(), xb.size() * 2, cudaMemcpyHostToDevice)); else CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dsm, sm.data(), K * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dsh, sh.data(), K * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dism, ism.data(), K * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dlb, lb.data(), r * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dhi, hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+    for (int i = 0; i < 2; i++) {
+        CK(cudaMalloc(&as[i], (size_t)M * G * 4)); CK(cudaMalloc(&ac[i], (size_t)M * Kpad / 2)); CK(cudaMalloc(&lr[i], (size_t)M * 2 * r * 2));
+        CK(cudaMemset(as[i], 0xFF, (size_t)M * G * 4)); CK(cudaMemset(ac[i], 0x5A, (size_t)M * Kpad / 2)); CK(cudaMemset(lr[i], 0x77, (size_t)M * 2 * r * 2));
+    }
+    launch_lrdown(dx, M, K, dism, dhi, nullptr, r, part, ks, cps, nch, xbf);
+    launch_tq2(dx, M, K, Kpad, dsm, dsh, 0, 1, 1.0f, 4, 64, G, -8, 7, ac[0], as[0], part, ks, r, lr[0], DT_BF16, dlb, 0, xbf);
+    CKL(); CK(cudaDeviceSynchronize());
+    CK(cudaMemset(part, 0xFF, (size_t)ks * M * r * 4));
+    lrdown_beside(dx, M, K, dism, dhi, nullptr, r, part, ks, cps, nch, xbf);
+    launch_tq2(dx, M, K, Kpad, dsm, dsh, 0, 1, 1.0f, 4, 64, G, -8, 7, ac[1], as[1], nullptr, 0, r, nullptr, DT_BF16, nullptr, 0, xbf);
+    lrsum_after(part, ks, r, lr[1], dlb, M);
+    CKL(); CK(cudaDeviceSynchronize());
+    long bad[3] = {0, 0, 0};
+    size_t sz[3] = {(size_t)M * Kpad / 2, (size_t)M * G * 4, (size_t)M * 2 * r * 2};
+    const void* bufs[3][2] = {{ac[0], ac[1]}, {as[0], as[1]}, {lr[0], lr[1]}};
+    for (int q = 0; q < 3; q++) {
+        std::vector<uint8_t> a(sz[q]), b(sz[q]);
+        CK(cudaMemcpy(a.data(), bufs[q][0], sz[q], cudaMemcpyDeviceToHost)); CK(cudaMemcpy(b.data(), bufs[q][1], sz[q], cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < sz[q]; i++) bad[q] += a[i] != b[i];
+    }
+    const bool ok = bad[0] == 0 && bad[1] == 0 && bad[2] == 0;
+    printf("k_lr_down beside k_tq + k_lr_sum M=%d K=%d r=%d x=%s: byte mismatches codes %ld scales %ld low-rank %ld -> %s\n",
+           M, K, r, xbf ? "BF16" : "F32", bad[0], bad[1], bad[2], ok ? "OK" : "FAIL");
+    for (void* q : {dx, (void*)dsm, (void*)dsh, (void*)dism, (void*)dlb, (void*)dhi, (void*)part, (void*)as[0], (void*)as[1],
+                    (void*)ac[0], (void*)ac[1], (void*)lr[0], (void*)lr[1]}) cudaFree(q);
+    return ok ? 0 : 1;
+}
+
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
@@ -604,6 +671,9 @@ int main(int argc, char** argv) {
     fails += check_tiled(257, 3072, 130, 32, true, 1);
     fails += check_tiled(77, 1000, 264, 16, false, 0);
 #endif
+    fails += check_lrsum(300, 1152, 32, 0);
+    fails += check_lrsum(4096, 3072, 32, 1);
+    fails += check_lrsum(77, 12288, 64, 1);
     fails += check_lrdown(333, 1000, 32);
     fails += check_lrdown(70, 3072, 64);
     // BF16 input (bit-identical to the F32 run on the widened values), the launch variants, bits 8 with 4-bit codes
@@ -707,6 +777,11 @@ int main(int argc, char** argv) {
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw, xb16); }
             if (v == 3 || v == 7) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+            if (v == 12) {   // SVDQuant with k_lr_down on a second stream beside the transform, then k_lr_sum
+                lrdown_beside(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb16);
+                launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 32, nullptr, DT_BF16, nullptr, spw, xb16);
+                lrsum_after(part, ks, 32, lr, nullptr, M);
+            }
         };
         auto tq = [&](int v) { tqs(v, 0); };
         const int S = (Kpad + 255) / 256, altSpw = tq2_spw(Kpad, 0) == 1 ? 2 : (S <= 32 ? 1 : 2);
@@ -717,9 +792,11 @@ int main(int argc, char** argv) {
             if (v == 2) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lr, up, 32, 1, bias, y, 0);
             if (v == 3) k_gemm_i4_g<<<grid, 256, GEMM_SMEM>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, nullptr, nullptr, 0, 1, bias, y, 0);
 #ifdef NIBBLE_WGMMA
-            if (v == 6 || v == 7) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
+            if (v == 6 || v == 7 || v == 12) {   // the grouped wgmma GEMM (nibble_wgmma_grouped.cuh), persistent
                 dim3 wgrid(std::min(((N + 127) / 128) * ((M + 127) / 128), p.multiProcessorCount));
-                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I4_G>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, v == 6 ? lr : nullptr, v == 6 ? up : nullptr, v == 6 ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
+                const bool lrOn = v != 7;
+                k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I4_G>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lrOn ? lr : nullptr, lrOn ? up : nullptr, lrOn ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
+                return;
             }
             if (v == 11) {   // the tiled W8A8 linear: k_tq3 writes A tiled; wc8 holds random codes, read as tiled W
                 dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
@@ -752,9 +829,9 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma",
                                "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma", "w8a8_convrot_wgmma_bf16out", "w4a4_convrot_i4w_bf16out",
-                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out"};
+                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out", "svdquant_r32_g64_wgmma_2streams"};
 #ifdef NIBBLE_WGMMA
-        const int variants = 12;
+        const int variants = 13;
 #else
         const int variants = 4;
 #endif
@@ -769,7 +846,7 @@ int main(int argc, char** argv) {
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
             for (int part = 0; part < 6; part++) {
                 if ((part == 4 && v != 2 && v != 6) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
-                if (v == 11 && (part == 3 || part == 5)) continue;   // tiled codes: k_tq3 only
+                if ((v == 11 || v == 12) && (part == 3 || part == 5)) continue;   // tiled codes, two streams: k_tq3 only
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);

@@ -267,6 +267,37 @@ final class CudaBackend implements KernelBackend {
     // ---------------------------------------------------------------- launching
 
     void launch(String name, int gx, int gy, int gz, int block, int smem, Object... args) {
+        launchOn(0L, name, gx, gy, gz, block, smem, args);
+    }
+
+    /**
+     * A second stream for work that runs beside the default stream's (k_lr_down beside the transform), with
+     * the two events that join it: {@link #forkSide} before such work, {@link #joinSide} after it. Created on
+     * first use, destroyed on close.
+     */
+    private long side;
+    private long sideIn;
+    private long sideDone;
+
+    /** @return the side stream, which will run after everything submitted to the default stream so far */
+    long forkSide() {
+        if (side == 0) {
+            side = d.createStream();
+            sideIn = d.createSyncEvent();
+            sideDone = d.createSyncEvent();
+        }
+        d.recordEvent(sideIn, 0L);
+        d.streamWaitEvent(side, sideIn);
+        return side;
+    }
+
+    /** The default stream's later work waits for everything submitted to the side stream so far. */
+    void joinSide() {
+        d.recordEvent(sideDone, side);
+        d.streamWaitEvent(0L, sideDone);
+    }
+
+    void launchOn(long stream, String name, int gx, int gy, int gz, int block, int smem, Object... args) {
         long[] slots = new long[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -279,7 +310,7 @@ final class CudaBackend implements KernelBackend {
                 default -> throw new IllegalArgumentException("kernel argument " + a);
             };
         }
-        d.launch(fn(name), new int[] {gx, gy, gz}, new int[] {block, 1, 1}, smem, slots);
+        d.launch(fn(name), new int[] {gx, gy, gz}, new int[] {block, 1, 1}, smem, slots, stream);
     }
 
     static int blocks(long n) {
@@ -916,6 +947,11 @@ final class CudaBackend implements KernelBackend {
             } finally {
                 live.clear();
                 pool.closeAll();
+                if (side != 0) {
+                    d.destroyEvent(sideIn);
+                    d.destroyEvent(sideDone);
+                    d.destroyStream(side);
+                }
                 d.unloadModule(module);
                 if (wgmmaModule != 0) {
                     d.unloadModule(wgmmaModule);

@@ -79,6 +79,28 @@ public interface Driver {
      */
     void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args);
 
+    /**
+     * As {@link #launch(long, int[], int[], int, long[])} on {@code stream} (0: the default stream).
+     *
+     * @param stream a stream from {@link #createStream}, or 0
+     */
+    void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream);
+
+    /** @return a new stream that does not synchronize with the default stream (CU_STREAM_NON_BLOCKING) */
+    long createStream();
+
+    /** @param stream a stream from {@link #createStream} */
+    void destroyStream(long stream);
+
+    /** @param event an event to record on {@code stream} (0: the default stream) */
+    void recordEvent(long event, long stream);
+
+    /** Work submitted to {@code stream} after this call waits until {@code event} has completed. */
+    void streamWaitEvent(long stream, long event);
+
+    /** @return a new event without timing (cheaper to record and wait on) */
+    long createSyncEvent();
+
     /** cuCtxSynchronize. */
     void synchronize();
 

@@ -36,6 +36,9 @@ public final class FfmBinding implements Driver {
     private static final FunctionDescriptor R_A = FunctionDescriptor.of(JAVA_INT, ADDRESS);
     private static final FunctionDescriptor R_AI = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
     private static final FunctionDescriptor R_L = FunctionDescriptor.of(JAVA_INT, JAVA_LONG);
+    /** CU_STREAM_NON_BLOCKING, CU_EVENT_DISABLE_TIMING (cuda.h) */
+    private static final int STREAM_NON_BLOCKING = 1;
+    private static final int EVENT_DISABLE_TIMING = 2;
     private static final FunctionDescriptor R_AA = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
 
     /** Every function the binding calls, in one table (checked by a test on every machine). */
@@ -69,7 +72,10 @@ public final class FfmBinding implements Driver {
             e("cuEventSynchronize", R_L, "cuEventSynchronize"),
             e("cuEventElapsedTime", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG),
                     "cuEventElapsedTime", "cuEventElapsedTime_v2"),
-            e("cuEventDestroy", R_L, "cuEventDestroy_v2", "cuEventDestroy"));
+            e("cuEventDestroy", R_L, "cuEventDestroy_v2", "cuEventDestroy"),
+            e("cuStreamCreate", R_AI, "cuStreamCreate"),
+            e("cuStreamDestroy", R_L, "cuStreamDestroy_v2", "cuStreamDestroy"),
+            e("cuStreamWaitEvent", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), "cuStreamWaitEvent"));
 
     private static Entry e(String key, FunctionDescriptor d, String... symbols) {
         return new Entry(key, List.of(symbols), d);
@@ -276,6 +282,11 @@ public final class FfmBinding implements Driver {
 
     @Override
     public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args) {
+        launch(function, grid, block, sharedBytes, args, 0L);
+    }
+
+    @Override
+    public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
         try (Arena a = Arena.ofConfined()) {
             int n = Math.max(1, args.length);
             MemorySegment slots = a.allocate(8L * n, 8);
@@ -285,7 +296,7 @@ public final class FfmBinding implements Driver {
                 ptrs.setAtIndex(ADDRESS, i, slots.asSlice(8L * i, 8));
             }
             check("cuLaunchKernel", function, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
-                    0L, ptrs, MemorySegment.NULL);
+                    stream, ptrs, MemorySegment.NULL);
         }
     }
 
@@ -311,7 +322,7 @@ public final class FfmBinding implements Driver {
 
     @Override
     public void recordEvent(long event) {
-        check("cuEventRecord", event, 0L);
+        recordEvent(event, 0L);
     }
 
     @Override
@@ -327,5 +338,30 @@ public final class FfmBinding implements Driver {
     @Override
     public void destroyEvent(long event) {
         check("cuEventDestroy", event);
+    }
+
+    @Override
+    public long createStream() {
+        return longOut("cuStreamCreate", STREAM_NON_BLOCKING);
+    }
+
+    @Override
+    public void destroyStream(long stream) {
+        check("cuStreamDestroy", stream);
+    }
+
+    @Override
+    public void recordEvent(long event, long stream) {
+        check("cuEventRecord", event, stream);
+    }
+
+    @Override
+    public void streamWaitEvent(long stream, long event) {
+        check("cuStreamWaitEvent", stream, event, 0);
+    }
+
+    @Override
+    public long createSyncEvent() {
+        return longOut("cuEventCreate", EVENT_DISABLE_TIMING);
     }
 }

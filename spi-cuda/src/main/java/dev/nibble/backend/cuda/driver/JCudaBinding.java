@@ -203,13 +203,51 @@ public final class JCudaBinding implements Driver {
 
     @Override
     public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args) {
+        launch(function, grid, block, sharedBytes, args, 0L);
+    }
+
+    @Override
+    public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
         Pointer[] slots = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             slots[i] = Pointer.to(new long[] {args[i]});
         }
         check("cuLaunchKernel", jcuda.driver.JCudaDriver.cuLaunchKernel(wrap(new CUfunction(), function),
-                grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, null,
+                grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, stream(stream),
                 Pointer.to(slots), null));
+    }
+
+    private static CUstream stream(long h) {
+        return h == 0 ? null : wrap(new CUstream(), h);
+    }
+
+    @Override
+    public long createStream() {
+        CUstream s = new CUstream();
+        check("cuStreamCreate", jcuda.driver.JCudaDriver.cuStreamCreate(s, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING));
+        return handle(s);
+    }
+
+    @Override
+    public void destroyStream(long stream) {
+        check("cuStreamDestroy", jcuda.driver.JCudaDriver.cuStreamDestroy(wrap(new CUstream(), stream)));
+    }
+
+    @Override
+    public void recordEvent(long event, long stream) {
+        check("cuEventRecord", jcuda.driver.JCudaDriver.cuEventRecord(wrap(new CUevent(), event), stream(stream)));
+    }
+
+    @Override
+    public void streamWaitEvent(long stream, long event) {
+        check("cuStreamWaitEvent", jcuda.driver.JCudaDriver.cuStreamWaitEvent(stream(stream), wrap(new CUevent(), event), 0));
+    }
+
+    @Override
+    public long createSyncEvent() {
+        CUevent e = new CUevent();
+        check("cuEventCreate", jcuda.driver.JCudaDriver.cuEventCreate(e, jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING));
+        return handle(e);
     }
 
     @Override
@@ -234,7 +272,7 @@ public final class JCudaBinding implements Driver {
 
     @Override
     public void recordEvent(long event) {
-        check("cuEventRecord", jcuda.driver.JCudaDriver.cuEventRecord(wrap(new CUevent(), event), (CUstream) null));
+        recordEvent(event, 0L);
     }
 
     @Override
