@@ -873,159 +873,243 @@ __device__ __forceinline__ void tq3_transpose(float (&v)[16], float* buf, int la
     __syncwarp();   // the buffer is free for the next round
 }
 
-template <int R>
-__device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
-        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
-        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
-        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16, int W,
-        int tiled, float* tbuf, float* red) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int rowInBlock = warp / W, wr = warp - rowInBlock * W;
-    const long long m = (long long)blockIdx.x * (blockDim.x / (32 * W)) + rowInBlock;
-    const bool live = m < M;
-    const long long mm = live ? m : 0;
-    float* buf = tbuf + warp * (2 * TQ3_HALF);
-    float v[R][16];
-    // 1. loads: all of this warp's columns in flight at once (zero beyond K)
+// codes of 4 values v·pre with scale s when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so
+// |q| <= qmax·(1 + 2^-22)): rint of the exact product v·inv by one fused multiply-add onto the 1.5·2^23 constant, its
+// distance d to that integer by a second one (|d| <= 0.5, rounded once). inv = pre·rcp(s) is within 2^-24 relative of
+// pre/s, so the exact product is within 2^-23·|q| of x_t/s as the reference divides it: where |d| < lim = 0.5 - tol
+// (tol as tq2_row) both round to the same integer; elsewhere (and for NaN) the exact division. 4 instructions per
+// value instead of the clamped path's 8.
+__device__ __forceinline__ void tq3_codes4_nc(const float* v, float pre, float s, float inv, float lim, int qmin, int qmax, uint32_t* t) {
+    bool bad = false;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        const float tm = __fmaf_rn(v[e], inv, TQ2_MAGIC);
+        const float d = __fmaf_rn(v[e], inv, -__fsub_rn(tm, TQ2_MAGIC));
+        bad |= !(fabsf(d) < lim);
+        t[e] = __float_as_uint(tm);
+    }
+    if (bad) {
+        const uint32_t w = tq3_codes4_exact(v[0], v[1], v[2], v[3], pre, s, qmin, qmax);
+        t[0] = w; t[1] = w >> 8; t[2] = w >> 16; t[3] = w >> 24;
+    }
+}
+
+template <bool BF16> struct Tq3Raw { typedef float4 T; };
+template <> struct Tq3Raw<true> { typedef uint2 T; };
+
+// raw x of this warp's columns of row m into registers (zero beyond K and for rows past M)
+template <int R, bool BF16>
+__device__ __forceinline__ void tq3_load(const void* __restrict__ x, int K, long long m, bool live, int wr, int lane,
+        typename Tq3Raw<BF16>::T (&nx)[R][4]) {
 #pragma unroll
     for (int j = 0; j < R; j++) {
         const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
 #pragma unroll
         for (int q = 0; q < 4; q++) {
             const int c = c0 + 4 * q;
-            if (xBf16) {
+            if (BF16) {
                 uint2 a = make_uint2(0u, 0u);
-                if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + mm * K + c));
-                bf16x4(a, &v[j][4 * q]);
+                if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + m * K + c));
+                reinterpret_cast<uint2&>(nx[j][q]) = a;
             } else {
                 float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
-                if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + mm * K + c));
-                v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+                if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c));
+                reinterpret_cast<float4&>(nx[j][q]) = a;
             }
         }
     }
-    // 2. smooth, shift; rotation; absmax of the lane
-    float am[R];
-#pragma unroll
-    for (int j = 0; j < R; j++) {
-        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-        if (smooth != nullptr || shift != nullptr) {
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
-                if (c0 + 4 * q < K) {
-                    float* p = &v[j][4 * q];
-                    const float4 o = tq3_smooth4(make_float4(p[0], p[1], p[2], p[3]), smooth, shift, c0 + 4 * q);
-                    p[0] = o.x; p[1] = o.y; p[2] = o.z; p[3] = o.w;
-                }
-            }
-        }
-        if (rot == 1) {
-            tq3_radix4_lo(v[j], ln0);
-            if (ln0 >= 6) {
-                tq3_transpose<true>(v[j], buf, lane);
-                // index bits 4, 5 then 6, 7: bits 0-3 of t
-#pragma unroll
-                for (int q = 0; q < 4; q++) bfly4(v[j][4 * q], v[j][4 * q + 1], v[j][4 * q + 2], v[j][4 * q + 3]);
-                if (ln0 >= 8) {
-#pragma unroll
-                    for (int e = 0; e < 4; e++) bfly4(v[j][e], v[j][e + 4], v[j][e + 8], v[j][e + 12]);
-                }
-                tq3_transpose<false>(v[j], buf, lane);
-            }
-        }
-        float a = 0.0f;
-#pragma unroll
-        for (int e = 0; e < 16; e++) a = fmaxf(a, fabsf(v[j][e]));
-        am[j] = a;
-    }
-    // 3. absmax per scale group, scale, codes
-    const bool token = gs >= Kpad;
-    if (token) {
-        float a = 0.0f;
-#pragma unroll
-        for (int j = 0; j < R; j++) a = fmaxf(a, am[j]);
-        a = warp_max(a);
-        if (W > 1) {
-            if (lane == 0) red[warp] = a;
-            __syncthreads();
-            a = 0.0f;
-            for (int w = 0; w < W; w++) a = fmaxf(a, red[rowInBlock * W + w]);
-        }
-#pragma unroll
-        for (int j = 0; j < R; j++) am[j] = a;
-    } else {
-        const int lpg = gs >> 4;   // lanes per group (gs in 16..256, a power of two)
-#pragma unroll
-        for (int j = 0; j < R; j++)
-            for (int o = 1; o < lpg; o <<= 1) am[j] = fmaxf(am[j], __shfl_xor_sync(0xffffffffu, am[j], o));
-    }
-    if (!live) return;
-    const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // as tq2_row
-    const float pre = rot == 1 ? rscale : 1.0f;
-    float s = 0.0f, inv = 0.0f, tol = 0.0f;
-#pragma unroll
-    for (int j = 0; j < R; j++) {
-        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-        if (j == 0 || !token) {
-            const float a = am[j] * pre;
-            s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
-            const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
-            inv = rc * pre;
-            tol = isfinite(rc) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
-        }
-        if (token) {
-            if (wr == 0 && j == 0)
-                for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
-        } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && c0 / gs < Gout) {
-            scales[m * Gout + c0 / gs] = s;
-        }
-        if (c0 >= Kpad) continue;
-        uint32_t t[16];
-#pragma unroll
-        for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
-        if (bits == 4) {
-            uint32_t w[2];
-#pragma unroll
-            for (int h = 0; h < 2; h++) {
-                uint32_t p[2];
-#pragma unroll
-                for (int q = 0; q < 2; q++) {
-                    const uint32_t* u = &t[8 * h + 4 * q];
-                    uint32_t ev = __byte_perm(u[0], u[2], 0x0040), od = __byte_perm(u[1], u[3], 0x0040);
-                    p[q] = (ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u);
-                }
-                w[h] = p[0] | (p[1] << 16);
-            }
-            *reinterpret_cast<uint2*>(codes + m * (Kpad / 2) + (c0 >> 1)) = make_uint2(w[0], w[1]);
-        } else {
-            uint32_t w[4];
-#pragma unroll
-            for (int q = 0; q < 4; q++)
-                w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
-            long long off = m * Kpad + c0;
-            if (tiled) {   // k_wgmma_i8_t's A: [M/128][Kpad/64][128][64] bytes, 16-byte chunk c of row r at c ^ ((r >> 1) & 3)
-                const int rr = (int)(m & 127);
-                off = ((m >> 7) * (Kpad >> 6) + (c0 >> 6)) * 8192 + rr * 64 + ((((c0 >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
-            }
-            *reinterpret_cast<uint4*>(codes + off) = make_uint4(w[0], w[1], w[2], w[3]);
-        }
-    }
-    // 4. the low-rank partial sums of this row
-    if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
 }
 
-// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 32), rows per
-// block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid ceil(M / P), dynamic shared memory
+// One row of P = blockDim.x / (32·W) rows per block. LOOP (a grid of fewer than ceil(M / P) blocks): the block walks
+// the row groups blockIdx.x, blockIdx.x + gridDim.x, ... with the next group's x in flight in registers while it
+// transforms the current one. CLAMP: clip < 1 (codes may leave [qmin, qmax]).
+template <int R, bool BF16, bool CLAMP, bool LOOP>
+__device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int W,
+        int tiled, float* tbuf, float* red) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int rowInBlock = warp / W, wr = warp - rowInBlock * W;
+    const int P = blockDim.x / (32 * W);
+    const long long groups = (M + P - 1) / P;
+    float* buf = tbuf + warp * (2 * TQ3_HALF);
+    const bool token = gs >= Kpad;
+    const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // as tq2_row
+    const float pre = rot == 1 ? rscale : 1.0f;
+    typename Tq3Raw<BF16>::T nx[R][4];
+    long long g = blockIdx.x;
+    {
+        const long long m = g * P + rowInBlock;
+        tq3_load<R, BF16>(x, K, m < M ? m : 0, m < M, wr, lane, nx);
+    }
+    for (int it = 0;; it++) {
+        if (LOOP) {   // lane-dependent values recomputed per step: hoisted out of the loop they cost ~40 registers
+            int l, t;
+            asm volatile("mov.u32 %0, %%laneid;" : "=r"(l));
+            asm volatile("mov.u32 %0, %%tid.x;" : "=r"(t));
+            lane = l; warp = t >> 5;
+            rowInBlock = warp / W; wr = warp - rowInBlock * W;
+            buf = tbuf + warp * (2 * TQ3_HALF);
+        }
+        const long long m = g * P + rowInBlock;
+        const bool live = m < M;
+        float v[R][16];
+#pragma unroll
+        for (int j = 0; j < R; j++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                if (BF16) {
+                    bf16x4(reinterpret_cast<const uint2&>(nx[j][q]), &v[j][4 * q]);
+                } else {
+                    const float4 a = reinterpret_cast<const float4&>(nx[j][q]);
+                    v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+                }
+            }
+        if (LOOP && g + gridDim.x < groups) {   // the next group's loads in flight during this one
+            const long long mn = (g + gridDim.x) * P + rowInBlock;
+            tq3_load<R, BF16>(x, K, mn < M ? mn : 0, mn < M, wr, lane, nx);
+        }
+        // 2. smooth, shift; rotation; absmax of the lane
+        float am[R];
+#pragma unroll
+        for (int j = 0; j < R; j++) {
+            const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+            if (smooth != nullptr || shift != nullptr) {
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    if (c0 + 4 * q < K) {
+                        float* p = &v[j][4 * q];
+                        const float4 o = tq3_smooth4(make_float4(p[0], p[1], p[2], p[3]), smooth, shift, c0 + 4 * q);
+                        p[0] = o.x; p[1] = o.y; p[2] = o.z; p[3] = o.w;
+                    }
+                }
+            }
+            if (rot == 1) {
+                tq3_radix4_lo(v[j], ln0);
+                if (ln0 >= 6) {
+                    tq3_transpose<true>(v[j], buf, lane);
+                    // index bits 4, 5 then 6, 7: bits 0-3 of t
+#pragma unroll
+                    for (int q = 0; q < 4; q++) bfly4(v[j][4 * q], v[j][4 * q + 1], v[j][4 * q + 2], v[j][4 * q + 3]);
+                    if (ln0 >= 8) {
+#pragma unroll
+                        for (int e = 0; e < 4; e++) bfly4(v[j][e], v[j][e + 4], v[j][e + 8], v[j][e + 12]);
+                    }
+                    tq3_transpose<false>(v[j], buf, lane);
+                }
+            }
+            float a = 0.0f;
+#pragma unroll
+            for (int e = 0; e < 16; e++) a = fmaxf(a, fabsf(v[j][e]));
+            am[j] = a;
+        }
+        // 3. absmax per scale group, scale, codes
+        if (token) {
+            float a = 0.0f;
+#pragma unroll
+            for (int j = 0; j < R; j++) a = fmaxf(a, am[j]);
+            a = warp_max(a);
+            if (W > 1) {   // red: two halves by step parity, so one barrier per step suffices
+                float* rd = red + (it & 1) * 16;
+                if (lane == 0) rd[warp] = a;
+                __syncthreads();
+                a = 0.0f;
+                for (int w = 0; w < W; w++) a = fmaxf(a, rd[rowInBlock * W + w]);
+            }
+#pragma unroll
+            for (int j = 0; j < R; j++) am[j] = a;
+        } else {
+            const int lpg = gs >> 4;   // lanes per group (gs in 16..256, a power of two)
+#pragma unroll
+            for (int j = 0; j < R; j++)
+                for (int o = 1; o < lpg; o <<= 1) am[j] = fmaxf(am[j], __shfl_xor_sync(0xffffffffu, am[j], o));
+        }
+        if (live) {
+        float s = 0.0f, inv = 0.0f, tol = 0.0f;
+#pragma unroll
+        for (int j = 0; j < R; j++) {
+            const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+            if (j == 0 || !token) {
+                const float a = am[j] * pre;
+                s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
+                const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
+                inv = rc * pre;
+                tol = isfinite(rc) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
+            }
+            if (token) {
+                if (wr == 0 && j == 0)
+                    for (int gg = lane; gg < Gout; gg += 32) scales[m * Gout + gg] = s;
+            } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && c0 / gs < Gout) {
+                scales[m * Gout + c0 / gs] = s;
+            }
+            if (c0 >= Kpad) continue;
+            uint32_t t[16];
+            if (CLAMP) {
+#pragma unroll
+                for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
+            } else {
+                const float lim = 0.5f - tol;
+#pragma unroll
+                for (int q = 0; q < 4; q++) tq3_codes4_nc(&v[j][4 * q], pre, s, inv, lim, qmin, qmax, &t[4 * q]);
+            }
+            if (bits == 4) {
+                uint32_t w[2];
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    uint32_t p[2];
+#pragma unroll
+                    for (int q = 0; q < 2; q++) {
+                        const uint32_t* u = &t[8 * h + 4 * q];
+                        uint32_t ev = __byte_perm(u[0], u[2], 0x0040), od = __byte_perm(u[1], u[3], 0x0040);
+                        p[q] = (ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u);
+                    }
+                    w[h] = p[0] | (p[1] << 16);
+                }
+                *reinterpret_cast<uint2*>(codes + m * (Kpad / 2) + (c0 >> 1)) = make_uint2(w[0], w[1]);
+            } else {
+                uint32_t w[4];
+#pragma unroll
+                for (int q = 0; q < 4; q++)
+                    w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
+                long long off = m * Kpad + c0;
+                if (tiled) {   // k_wgmma_i8_t's A: [M/128][Kpad/64][128][64] bytes, 16-byte chunk c of row r at c ^ ((r >> 1) & 3)
+                    const int rr = (int)(m & 127);
+                    off = ((m >> 7) * (Kpad >> 6) + (c0 >> 6)) * 8192 + rr * 64 + ((((c0 >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
+                }
+                *reinterpret_cast<uint4*>(codes + off) = make_uint4(w[0], w[1], w[2], w[3]);
+            }
+        }
+        // 4. the low-rank partial sums of this row
+        if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
+        }
+        if (!LOOP) break;
+        g += gridDim.x;
+        if (g >= groups) break;
+    }
+}
+
+// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 16), rows per
+// block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid at most ceil(M / P) (fewer: each block walks
+// the row groups with a stride of the grid, the next group's loads in flight), dynamic shared memory
 // (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W, plus tiled (1 with bits = 8:
 // the codes in the tiled layout of k_wgmma_i8_t's A, ceil(M/128)·128·Kpad bytes; rows past M are not written).
 #define TQ3_ARGS TQ2_ARGS, int W, int tiled
-#define TQ3_BODY(R) \
+#define TQ3_CALL(R, B, C, L) tq3_body<R, B, C, L>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, \
+                codes, scales, lrpart, ks, r, lr, lrDt, lrbias, M, W, tiled, tq3buf, red)
+#define TQ3_BODY(R, C, L) \
     extern __shared__ __align__(16) float tq3buf[]; \
     __shared__ float red[32]; \
-    tq3_body<R>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, ks, r, \
-                lr, lrDt, lrbias, M, xBf16, W, tiled, tq3buf, red);
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1) }
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2) }
+    if (xBf16) TQ3_CALL(R, true, C, L); else TQ3_CALL(R, false, C, L);
+// clip >= 1 (no code leaves [qmin, qmax]), one row group per block (grid ceil(M / P))
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1, false, false) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, false, false) }
+// clip < 1: the clamped codes (their own kernels: the clamped path needs more registers)
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1c(TQ3_ARGS) { TQ3_BODY(1, true, false) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true, false) }
+// clip >= 1, persistent: any grid; each block walks row groups with the next group's loads in flight (more registers)
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1p(TQ3_ARGS) { TQ3_BODY(1, false, true) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r2p(TQ3_ARGS) { TQ3_BODY(2, false, true) }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift
