@@ -873,24 +873,27 @@ __device__ __forceinline__ void tq3_transpose(float (&v)[16], float* buf, int la
     __syncwarp();   // the buffer is free for the next round
 }
 
-// codes of 4 values v·pre with scale s when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so
+// codes of a lane's 16 values v·pre with scale s when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so
 // |q| <= qmax·(1 + 2^-22)): rint of the exact product v·inv by one fused multiply-add onto the 1.5·2^23 constant, its
 // distance d to that integer by a second one (|d| <= 0.5, rounded once). inv = pre·rcp(s) is within 2^-24 relative of
 // pre/s, so the exact product is within 2^-23·|q| of x_t/s as the reference divides it: where |d| < lim = 0.5 - tol
-// (tol as tq2_row) both round to the same integer; elsewhere (and for NaN) the exact division. 4 instructions per
-// value instead of the clamped path's 8.
-__device__ __forceinline__ void tq3_codes4_nc(const float* v, float pre, float s, float inv, float lim, int qmin, int qmax, uint32_t* t) {
+// (tol as tq2_row) both round to the same integer; elsewhere (and for NaN) the exact division, for all 16 values of the
+// lane when any of them needs it (rare; one branch per 16 values). 4 instructions per value instead of the clamped path's 8.
+__device__ __forceinline__ void tq3_codes16_nc(const float* v, float pre, float s, float inv, float lim, int qmin, int qmax, uint32_t* t) {
     bool bad = false;
 #pragma unroll
-    for (int e = 0; e < 4; e++) {
+    for (int e = 0; e < 16; e++) {
         const float tm = __fmaf_rn(v[e], inv, TQ2_MAGIC);
         const float d = __fmaf_rn(v[e], inv, -__fsub_rn(tm, TQ2_MAGIC));
         bad |= !(fabsf(d) < lim);
         t[e] = __float_as_uint(tm);
     }
     if (bad) {
-        const uint32_t w = tq3_codes4_exact(v[0], v[1], v[2], v[3], pre, s, qmin, qmax);
-        t[0] = w; t[1] = w >> 8; t[2] = w >> 16; t[3] = w >> 24;
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const uint32_t w = tq3_codes4_exact(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3], pre, s, qmin, qmax);
+            t[4 * q] = w; t[4 * q + 1] = w >> 8; t[4 * q + 2] = w >> 16; t[4 * q + 3] = w >> 24;
+        }
     }
 }
 
@@ -904,44 +907,119 @@ __device__ __forceinline__ void tq3_load(const void* __restrict__ x, int K, long
 #pragma unroll
     for (int j = 0; j < R; j++) {
         const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-#pragma unroll
-        for (int q = 0; q < 4; q++) {
-            const int c = c0 + 4 * q;
+        if (live && c0 + 16 <= K) {   // the lane's 16 columns from one base address (no per-load bounds and addresses)
             if (BF16) {
-                uint2 a = make_uint2(0u, 0u);
-                if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + m * K + c));
-                reinterpret_cast<uint2&>(nx[j][q]) = a;
+                const uint16_t* p = reinterpret_cast<const uint16_t*>(x) + m * K + c0;
+                if ((K & 7) == 0) {   // 16-byte aligned
+                    const uint4 a = __ldg(reinterpret_cast<const uint4*>(p)), b = __ldg(reinterpret_cast<const uint4*>(p) + 1);
+                    reinterpret_cast<uint2&>(nx[j][0]) = make_uint2(a.x, a.y); reinterpret_cast<uint2&>(nx[j][1]) = make_uint2(a.z, a.w);
+                    reinterpret_cast<uint2&>(nx[j][2]) = make_uint2(b.x, b.y); reinterpret_cast<uint2&>(nx[j][3]) = make_uint2(b.z, b.w);
+                } else {
+#pragma unroll
+                    for (int q = 0; q < 4; q++) reinterpret_cast<uint2&>(nx[j][q]) = __ldg(reinterpret_cast<const uint2*>(p) + q);
+                }
             } else {
-                float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
-                if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c));
-                reinterpret_cast<float4&>(nx[j][q]) = a;
+                const float4* p = reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c0);
+#pragma unroll
+                for (int q = 0; q < 4; q++) reinterpret_cast<float4&>(nx[j][q]) = __ldg(p + q);
+            }
+        } else {
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                const int c = c0 + 4 * q;
+                if (BF16) {
+                    uint2 a = make_uint2(0u, 0u);
+                    if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + m * K + c));
+                    reinterpret_cast<uint2&>(nx[j][q]) = a;
+                } else {
+                    float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+                    if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c));
+                    reinterpret_cast<float4&>(nx[j][q]) = a;
+                }
             }
         }
     }
 }
+// k_tq3's stream kernels: each warp stages its columns of the next TQ3_STAGES - 1 row groups in its own ring in shared
+// memory by cp.async (zero-filled past K and for rows past M) and reads them back with 16-byte loads; lane l's 16-byte
+// chunk q of round j at ((j·QPR + q)·32 + l)·16 bytes (QPR = 4 chunks F32, 2 BF16: conflict-free reads). Only the
+// issuing lane reads a chunk, so cp.async.wait_group orders everything (no barrier).
+constexpr int TQ3_STAGES = 3;
+template <int R, bool BF16>
+__device__ __forceinline__ void tq3_stage(const void* __restrict__ x, int K, long long m, bool live, int wr, int lane,
+        uint32_t dst) {
+#pragma unroll
+    for (int j = 0; j < R; j++) {
+        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+        if (BF16) {
+            const uint16_t* xr = reinterpret_cast<const uint16_t*>(x) + (live ? m * K : 0);
+            if ((K & 7) == 0) {   // rows 16-byte aligned
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const int c = c0 + 8 * h;
+                    const bool ok = live && c < K;
+                    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst + ((j * 2 + h) * 32 + lane) * 16),
+                                 "l"(ok ? xr + c : xr), "r"(ok ? 16 : 0) : "memory");
+                }
+            } else {              // 8-byte aligned rows (K % 4 == 0)
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    const int c = c0 + 4 * q;
+                    const bool ok = live && c < K;
+                    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(dst + ((j * 2 + (q >> 1)) * 32 + lane) * 16 + (q & 1) * 8),
+                                 "l"(ok ? xr + c : xr), "r"(ok ? 8 : 0) : "memory");
+                }
+            }
+        } else {
+            const float* xr = reinterpret_cast<const float*>(x) + (live ? m * K : 0);
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                const int c = c0 + 4 * q;
+                const bool ok = live && c < K;
+                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst + ((j * 4 + q) * 32 + lane) * 16),
+                             "l"(ok ? xr + c : xr), "r"(ok ? 16 : 0) : "memory");
+            }
+        }
+    }
+}
+// bytes of one stage of one warp
+template <int R, bool BF16> __host__ __device__ constexpr int tq3_stage_bytes() { return R * 32 * (BF16 ? 32 : 64); }
 
-// One row of P = blockDim.x / (32·W) rows per block. LOOP (a grid of fewer than ceil(M / P) blocks): the block walks
-// the row groups blockIdx.x, blockIdx.x + gridDim.x, ... with the next group's x in flight in registers while it
-// transforms the current one. CLAMP: clip < 1 (codes may leave [qmin, qmax]).
+// One row of P = blockDim.x / (32·W) rows per block. STREAM (a grid of fewer than ceil(M / P) blocks): the block walks
+// the row groups blockIdx.x, blockIdx.x + gridDim.x, ..., the next TQ3_STAGES - 1 groups' x in flight by cp.async
+// (dynamic shared memory: the transposes' buffers, then TQ3_STAGES stages per warp). CLAMP: clip < 1 (codes may
+// leave [qmin, qmax]).
 template <int R, bool BF16, bool CLAMP, bool LOOP>
 __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
         int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int W,
         int tiled, float* tbuf, float* red) {
+    // rows per block P = 4 / W for W = 1, 2, else 1 (as the launchers): shifts, not integer divisions
+    const int nw = blockDim.x >> 5;
+    const int P = nw == W ? 1 : W == 1 ? nw : W == 2 ? nw >> 1 : nw / W;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int rowInBlock = warp / W, wr = warp - rowInBlock * W;
-    const int P = blockDim.x / (32 * W);
-    const long long groups = (M + P - 1) / P;
+    int rowInBlock = P == 1 ? 0 : W == 1 ? warp : W == 2 ? warp >> 1 : warp / W, wr = warp - rowInBlock * W;
+    const long long groups = P == 1 ? M : ((long long)M + P - 1) / P;
+    const int lgs = __ffs(gs) - 1;   // groups: gs a power of two
     float* buf = tbuf + warp * (2 * TQ3_HALF);
     const bool token = gs >= Kpad;
     const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // as tq2_row
     const float pre = rot == 1 ? rscale : 1.0f;
     typename Tq3Raw<BF16>::T nx[R][4];
     long long g = blockIdx.x;
-    {
+    // STREAM: this warp's ring of stages after the transposes' buffers
+    const uint32_t ring = smem_u32(tbuf + (blockDim.x >> 5) * (2 * TQ3_HALF)) + warp * (TQ3_STAGES * tq3_stage_bytes<R, BF16>());
+    if (!LOOP) {
         const long long m = g * P + rowInBlock;
         tq3_load<R, BF16>(x, K, m < M ? m : 0, m < M, wr, lane, nx);
+    } else {
+#pragma unroll
+        for (int t = 0; t < TQ3_STAGES - 1; t++) {
+            const long long gt = g + (long long)t * gridDim.x, mt = gt * P + rowInBlock;
+            if (gt < groups) tq3_stage<R, BF16>(x, K, mt, mt < M, wr, lane, ring + t * tq3_stage_bytes<R, BF16>());
+            asm volatile("cp.async.commit_group;\n" ::: "memory");
+        }
     }
     for (int it = 0;; it++) {
         if (LOOP) {   // lane-dependent values recomputed per step: hoisted out of the loop they cost ~40 registers
@@ -949,26 +1027,53 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
             asm volatile("mov.u32 %0, %%laneid;" : "=r"(l));
             asm volatile("mov.u32 %0, %%tid.x;" : "=r"(t));
             lane = l; warp = t >> 5;
-            rowInBlock = warp / W; wr = warp - rowInBlock * W;
+            rowInBlock = P == 1 ? 0 : W == 1 ? warp : W == 2 ? warp >> 1 : warp / W; wr = warp - rowInBlock * W;
             buf = tbuf + warp * (2 * TQ3_HALF);
         }
         const long long m = g * P + rowInBlock;
         const bool live = m < M;
         float v[R][16];
+        if (LOOP) {
+            {   // the group TQ3_STAGES - 1 steps ahead into the stage read in the step before this one
+                const long long gt = g + (long long)(TQ3_STAGES - 1) * gridDim.x, mt = gt * P + rowInBlock;
+                if (gt < groups)
+                    tq3_stage<R, BF16>(x, K, mt, mt < M, wr, lane, ring + ((it + TQ3_STAGES - 1) % TQ3_STAGES) * tq3_stage_bytes<R, BF16>());
+                asm volatile("cp.async.commit_group;\n" ::: "memory");
+            }
+            asm volatile("cp.async.wait_group %0;\n" ::"n"(TQ3_STAGES - 1) : "memory");
+            const uint32_t st = ring + (it % TQ3_STAGES) * tq3_stage_bytes<R, BF16>();
 #pragma unroll
-        for (int j = 0; j < R; j++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
+            for (int j = 0; j < R; j++) {
                 if (BF16) {
-                    bf16x4(reinterpret_cast<const uint2&>(nx[j][q]), &v[j][4 * q]);
+#pragma unroll
+                    for (int h = 0; h < 2; h++) {
+                        uint4 u;
+                        asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(u.x), "=r"(u.y), "=r"(u.z), "=r"(u.w)
+                                     : "r"(st + ((j * 2 + h) * 32 + lane) * 16));
+                        bf16x4(make_uint2(u.x, u.y), &v[j][8 * h]); bf16x4(make_uint2(u.z, u.w), &v[j][8 * h + 4]);
+                    }
                 } else {
-                    const float4 a = reinterpret_cast<const float4&>(nx[j][q]);
-                    v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+#pragma unroll
+                    for (int q = 0; q < 4; q++) {
+                        float4 f;
+                        asm volatile("ld.shared.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(f.x), "=f"(f.y), "=f"(f.z), "=f"(f.w)
+                                     : "r"(st + ((j * 4 + q) * 32 + lane) * 16));
+                        v[j][4 * q] = f.x; v[j][4 * q + 1] = f.y; v[j][4 * q + 2] = f.z; v[j][4 * q + 3] = f.w;
+                    }
                 }
             }
-        if (LOOP && g + gridDim.x < groups) {   // the next group's loads in flight during this one
-            const long long mn = (g + gridDim.x) * P + rowInBlock;
-            tq3_load<R, BF16>(x, K, mn < M ? mn : 0, mn < M, wr, lane, nx);
+        } else {
+#pragma unroll
+            for (int j = 0; j < R; j++)
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    if (BF16) {
+                        bf16x4(reinterpret_cast<const uint2&>(nx[j][q]), &v[j][4 * q]);
+                    } else {
+                        const float4 a = reinterpret_cast<const float4&>(nx[j][q]);
+                        v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+                    }
+                }
         }
         // 2. smooth, shift; rotation; absmax of the lane
         float am[R];
@@ -1040,8 +1145,8 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
             if (token) {
                 if (wr == 0 && j == 0)
                     for (int gg = lane; gg < Gout; gg += 32) scales[m * Gout + gg] = s;
-            } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && c0 / gs < Gout) {
-                scales[m * Gout + c0 / gs] = s;
+            } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && (c0 >> lgs) < Gout) {
+                scales[m * Gout + (c0 >> lgs)] = s;
             }
             if (c0 >= Kpad) continue;
             uint32_t t[16];
@@ -1049,9 +1154,7 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
 #pragma unroll
                 for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
             } else {
-                const float lim = 0.5f - tol;
-#pragma unroll
-                for (int q = 0; q < 4; q++) tq3_codes4_nc(&v[j][4 * q], pre, s, inv, lim, qmin, qmax, &t[4 * q]);
+                tq3_codes16_nc(v[j], pre, s, inv, 0.5f - tol, qmin, qmax, t);
             }
             if (bits == 4) {
                 uint32_t w[2];
@@ -1087,6 +1190,7 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
         g += gridDim.x;
         if (g >= groups) break;
     }
+    if (LOOP) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
 
 // x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 16), rows per
@@ -1103,13 +1207,14 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
     if (xBf16) TQ3_CALL(R, true, C, L); else TQ3_CALL(R, false, C, L);
 // clip >= 1 (no code leaves [qmin, qmax]), one row group per block (grid ceil(M / P))
 extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1, false, false) }
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, false, false) }
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, false, false) }
 // clip < 1: the clamped codes (their own kernels: the clamped path needs more registers)
 extern "C" __global__ void __launch_bounds__(512) k_tq3_r1c(TQ3_ARGS) { TQ3_BODY(1, true, false) }
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true, false) }
-// clip >= 1, persistent: any grid; each block walks row groups with the next group's loads in flight (more registers)
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true, false) }
+// clip >= 1, stream: any grid; each block walks row groups, the next TQ3_STAGES - 1 groups' x in flight by cp.async;
+// dynamic shared memory (block warps)·(2·TQ3_HALF·4 + TQ3_STAGES·R·(BF16 x ? 1024 : 2048)) bytes
 extern "C" __global__ void __launch_bounds__(512) k_tq3_r1p(TQ3_ARGS) { TQ3_BODY(1, false, true) }
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r2p(TQ3_ARGS) { TQ3_BODY(2, false, true) }
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2p(TQ3_ARGS) { TQ3_BODY(2, false, true) }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift

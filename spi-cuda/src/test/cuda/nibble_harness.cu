@@ -89,7 +89,7 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
 }
 static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
 static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1 or 2 rounds per warp
-// k_tq3's persistent kernels (k_tq3_r*p): NIBBLE_TQP = blocks per SM (grid min(row groups, SMs·TQP)); -1 never;
+// k_tq3's stream kernels (k_tq3_r*p): NIBBLE_TQP = blocks per SM (grid min(row groups, SMs·TQP)), -1 as many as fit;
 // NIBBLE_TQGRID = a fixed grid (checks: every block walks several row groups)
 static int g_tqp = getenv("NIBBLE_TQP") ? atoi(getenv("NIBBLE_TQP")) : 0;
 static int g_tqgrid = getenv("NIBBLE_TQGRID") ? atoi(getenv("NIBBLE_TQGRID")) : 0;
@@ -115,14 +115,20 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
             int P = W < 4 && 4 % W == 0 ? 4 / W : 1;
             int threads = 32 * W * P;
             long long groups = (M + P - 1) / P, grid = groups;
+            size_t smem = (threads / 32) * 2 * TQ3_HALF * 4;
             auto k3 = R == 1 ? k_tq3_r1 : k_tq3_r2;
             if (g_clip < 1.0f) k3 = R == 1 ? k_tq3_r1c : k_tq3_r2c;
             if (g_tq == 3) k3 = R == 1 ? k_tq3old_r1 : k_tq3old_r2;   // the kernel before tq4 (timing only)
-            else if (g_clip >= 1.0f && (g_tqgrid > 0 || g_tqp > 0)) {
-                grid = std::min<long long>(groups, g_tqgrid > 0 ? g_tqgrid : (long long)g_sms * g_tqp);
-                if (grid < groups) k3 = R == 1 ? k_tq3_r1p : k_tq3_r2p;
+            else if (g_clip >= 1.0f && (g_tqgrid > 0 || g_tqp != 0)) {
+                // the stream kernels: TQ3_STAGES stages of R·32·16 values per warp; TQP < 0: as many blocks as fit
+                size_t ssmem = smem + (threads / 32) * (size_t)TQ3_STAGES * R * (xbf16 ? 1024 : 2048);
+                auto ks3 = R == 1 ? k_tq3_r1p : k_tq3_r2p;
+                int fit = 0;
+                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, ks3, threads, ssmem));
+                long long cap = g_tqgrid > 0 ? g_tqgrid : (long long)g_sms * (g_tqp > 0 ? std::min(g_tqp, fit) : fit);
+                if (fit > 0 && cap < groups) { grid = cap; k3 = ks3; smem = ssmem; }
             }
-            k3<<<(int)grid, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
+            k3<<<(int)grid, threads, smem>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
                     Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
             return;
         }
@@ -360,6 +366,8 @@ static int check_lrdown(int M, int K, int r) {
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    CK(cudaFuncSetAttribute(k_tq3_r1p, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    CK(cudaFuncSetAttribute(k_tq3_r2p, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
 #ifdef NIBBLE_WGMMA
@@ -486,6 +494,7 @@ static int tq_bench(const cudaDeviceProp& p) {
 // ./harness profile: one launch each (for a profiler) at M = 4096, K = 3072: the register path's ConvRot W4A4 F32 x, BF16 x,
 // W8A8 BF16 x, g64 with smoothing F32 x, k_lr_down r32 F32 x, BF16 x
 static int tq_profile() {
+    set_attrs();
     const int M = 4096, K = 3072, Kpad = 3072, G = Kpad / 64;
     std::vector<float> hx((size_t)M * K); std::vector<uint16_t> hb(hx.size());
     for (size_t i = 0; i < hx.size(); i++) { hb[i] = bf16(nrand()); hx[i] = bf16f(hb[i]); }
@@ -530,8 +539,8 @@ int main(int argc, char** argv) {
             {"w8a8 g32 had4", 8, 4, 32, 0, false, true, 0},
             {"w4a4 g64 r64 shift", 4, 0, 64, 64, false, true, 1, true},
         };
-        struct Cf { int r, p, grid; } cfs[] = {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {1, 0, 5}, {2, 0, 5}, {0, 0, 7}, {0, 1, 0}, {0, 2, 0}};
-        int shapes[][2] = {{300, 1152}, {301, 768}, {203, 512}, {257, 3072}, {100, 12288}};
+        struct Cf { int r, p, grid; } cfs[] = {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {1, 0, 5}, {2, 0, 5}, {0, 0, 7}, {0, 1, 0}, {0, -1, 0}};
+        int shapes[][2] = {{300, 1152}, {301, 768}, {203, 512}, {257, 3072}, {100, 12288}, {150, 1156}};
         g_xbf16 = 1;
         for (auto& f : cfs) {
             g_tqr = f.r; g_tqp = f.p; g_tqgrid = f.grid;
