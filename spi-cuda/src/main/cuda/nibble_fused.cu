@@ -793,10 +793,12 @@ extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_bo
 // (lane l then holds columns 16·t + (l & 15), t = 0..15), runs those stages in registers and transposes
 // back. Stages in the canonical order of numerics/Hadamard with the reference butterfly, so the rotated
 // values, scales and codes are bit-identical to k_tq2 and the host. W warps per row (R rounds of two
-// segments each, W = ceil(rounds / R)); per-token absmax: shuffles, plus one barrier when W > 1. Codes:
-// tq2_codes4's arithmetic (x·(1/s), the exact division near half-integers). Measured on an NVIDIA H200
-// (docs/benchmarks.md): 10-15% faster than k_tq2 at K = 3072; like k_tq2 it is bound by instruction issue
-// and latency, not by memory bandwidth.
+// segments each, W = ceil(rounds / R)); per-token absmax: shuffles, plus one barrier when W > 1. Codes: with
+// clip >= 1 two fused multiply-adds per value (tq3_codes4_nc), else tq2_codes4's clamped arithmetic; the exact
+// division near half-integers. Measured on an NVIDIA H200 (docs/benchmarks/tq4.md): at M = 4096 about 15-25% faster
+// than the session-3 k_tq3 with BF16 x; still bound by latency and instruction issue (~40% of copy bandwidth), not
+// by memory bandwidth. Dead ends measured there: a persistent grid with the next row's x in registers (100-128
+// registers) or staged by cp.async in a per-warp shared-memory ring (barrier and MIO stalls): both slower.
 constexpr int TQ3_TP = 20;          // floats per transposed row: 16 + 4 keeps both access patterns conflict-free
 constexpr int TQ3_HALF = 16 * TQ3_TP + 16;   // a half-warp's block; +16 moves the second half to the other banks
 
@@ -873,56 +875,41 @@ __device__ __forceinline__ void tq3_transpose(float (&v)[16], float* buf, int la
     __syncwarp();   // the buffer is free for the next round
 }
 
-// codes of a lane's 16 values v·pre with scale s when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so
+// codes of 4 values v·pre with scale s when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so
 // |q| <= qmax·(1 + 2^-22)): rint of the exact product v·inv by one fused multiply-add onto the 1.5·2^23 constant, its
 // distance d to that integer by a second one (|d| <= 0.5, rounded once). inv = pre·rcp(s) is within 2^-24 relative of
 // pre/s, so the exact product is within 2^-23·|q| of x_t/s as the reference divides it: where |d| < lim = 0.5 - tol
-// (tol as tq2_row) both round to the same integer; elsewhere (and for NaN) the exact division, for all 16 values of the
-// lane when any of them needs it (rare; one branch per 16 values). 4 instructions per value instead of the clamped path's 8.
-__device__ __forceinline__ void tq3_codes16_nc(const float* v, float pre, float s, float inv, float lim, int qmin, int qmax, uint32_t* t) {
+// (tol as tq2_row) both round to the same integer; elsewhere (and for NaN) the exact division. 4 instructions per value
+// instead of the clamped path's 8. (One test per 16 values instead of per 4 measured 10-20% slower on an H200.)
+__device__ __forceinline__ void tq3_codes4_nc(const float* v, float pre, float s, float inv, float lim, int qmin, int qmax, uint32_t* t) {
     bool bad = false;
 #pragma unroll
-    for (int e = 0; e < 16; e++) {
+    for (int e = 0; e < 4; e++) {
         const float tm = __fmaf_rn(v[e], inv, TQ2_MAGIC);
         const float d = __fmaf_rn(v[e], inv, -__fsub_rn(tm, TQ2_MAGIC));
         bad |= !(fabsf(d) < lim);
         t[e] = __float_as_uint(tm);
     }
     if (bad) {
-#pragma unroll
-        for (int q = 0; q < 4; q++) {
-            const uint32_t w = tq3_codes4_exact(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3], pre, s, qmin, qmax);
-            t[4 * q] = w; t[4 * q + 1] = w >> 8; t[4 * q + 2] = w >> 16; t[4 * q + 3] = w >> 24;
-        }
+        const uint32_t w = tq3_codes4_exact(v[0], v[1], v[2], v[3], pre, s, qmin, qmax);
+        t[0] = w; t[1] = w >> 8; t[2] = w >> 16; t[3] = w >> 24;
     }
 }
 
-template <bool BF16> struct Tq3Raw { typedef float4 T; };
-template <> struct Tq3Raw<true> { typedef uint2 T; };
-
-// raw x of this warp's columns of row m into registers (zero beyond K and for rows past M)
+// raw x of this warp's columns of row m into v (zero beyond K and for rows past M). BF16 rows with K % 8 == 0: a lane's 16
+// columns by two 16-byte loads from one address (measured faster than four 8-byte loads); F32: four 16-byte loads
+// with their own bounds (one base address measured slower)
 template <int R, bool BF16>
 __device__ __forceinline__ void tq3_load(const void* __restrict__ x, int K, long long m, bool live, int wr, int lane,
-        typename Tq3Raw<BF16>::T (&nx)[R][4]) {
+        float (&v)[R][16]) {
 #pragma unroll
     for (int j = 0; j < R; j++) {
         const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-        if (live && c0 + 16 <= K) {   // the lane's 16 columns from one base address (no per-load bounds and addresses)
-            if (BF16) {
-                const uint16_t* p = reinterpret_cast<const uint16_t*>(x) + m * K + c0;
-                if ((K & 7) == 0) {   // 16-byte aligned
-                    const uint4 a = __ldg(reinterpret_cast<const uint4*>(p)), b = __ldg(reinterpret_cast<const uint4*>(p) + 1);
-                    reinterpret_cast<uint2&>(nx[j][0]) = make_uint2(a.x, a.y); reinterpret_cast<uint2&>(nx[j][1]) = make_uint2(a.z, a.w);
-                    reinterpret_cast<uint2&>(nx[j][2]) = make_uint2(b.x, b.y); reinterpret_cast<uint2&>(nx[j][3]) = make_uint2(b.z, b.w);
-                } else {
-#pragma unroll
-                    for (int q = 0; q < 4; q++) reinterpret_cast<uint2&>(nx[j][q]) = __ldg(reinterpret_cast<const uint2*>(p) + q);
-                }
-            } else {
-                const float4* p = reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c0);
-#pragma unroll
-                for (int q = 0; q < 4; q++) reinterpret_cast<float4&>(nx[j][q]) = __ldg(p + q);
-            }
+        if (BF16 && (K & 7) == 0 && live && c0 + 16 <= K) {
+            const uint4* p = reinterpret_cast<const uint4*>(reinterpret_cast<const uint16_t*>(x) + m * K + c0);
+            const uint4 a = __ldg(p), b = __ldg(p + 1);
+            bf16x4(make_uint2(a.x, a.y), &v[j][0]); bf16x4(make_uint2(a.z, a.w), &v[j][4]);
+            bf16x4(make_uint2(b.x, b.y), &v[j][8]); bf16x4(make_uint2(b.z, b.w), &v[j][12]);
         } else {
 #pragma unroll
             for (int q = 0; q < 4; q++) {
@@ -930,66 +917,20 @@ __device__ __forceinline__ void tq3_load(const void* __restrict__ x, int K, long
                 if (BF16) {
                     uint2 a = make_uint2(0u, 0u);
                     if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + m * K + c));
-                    reinterpret_cast<uint2&>(nx[j][q]) = a;
+                    bf16x4(a, &v[j][4 * q]);
                 } else {
                     float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
                     if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c));
-                    reinterpret_cast<float4&>(nx[j][q]) = a;
+                    v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
                 }
             }
         }
     }
 }
-// k_tq3's stream kernels: each warp stages its columns of the next TQ3_STAGES - 1 row groups in its own ring in shared
-// memory by cp.async (zero-filled past K and for rows past M) and reads them back with 16-byte loads; lane l's 16-byte
-// chunk q of round j at ((j·QPR + q)·32 + l)·16 bytes (QPR = 4 chunks F32, 2 BF16: conflict-free reads). Only the
-// issuing lane reads a chunk, so cp.async.wait_group orders everything (no barrier).
-constexpr int TQ3_STAGES = 3;
-template <int R, bool BF16>
-__device__ __forceinline__ void tq3_stage(const void* __restrict__ x, int K, long long m, bool live, int wr, int lane,
-        uint32_t dst) {
-#pragma unroll
-    for (int j = 0; j < R; j++) {
-        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-        if (BF16) {
-            const uint16_t* xr = reinterpret_cast<const uint16_t*>(x) + (live ? m * K : 0);
-            if ((K & 7) == 0) {   // rows 16-byte aligned
-#pragma unroll
-                for (int h = 0; h < 2; h++) {
-                    const int c = c0 + 8 * h;
-                    const bool ok = live && c < K;
-                    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst + ((j * 2 + h) * 32 + lane) * 16),
-                                 "l"(ok ? xr + c : xr), "r"(ok ? 16 : 0) : "memory");
-                }
-            } else {              // 8-byte aligned rows (K % 4 == 0)
-#pragma unroll
-                for (int q = 0; q < 4; q++) {
-                    const int c = c0 + 4 * q;
-                    const bool ok = live && c < K;
-                    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(dst + ((j * 2 + (q >> 1)) * 32 + lane) * 16 + (q & 1) * 8),
-                                 "l"(ok ? xr + c : xr), "r"(ok ? 8 : 0) : "memory");
-                }
-            }
-        } else {
-            const float* xr = reinterpret_cast<const float*>(x) + (live ? m * K : 0);
-#pragma unroll
-            for (int q = 0; q < 4; q++) {
-                const int c = c0 + 4 * q;
-                const bool ok = live && c < K;
-                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst + ((j * 4 + q) * 32 + lane) * 16),
-                             "l"(ok ? xr + c : xr), "r"(ok ? 16 : 0) : "memory");
-            }
-        }
-    }
-}
-// bytes of one stage of one warp
-template <int R, bool BF16> __host__ __device__ constexpr int tq3_stage_bytes() { return R * 32 * (BF16 ? 32 : 64); }
 
-// One row of P = blockDim.x / (32·W) rows per block. STREAM (a grid of fewer than ceil(M / P) blocks): the block walks
-// the row groups blockIdx.x, blockIdx.x + gridDim.x, ..., the next TQ3_STAGES - 1 groups' x in flight by cp.async
-// (dynamic shared memory: the transposes' buffers, then TQ3_STAGES stages per warp). CLAMP: clip < 1 (codes may
-// leave [qmin, qmax]).
-template <int R, bool BF16, bool CLAMP, bool LOOP>
+// one row per W warps, P = blockDim.x / (32·W) rows per block, one row group per block. BF16: x is BF16 (compile time:
+// each kernel runs one of two bodies). CLAMP: clip < 1 (codes may leave [qmin, qmax]).
+template <int R, bool BF16, bool CLAMP>
 __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
         const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
         int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
@@ -997,224 +938,149 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
         int tiled, float* tbuf, float* red) {
     // rows per block P = 4 / W for W = 1, 2, else 1 (as the launchers): shifts, not integer divisions
     const int nw = blockDim.x >> 5;
-    const int P = nw == W ? 1 : W == 1 ? nw : W == 2 ? nw >> 1 : nw / W;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int rowInBlock = P == 1 ? 0 : W == 1 ? warp : W == 2 ? warp >> 1 : warp / W, wr = warp - rowInBlock * W;
-    const long long groups = P == 1 ? M : ((long long)M + P - 1) / P;
-    const int lgs = __ffs(gs) - 1;   // groups: gs a power of two
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int rowInBlock = nw == W ? 0 : W == 1 ? warp : W == 2 ? warp >> 1 : warp / W, wr = warp - rowInBlock * W;
+    const long long m = (long long)blockIdx.x * (nw == W ? 1 : W == 1 ? nw : W == 2 ? nw >> 1 : nw / W) + rowInBlock;
+    const bool live = m < M;
     float* buf = tbuf + warp * (2 * TQ3_HALF);
+    // 1. loads: all of this warp's columns in flight at once
+    float v[R][16];
+    tq3_load<R, BF16>(x, K, live ? m : 0, live, wr, lane, v);
+    // 2. smooth, shift; rotation; absmax of the lane
+    float am[R];
+#pragma unroll
+    for (int j = 0; j < R; j++) {
+        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+        if (smooth != nullptr || shift != nullptr) {
+#pragma unroll
+            for (int q = 0; q < 4; q++) {
+                if (c0 + 4 * q < K) {
+                    float* p = &v[j][4 * q];
+                    const float4 o = tq3_smooth4(make_float4(p[0], p[1], p[2], p[3]), smooth, shift, c0 + 4 * q);
+                    p[0] = o.x; p[1] = o.y; p[2] = o.z; p[3] = o.w;
+                }
+            }
+        }
+        if (rot == 1) {
+            tq3_radix4_lo(v[j], ln0);
+            if (ln0 >= 6) {
+                tq3_transpose<true>(v[j], buf, lane);
+                // index bits 4, 5 then 6, 7: bits 0-3 of t
+#pragma unroll
+                for (int q = 0; q < 4; q++) bfly4(v[j][4 * q], v[j][4 * q + 1], v[j][4 * q + 2], v[j][4 * q + 3]);
+                if (ln0 >= 8) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) bfly4(v[j][e], v[j][e + 4], v[j][e + 8], v[j][e + 12]);
+                }
+                tq3_transpose<false>(v[j], buf, lane);
+            }
+        }
+        float a = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 16; e++) a = fmaxf(a, fabsf(v[j][e]));
+        am[j] = a;
+    }
+    // 3. absmax per scale group, scale, codes
     const bool token = gs >= Kpad;
+    if (token) {
+        float a = 0.0f;
+#pragma unroll
+        for (int j = 0; j < R; j++) a = fmaxf(a, am[j]);
+        a = warp_max(a);
+        if (W > 1) {
+            if (lane == 0) red[warp] = a;
+            __syncthreads();
+            a = 0.0f;
+            for (int w = 0; w < W; w++) a = fmaxf(a, red[rowInBlock * W + w]);
+        }
+#pragma unroll
+        for (int j = 0; j < R; j++) am[j] = a;
+    } else {
+        const int lpg = gs >> 4;   // lanes per group (gs in 16..256, a power of two)
+#pragma unroll
+        for (int j = 0; j < R; j++)
+            for (int o = 1; o < lpg; o <<= 1) am[j] = fmaxf(am[j], __shfl_xor_sync(0xffffffffu, am[j], o));
+    }
+    if (!live) return;
+    const int lgs = __ffs(gs) - 1;
     const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // as tq2_row
     const float pre = rot == 1 ? rscale : 1.0f;
-    typename Tq3Raw<BF16>::T nx[R][4];
-    long long g = blockIdx.x;
-    // STREAM: this warp's ring of stages after the transposes' buffers
-    const uint32_t ring = smem_u32(tbuf + (blockDim.x >> 5) * (2 * TQ3_HALF)) + warp * (TQ3_STAGES * tq3_stage_bytes<R, BF16>());
-    if (!LOOP) {
-        const long long m = g * P + rowInBlock;
-        tq3_load<R, BF16>(x, K, m < M ? m : 0, m < M, wr, lane, nx);
-    } else {
+    float s = 0.0f, inv = 0.0f, tol = 0.0f;
 #pragma unroll
-        for (int t = 0; t < TQ3_STAGES - 1; t++) {
-            const long long gt = g + (long long)t * gridDim.x, mt = gt * P + rowInBlock;
-            if (gt < groups) tq3_stage<R, BF16>(x, K, mt, mt < M, wr, lane, ring + t * tq3_stage_bytes<R, BF16>());
-            asm volatile("cp.async.commit_group;\n" ::: "memory");
+    for (int j = 0; j < R; j++) {
+        const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+        if (j == 0 || !token) {
+            const float a = am[j] * pre;
+            s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
+            const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
+            inv = rc * pre;
+            tol = isfinite(rc) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
         }
-    }
-    for (int it = 0;; it++) {
-        if (LOOP) {   // lane-dependent values recomputed per step: hoisted out of the loop they cost ~40 registers
-            int l, t;
-            asm volatile("mov.u32 %0, %%laneid;" : "=r"(l));
-            asm volatile("mov.u32 %0, %%tid.x;" : "=r"(t));
-            lane = l; warp = t >> 5;
-            rowInBlock = P == 1 ? 0 : W == 1 ? warp : W == 2 ? warp >> 1 : warp / W; wr = warp - rowInBlock * W;
-            buf = tbuf + warp * (2 * TQ3_HALF);
-        }
-        const long long m = g * P + rowInBlock;
-        const bool live = m < M;
-        float v[R][16];
-        if (LOOP) {
-            {   // the group TQ3_STAGES - 1 steps ahead into the stage read in the step before this one
-                const long long gt = g + (long long)(TQ3_STAGES - 1) * gridDim.x, mt = gt * P + rowInBlock;
-                if (gt < groups)
-                    tq3_stage<R, BF16>(x, K, mt, mt < M, wr, lane, ring + ((it + TQ3_STAGES - 1) % TQ3_STAGES) * tq3_stage_bytes<R, BF16>());
-                asm volatile("cp.async.commit_group;\n" ::: "memory");
-            }
-            asm volatile("cp.async.wait_group %0;\n" ::"n"(TQ3_STAGES - 1) : "memory");
-            const uint32_t st = ring + (it % TQ3_STAGES) * tq3_stage_bytes<R, BF16>();
-#pragma unroll
-            for (int j = 0; j < R; j++) {
-                if (BF16) {
-#pragma unroll
-                    for (int h = 0; h < 2; h++) {
-                        uint4 u;
-                        asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(u.x), "=r"(u.y), "=r"(u.z), "=r"(u.w)
-                                     : "r"(st + ((j * 2 + h) * 32 + lane) * 16));
-                        bf16x4(make_uint2(u.x, u.y), &v[j][8 * h]); bf16x4(make_uint2(u.z, u.w), &v[j][8 * h + 4]);
-                    }
-                } else {
-#pragma unroll
-                    for (int q = 0; q < 4; q++) {
-                        float4 f;
-                        asm volatile("ld.shared.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(f.x), "=f"(f.y), "=f"(f.z), "=f"(f.w)
-                                     : "r"(st + ((j * 4 + q) * 32 + lane) * 16));
-                        v[j][4 * q] = f.x; v[j][4 * q + 1] = f.y; v[j][4 * q + 2] = f.z; v[j][4 * q + 3] = f.w;
-                    }
-                }
-            }
-        } else {
-#pragma unroll
-            for (int j = 0; j < R; j++)
-#pragma unroll
-                for (int q = 0; q < 4; q++) {
-                    if (BF16) {
-                        bf16x4(reinterpret_cast<const uint2&>(nx[j][q]), &v[j][4 * q]);
-                    } else {
-                        const float4 a = reinterpret_cast<const float4&>(nx[j][q]);
-                        v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
-                    }
-                }
-        }
-        // 2. smooth, shift; rotation; absmax of the lane
-        float am[R];
-#pragma unroll
-        for (int j = 0; j < R; j++) {
-            const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-            if (smooth != nullptr || shift != nullptr) {
-#pragma unroll
-                for (int q = 0; q < 4; q++) {
-                    if (c0 + 4 * q < K) {
-                        float* p = &v[j][4 * q];
-                        const float4 o = tq3_smooth4(make_float4(p[0], p[1], p[2], p[3]), smooth, shift, c0 + 4 * q);
-                        p[0] = o.x; p[1] = o.y; p[2] = o.z; p[3] = o.w;
-                    }
-                }
-            }
-            if (rot == 1) {
-                tq3_radix4_lo(v[j], ln0);
-                if (ln0 >= 6) {
-                    tq3_transpose<true>(v[j], buf, lane);
-                    // index bits 4, 5 then 6, 7: bits 0-3 of t
-#pragma unroll
-                    for (int q = 0; q < 4; q++) bfly4(v[j][4 * q], v[j][4 * q + 1], v[j][4 * q + 2], v[j][4 * q + 3]);
-                    if (ln0 >= 8) {
-#pragma unroll
-                        for (int e = 0; e < 4; e++) bfly4(v[j][e], v[j][e + 4], v[j][e + 8], v[j][e + 12]);
-                    }
-                    tq3_transpose<false>(v[j], buf, lane);
-                }
-            }
-            float a = 0.0f;
-#pragma unroll
-            for (int e = 0; e < 16; e++) a = fmaxf(a, fabsf(v[j][e]));
-            am[j] = a;
-        }
-        // 3. absmax per scale group, scale, codes
         if (token) {
-            float a = 0.0f;
+            if (wr == 0 && j == 0)
+                for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
+        } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && (c0 >> lgs) < Gout) {
+            scales[m * Gout + (c0 >> lgs)] = s;
+        }
+        if (c0 >= Kpad) continue;
+        uint32_t t[16];
+        if (CLAMP) {
 #pragma unroll
-            for (int j = 0; j < R; j++) a = fmaxf(a, am[j]);
-            a = warp_max(a);
-            if (W > 1) {   // red: two halves by step parity, so one barrier per step suffices
-                float* rd = red + (it & 1) * 16;
-                if (lane == 0) rd[warp] = a;
-                __syncthreads();
-                a = 0.0f;
-                for (int w = 0; w < W; w++) a = fmaxf(a, rd[rowInBlock * W + w]);
-            }
-#pragma unroll
-            for (int j = 0; j < R; j++) am[j] = a;
+            for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
         } else {
-            const int lpg = gs >> 4;   // lanes per group (gs in 16..256, a power of two)
 #pragma unroll
-            for (int j = 0; j < R; j++)
-                for (int o = 1; o < lpg; o <<= 1) am[j] = fmaxf(am[j], __shfl_xor_sync(0xffffffffu, am[j], o));
+            for (int q = 0; q < 4; q++) tq3_codes4_nc(&v[j][4 * q], pre, s, inv, 0.5f - tol, qmin, qmax, &t[4 * q]);
         }
-        if (live) {
-        float s = 0.0f, inv = 0.0f, tol = 0.0f;
+        if (bits == 4) {
+            uint32_t w[2];
 #pragma unroll
-        for (int j = 0; j < R; j++) {
-            const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
-            if (j == 0 || !token) {
-                const float a = am[j] * pre;
-                s = __fdiv_rn(__fmul_rn(a, clip), (float)qmax);
-                const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
-                inv = rc * pre;
-                tol = isfinite(rc) && (s == 0.0f || (a >= 1e-30f && inv >= 1e-30f)) ? tolq : INFINITY;
-            }
-            if (token) {
-                if (wr == 0 && j == 0)
-                    for (int gg = lane; gg < Gout; gg += 32) scales[m * Gout + gg] = s;
-            } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && (c0 >> lgs) < Gout) {
-                scales[m * Gout + (c0 >> lgs)] = s;
-            }
-            if (c0 >= Kpad) continue;
-            uint32_t t[16];
-            if (CLAMP) {
+            for (int h = 0; h < 2; h++) {
+                uint32_t p[2];
 #pragma unroll
-                for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
-            } else {
-                tq3_codes16_nc(v[j], pre, s, inv, 0.5f - tol, qmin, qmax, t);
-            }
-            if (bits == 4) {
-                uint32_t w[2];
-#pragma unroll
-                for (int h = 0; h < 2; h++) {
-                    uint32_t p[2];
-#pragma unroll
-                    for (int q = 0; q < 2; q++) {
-                        const uint32_t* u = &t[8 * h + 4 * q];
-                        uint32_t ev = __byte_perm(u[0], u[2], 0x0040), od = __byte_perm(u[1], u[3], 0x0040);
-                        p[q] = (ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u);
-                    }
-                    w[h] = p[0] | (p[1] << 16);
+                for (int q = 0; q < 2; q++) {
+                    const uint32_t* u = &t[8 * h + 4 * q];
+                    uint32_t ev = __byte_perm(u[0], u[2], 0x0040), od = __byte_perm(u[1], u[3], 0x0040);
+                    p[q] = (ev & 0x0F0Fu) | ((od << 4) & 0xF0F0u);
                 }
-                *reinterpret_cast<uint2*>(codes + m * (Kpad / 2) + (c0 >> 1)) = make_uint2(w[0], w[1]);
-            } else {
-                uint32_t w[4];
-#pragma unroll
-                for (int q = 0; q < 4; q++)
-                    w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
-                long long off = m * Kpad + c0;
-                if (tiled) {   // k_wgmma_i8_t's A: [M/128][Kpad/64][128][64] bytes, 16-byte chunk c of row r at c ^ ((r >> 1) & 3)
-                    const int rr = (int)(m & 127);
-                    off = ((m >> 7) * (Kpad >> 6) + (c0 >> 6)) * 8192 + rr * 64 + ((((c0 >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
-                }
-                *reinterpret_cast<uint4*>(codes + off) = make_uint4(w[0], w[1], w[2], w[3]);
+                w[h] = p[0] | (p[1] << 16);
             }
+            *reinterpret_cast<uint2*>(codes + m * (Kpad / 2) + (c0 >> 1)) = make_uint2(w[0], w[1]);
+        } else {
+            uint32_t w[4];
+#pragma unroll
+            for (int q = 0; q < 4; q++)
+                w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
+            long long off = m * Kpad + c0;
+            if (tiled) {   // k_wgmma_i8_t's A: [M/128][Kpad/64][128][64] bytes, 16-byte chunk c of row r at c ^ ((r >> 1) & 3)
+                const int rr = (int)(m & 127);
+                off = ((m >> 7) * (Kpad >> 6) + (c0 >> 6)) * 8192 + rr * 64 + ((((c0 >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
+            }
+            *reinterpret_cast<uint4*>(codes + off) = make_uint4(w[0], w[1], w[2], w[3]);
         }
-        // 4. the low-rank partial sums of this row
-        if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
-        }
-        if (!LOOP) break;
-        g += gridDim.x;
-        if (g >= groups) break;
     }
-    if (LOOP) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    // 4. the low-rank partial sums of this row
+    if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
 }
 
 // x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 16), rows per
-// block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid at most ceil(M / P) (fewer: each block walks
-// the row groups with a stride of the grid, the next group's loads in flight), dynamic shared memory
+// block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid ceil(M / P), dynamic shared memory
 // (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W, plus tiled (1 with bits = 8:
 // the codes in the tiled layout of k_wgmma_i8_t's A, ceil(M/128)·128·Kpad bytes; rows past M are not written).
+// k_tq3_r{1,2}: clip >= 1 (no code can leave [qmin, qmax]); k_tq3_r{1,2}c: clip < 1, the clamped codes (their own
+// kernels: the clamped path needs more registers, and a kernel's register count is that of its largest body).
+// R = 2 at most 80 registers: at 82 a block of 12 warps (K = 12288) no longer fits twice on an SM.
 #define TQ3_ARGS TQ2_ARGS, int W, int tiled
-#define TQ3_CALL(R, B, C, L) tq3_body<R, B, C, L>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, \
-                codes, scales, lrpart, ks, r, lr, lrDt, lrbias, M, W, tiled, tq3buf, red)
-#define TQ3_BODY(R, C, L) \
+#define TQ3_BODY(R, C) \
     extern __shared__ __align__(16) float tq3buf[]; \
     __shared__ float red[32]; \
-    if (xBf16) TQ3_CALL(R, true, C, L); else TQ3_CALL(R, false, C, L);
-// clip >= 1 (no code leaves [qmin, qmax]), one row group per block (grid ceil(M / P))
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1, false, false) }
-extern "C" __global__ void __maxnreg__(80) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, false, false) }
-// clip < 1: the clamped codes (their own kernels: the clamped path needs more registers)
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r1c(TQ3_ARGS) { TQ3_BODY(1, true, false) }
-extern "C" __global__ void __maxnreg__(80) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true, false) }
-// clip >= 1, stream: any grid; each block walks row groups, the next TQ3_STAGES - 1 groups' x in flight by cp.async;
-// dynamic shared memory (block warps)·(2·TQ3_HALF·4 + TQ3_STAGES·R·(BF16 x ? 1024 : 2048)) bytes
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r1p(TQ3_ARGS) { TQ3_BODY(1, false, true) }
-extern "C" __global__ void __maxnreg__(80) k_tq3_r2p(TQ3_ARGS) { TQ3_BODY(2, false, true) }
+    if (xBf16) tq3_body<R, true, C>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, \
+                                    scales, lrpart, ks, r, lr, lrDt, lrbias, M, W, tiled, tq3buf, red); \
+    else tq3_body<R, false, C>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, \
+                               scales, lrpart, ks, r, lr, lrDt, lrbias, M, W, tiled, tq3buf, red);
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1, false) }
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, false) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1c(TQ3_ARGS) { TQ3_BODY(1, true) }
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true) }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift

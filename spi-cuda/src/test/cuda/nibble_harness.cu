@@ -87,12 +87,8 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
-static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
+static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only; 3: the k_tq3 before tq4
 static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1 or 2 rounds per warp
-// k_tq3's stream kernels (k_tq3_r*p): NIBBLE_TQP = blocks per SM (grid min(row groups, SMs·TQP)), -1 as many as fit;
-// NIBBLE_TQGRID = a fixed grid (checks: every block walks several row groups)
-static int g_tqp = getenv("NIBBLE_TQP") ? atoi(getenv("NIBBLE_TQP")) : 0;
-static int g_tqgrid = getenv("NIBBLE_TQGRID") ? atoi(getenv("NIBBLE_TQGRID")) : 0;
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
@@ -114,21 +110,10 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
         if (W <= 16) {
             int P = W < 4 && 4 % W == 0 ? 4 / W : 1;
             int threads = 32 * W * P;
-            long long groups = (M + P - 1) / P, grid = groups;
-            size_t smem = (threads / 32) * 2 * TQ3_HALF * 4;
-            auto k3 = R == 1 ? k_tq3_r1 : k_tq3_r2;
-            if (g_clip < 1.0f) k3 = R == 1 ? k_tq3_r1c : k_tq3_r2c;
+            // clip < 1: the clamped kernels (as FusedLinear.launchTq2)
+            auto k3 = R == 1 ? (g_clip < 1.0f ? k_tq3_r1c : k_tq3_r1) : (g_clip < 1.0f ? k_tq3_r2c : k_tq3_r2);
             if (g_tq == 3) k3 = R == 1 ? k_tq3old_r1 : k_tq3old_r2;   // the kernel before tq4 (timing only)
-            else if (g_clip >= 1.0f && (g_tqgrid > 0 || g_tqp != 0)) {
-                // the stream kernels: TQ3_STAGES stages of R·32·16 values per warp; TQP < 0: as many blocks as fit
-                size_t ssmem = smem + (threads / 32) * (size_t)TQ3_STAGES * R * (xbf16 ? 1024 : 2048);
-                auto ks3 = R == 1 ? k_tq3_r1p : k_tq3_r2p;
-                int fit = 0;
-                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, ks3, threads, ssmem));
-                long long cap = g_tqgrid > 0 ? g_tqgrid : (long long)g_sms * (g_tqp > 0 ? std::min(g_tqp, fit) : fit);
-                if (fit > 0 && cap < groups) { grid = cap; k3 = ks3; smem = ssmem; }
-            }
-            k3<<<(int)grid, threads, smem>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
+            k3<<<(M + P - 1) / P, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
                     Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
             return;
         }
@@ -366,8 +351,6 @@ static int check_lrdown(int M, int K, int r) {
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
-    CK(cudaFuncSetAttribute(k_tq3_r1p, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
-    CK(cudaFuncSetAttribute(k_tq3_r2p, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
 #ifdef NIBBLE_WGMMA
@@ -407,12 +390,13 @@ static int tq_bench(const cudaDeviceProp& p) {
     int Ms[] = {256, 1024, 4096};
     int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
     const char* only = getenv("NIBBLE_BENCH_ONLY");
-    // NIBBLE_TQ_VARIANTS=0,1,3: some of the variants below; NIBBLE_TQ_CONFIGS="name:tq,tqr,tqp;...": each variant
-    // under each launch configuration (NIBBLE_TQ, NIBBLE_TQR, NIBBLE_TQP as in launch_tq2), same data, same call
+    // NIBBLE_TQ_VARIANTS=0,1,3: some of the variants below; NIBBLE_TQ_CONFIGS="name:tq,tqr;...": each variant under each
+    // launch configuration (NIBBLE_TQ = 3: the k_tq3 before tq4, NIBBLE_TQR as in launch_tq2), same data, same call;
+    // NIBBLE_TQ_DEDUP: K = 3072 once (the transform does not depend on N); NIBBLE_TQ_M: one M
     std::vector<int> vlist;
     if (const char* vs = getenv("NIBBLE_TQ_VARIANTS")) { for (const char* c = vs; *c;) { vlist.push_back(atoi(c)); while (*c && *c != ',') c++; if (*c) c++; } }
     else for (int v = 0; v < 7; v++) vlist.push_back(v);
-    struct Cfg { std::string name; int tq, tqr, tqp; };
+    struct Cfg { std::string name; int tq, tqr; };
     std::vector<Cfg> cfgs;
     if (const char* cs = getenv("NIBBLE_TQ_CONFIGS")) {
         std::string all(cs);
@@ -420,15 +404,16 @@ static int tq_bench(const cudaDeviceProp& p) {
         while (i < all.size()) {
             size_t j = all.find(';', i); if (j == std::string::npos) j = all.size();
             std::string one = all.substr(i, j - i); i = j + 1;
-            size_t c = one.find(':'); Cfg f{one.substr(0, c), 0, 0, 0};
-            sscanf(one.c_str() + c + 1, "%d,%d,%d", &f.tq, &f.tqr, &f.tqp);
+            size_t c = one.find(':'); Cfg f{one.substr(0, c), 0, 0};
+            sscanf(one.c_str() + c + 1, "%d,%d", &f.tq, &f.tqr);
             cfgs.push_back(f);
         }
-    } else cfgs.push_back({"default", g_tq, g_tqr, g_tqp});
-    bool only3072 = getenv("NIBBLE_TQ_DEDUP") != nullptr;   // K = 3072 once (the transform does not depend on N)
+    } else cfgs.push_back({"default", g_tq, g_tqr});
+    bool only3072 = getenv("NIBBLE_TQ_DEDUP") != nullptr;
     for (auto& kn : KNs) for (int M : Ms) {
         int K = kn[0];
         if (only3072 && K == 3072 && kn[1] != 3072) continue;
+        if (const char* ms = getenv("NIBBLE_TQ_M")) { if (atoi(ms) != M) continue; }   // one M only
         if (only != nullptr) { int m1, k1, n1; if (sscanf(only, "%d,%d,%d", &m1, &k1, &n1) == 3 && (m1 != M || k1 != K || n1 != kn[1])) continue; }
         int Kpad = (K + 255) / 256 * 256, G = Kpad / 64;
         size_t xbytes = (size_t)M * K * 4;
@@ -456,7 +441,7 @@ static int tq_bench(const cudaDeviceProp& p) {
         //    4 SVDQuant k_tq2 (g64, smoothing, sums the k_lr_down splits), 5 k_lr_down r32 alone, 6 SVDQuant k_lr_down + k_tq2
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "w8_q4_convrot", "w4a4_g64", "svdq_tq2", "lr_down_r32", "svdq_down+tq2"};
         for (int v : vlist) for (auto& cf : cfgs) for (int xb = 0; xb < 2; xb++) {
-            g_tq = cf.tq; g_tqr = cf.tqr; g_tqp = cf.tqp;
+            g_tq = cf.tq; g_tqr = cf.tqr;
             auto step = [&]() {
                 const void* x = xb ? (const void*)xbs[it % sets] : (const void*)xs[it % sets];
                 if (v == 5 || v == 6) launch_lrdown(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb);
@@ -525,8 +510,8 @@ int main(int argc, char** argv) {
     if (argc > 1 && !strcmp(argv[1], "tqbench")) return tq_bench(p);
     if (argc > 1 && !strcmp(argv[1], "profile")) return tq_profile();
     if (argc > 1 && !strcmp(argv[1], "tqcheck")) {
-        // k_tq3's launch variants (rounds per warp, the persistent kernels on small grids so that every block walks
-        // several row groups, 1-4 rows per block) against the host: codes and scales bit for bit, F32 and BF16 x
+        // k_tq3's launch variants (rounds per warp, 1-4 rows per block, clip < 1) against the host: codes and scales bit
+        // for bit, F32 and BF16 x (K % 8 = 4: BF16 rows not 16-byte aligned)
         set_attrs();
         int fails = 0;
         Case cs[] = {
@@ -539,22 +524,22 @@ int main(int argc, char** argv) {
             {"w8a8 g32 had4", 8, 4, 32, 0, false, true, 0},
             {"w4a4 g64 r64 shift", 4, 0, 64, 64, false, true, 1, true},
         };
-        struct Cf { int r, p, grid; } cfs[] = {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {1, 0, 5}, {2, 0, 5}, {0, 0, 7}, {0, 1, 0}, {0, -1, 0}};
+        struct Cf { int r; } cfs[] = {{0}, {1}, {2}};
         int shapes[][2] = {{300, 1152}, {301, 768}, {203, 512}, {257, 3072}, {100, 12288}, {150, 1156}};
         g_xbf16 = 1;
         for (auto& f : cfs) {
-            g_tqr = f.r; g_tqp = f.p; g_tqgrid = f.grid;
-            printf("-- NIBBLE_TQR=%d NIBBLE_TQP=%d NIBBLE_TQGRID=%d\n", f.r, f.p, f.grid);
+            g_tqr = f.r;
+            printf("-- NIBBLE_TQR=%d\n", f.r);
             for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
         }
-        g_clip = 0.9f; g_tqr = g_tqp = g_tqgrid = 0;
+        g_clip = 0.9f; g_tqr = 0;
         for (int rr : {1, 2}) {
             g_tqr = rr;
             printf("-- clip 0.9 (clamped kernels) NIBBLE_TQR=%d\n", rr);
             for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
         }
         g_clip = 1.0f;
-        g_xbf16 = 0; g_tqr = g_tqp = g_tqgrid = 0;
+        g_xbf16 = 0; g_tqr = 0;
         printf("tqcheck: %d failures\n", fails);
         return fails ? 1 : 0;
     }
