@@ -6,6 +6,9 @@
 // ./harness bench issue: the bench at M = 4096, K = N = 3072 only. NIBBLE_BENCH_ONLY=M,K,N one shape;
 // NIBBLE_VARIANTS=1,5,8 some variants (indices into names[] in main). NIBBLE_XBF16=1: BF16 activations in (and out
 // for the BF16-output GEMM variants and the grouped ones): the results are named <variant>_xbf16.
+// ./harness tqcheck: k_tq3's launch variants (R = 1, 2; clip < 1) bit for bit against the host, F32 and BF16 x.
+// ./harness tqbench: the transform+quantize kernels alone with the copy bandwidth (NIBBLE_TQ=3: the k_tq3 before tq4,
+// tq3_old.cuh; NIBBLE_TQ_CONFIGS / NIBBLE_TQ_VARIANTS / NIBBLE_TQ_DEDUP / NIBBLE_TQ_M: see tq_bench).
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #include "tq3_old.cuh"
