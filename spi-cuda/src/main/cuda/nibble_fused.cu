@@ -793,10 +793,12 @@ extern "C" __global__ void __launch_bounds__(512, 2) k_tq2_s4(TQ2_ARGS) { tq2_bo
 // (lane l then holds columns 16·t + (l & 15), t = 0..15), runs those stages in registers and transposes
 // back. Stages in the canonical order of numerics/Hadamard with the reference butterfly, so the rotated
 // values, scales and codes are bit-identical to k_tq2 and the host. W warps per row (R rounds of two
-// segments each, W = ceil(rounds / R)); per-token absmax: shuffles, plus one barrier when W > 1. Codes:
-// tq2_codes4's arithmetic (x·(1/s), the exact division near half-integers). Measured on an NVIDIA H200
-// (docs/benchmarks.md): 10-15% faster than k_tq2 at K = 3072; like k_tq2 it is bound by instruction issue
-// and latency, not by memory bandwidth.
+// segments each, W = ceil(rounds / R)); per-token absmax: shuffles, plus one barrier when W > 1. Codes: with
+// clip >= 1 two fused multiply-adds per value (tq3_codes4_nc), else tq2_codes4's clamped arithmetic; the exact
+// division near half-integers. Measured on an NVIDIA H200 (docs/benchmarks/tq4.md): at M = 4096 about 15-25% faster
+// than the session-3 k_tq3 with BF16 x; still bound by latency and instruction issue (~40% of copy bandwidth), not
+// by memory bandwidth. Dead ends measured there: a persistent grid with the next row's x in registers (100-128
+// registers) or staged by cp.async in a per-warp shared-memory ring (barrier and MIO stalls): both slower.
 constexpr int TQ3_TP = 20;          // floats per transposed row: 16 + 4 keeps both access patterns conflict-free
 constexpr int TQ3_HALF = 16 * TQ3_TP + 16;   // a half-warp's block; +16 moves the second half to the other banks
 
@@ -873,37 +875,77 @@ __device__ __forceinline__ void tq3_transpose(float (&v)[16], float* buf, int la
     __syncwarp();   // the buffer is free for the next round
 }
 
-template <int R>
-__device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
-        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
-        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
-        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int xBf16, int W,
-        int tiled, float* tbuf, float* red) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int rowInBlock = warp / W, wr = warp - rowInBlock * W;
-    const long long m = (long long)blockIdx.x * (blockDim.x / (32 * W)) + rowInBlock;
-    const bool live = m < M;
-    const long long mm = live ? m : 0;
-    float* buf = tbuf + warp * (2 * TQ3_HALF);
-    float v[R][16];
-    // 1. loads: all of this warp's columns in flight at once (zero beyond K)
+// codes of 4 values v·pre with scale s when no code can leave [qmin, qmax] (clip >= 1: |v·pre| <= absmax, so
+// |q| <= qmax·(1 + 2^-22)): rint of the exact product v·inv by one fused multiply-add onto the 1.5·2^23 constant, its
+// distance d to that integer by a second one (|d| <= 0.5, rounded once). inv = pre·rcp(s) is within 2^-24 relative of
+// pre/s, so the exact product is within 2^-23·|q| of x_t/s as the reference divides it: where |d| < lim = 0.5 - tol
+// (tol as tq2_row) both round to the same integer; elsewhere (and for NaN) the exact division. 4 instructions per value
+// instead of the clamped path's 8. (One test per 16 values instead of per 4 measured 10-20% slower on an H200.)
+__device__ __forceinline__ void tq3_codes4_nc(const float* v, float pre, float s, float inv, float lim, int qmin, int qmax, uint32_t* t) {
+    bool bad = false;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        const float tm = __fmaf_rn(v[e], inv, TQ2_MAGIC);
+        const float d = __fmaf_rn(v[e], inv, -__fsub_rn(tm, TQ2_MAGIC));
+        bad |= !(fabsf(d) < lim);
+        t[e] = __float_as_uint(tm);
+    }
+    if (bad) {
+        const uint32_t w = tq3_codes4_exact(v[0], v[1], v[2], v[3], pre, s, qmin, qmax);
+        t[0] = w; t[1] = w >> 8; t[2] = w >> 16; t[3] = w >> 24;
+    }
+}
+
+// raw x of this warp's columns of row m into v (zero beyond K and for rows past M). BF16 rows with K % 8 == 0: a lane's 16
+// columns by two 16-byte loads from one address (measured faster than four 8-byte loads); F32: four 16-byte loads
+// with their own bounds (one base address measured slower)
+template <int R, bool BF16>
+__device__ __forceinline__ void tq3_load(const void* __restrict__ x, int K, long long m, bool live, int wr, int lane,
+        float (&v)[R][16]) {
 #pragma unroll
     for (int j = 0; j < R; j++) {
         const int c0 = ((2 * (wr * R + j) + (lane >> 4)) << 8) + ((lane & 15) << 4);
+        if (BF16 && (K & 7) == 0 && live && c0 + 16 <= K) {
+            const uint4* p = reinterpret_cast<const uint4*>(reinterpret_cast<const uint16_t*>(x) + m * K + c0);
+            const uint4 a = __ldg(p), b = __ldg(p + 1);
+            bf16x4(make_uint2(a.x, a.y), &v[j][0]); bf16x4(make_uint2(a.z, a.w), &v[j][4]);
+            bf16x4(make_uint2(b.x, b.y), &v[j][8]); bf16x4(make_uint2(b.z, b.w), &v[j][12]);
+        } else {
 #pragma unroll
-        for (int q = 0; q < 4; q++) {
-            const int c = c0 + 4 * q;
-            if (xBf16) {
-                uint2 a = make_uint2(0u, 0u);
-                if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + mm * K + c));
-                bf16x4(a, &v[j][4 * q]);
-            } else {
-                float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
-                if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + mm * K + c));
-                v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+            for (int q = 0; q < 4; q++) {
+                const int c = c0 + 4 * q;
+                if (BF16) {
+                    uint2 a = make_uint2(0u, 0u);
+                    if (live && c < K) a = __ldg(reinterpret_cast<const uint2*>(reinterpret_cast<const uint16_t*>(x) + m * K + c));
+                    bf16x4(a, &v[j][4 * q]);
+                } else {
+                    float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+                    if (live && c < K) a = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c));
+                    v[j][4 * q] = a.x; v[j][4 * q + 1] = a.y; v[j][4 * q + 2] = a.z; v[j][4 * q + 3] = a.w;
+                }
             }
         }
     }
+}
+
+// one row per W warps, P = blockDim.x / (32·W) rows per block, one row group per block. BF16: x is BF16 (compile time:
+// each kernel runs one of two bodies). CLAMP: clip < 1 (codes may leave [qmin, qmax]).
+template <int R, bool BF16, bool CLAMP>
+__device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int Kpad, const float* __restrict__ smooth,
+        const float* __restrict__ shift, int rot, int ln0, float rscale, int bits, int gs, int Gout, float clip,
+        int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, const float* __restrict__ lrpart,
+        int ks, int r, void* __restrict__ lr, int lrDt, const float* __restrict__ lrbias, int M, int W,
+        int tiled, float* tbuf, float* red) {
+    // rows per block P = 4 / W for W = 1, 2, else 1 (as the launchers): shifts, not integer divisions
+    const int nw = blockDim.x >> 5;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int rowInBlock = nw == W ? 0 : W == 1 ? warp : W == 2 ? warp >> 1 : warp / W, wr = warp - rowInBlock * W;
+    const long long m = (long long)blockIdx.x * (nw == W ? 1 : W == 1 ? nw : W == 2 ? nw >> 1 : nw / W) + rowInBlock;
+    const bool live = m < M;
+    float* buf = tbuf + warp * (2 * TQ3_HALF);
+    // 1. loads: all of this warp's columns in flight at once
+    float v[R][16];
+    tq3_load<R, BF16>(x, K, live ? m : 0, live, wr, lane, v);
     // 2. smooth, shift; rotation; absmax of the lane
     float am[R];
 #pragma unroll
@@ -960,6 +1002,7 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
             for (int o = 1; o < lpg; o <<= 1) am[j] = fmaxf(am[j], __shfl_xor_sync(0xffffffffu, am[j], o));
     }
     if (!live) return;
+    const int lgs = __ffs(gs) - 1;
     const float tolq = 9.5367431640625e-07f * (float)(qmax - qmin);   // as tq2_row
     const float pre = rot == 1 ? rscale : 1.0f;
     float s = 0.0f, inv = 0.0f, tol = 0.0f;
@@ -976,13 +1019,18 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
         if (token) {
             if (wr == 0 && j == 0)
                 for (int g = lane; g < Gout; g += 32) scales[m * Gout + g] = s;
-        } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && c0 / gs < Gout) {
-            scales[m * Gout + c0 / gs] = s;
+        } else if ((c0 & (gs - 1)) == 0 && c0 < Kpad && (c0 >> lgs) < Gout) {
+            scales[m * Gout + (c0 >> lgs)] = s;
         }
         if (c0 >= Kpad) continue;
         uint32_t t[16];
+        if (CLAMP) {
 #pragma unroll
-        for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
+            for (int q = 0; q < 4; q++) tq3_codes4(&v[j][4 * q], pre, s, inv, tol, qmin, qmax, &t[4 * q]);
+        } else {
+#pragma unroll
+            for (int q = 0; q < 4; q++) tq3_codes4_nc(&v[j][4 * q], pre, s, inv, 0.5f - tol, qmin, qmax, &t[4 * q]);
+        }
         if (bits == 4) {
             uint32_t w[2];
 #pragma unroll
@@ -1014,18 +1062,25 @@ __device__ __forceinline__ void tq3_body(const void* __restrict__ x, int K, int 
     if (lrpart != nullptr && wr == W - 1) tq_lowrank_row(lrpart, ks, r, lr, lrDt, lrbias, M, m, lane);
 }
 
-// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 32), rows per
+// x: F32 [M][K] or (xBf16 = 1) BF16 [M][K]. W = ceil(ceil(segments / 2) / R) warps per row (at most 16), rows per
 // block P = 4 / W when W divides 4, else 1; block 32·W·P threads, grid ceil(M / P), dynamic shared memory
 // (block warps)·2·TQ3_HALF floats for the transposes. The arguments of k_tq2 plus W, plus tiled (1 with bits = 8:
 // the codes in the tiled layout of k_wgmma_i8_t's A, ceil(M/128)·128·Kpad bytes; rows past M are not written).
+// k_tq3_r{1,2}: clip >= 1 (no code can leave [qmin, qmax]); k_tq3_r{1,2}c: clip < 1, the clamped codes (their own
+// kernels: the clamped path needs more registers, and a kernel's register count is that of its largest body).
+// R = 2 at most 80 registers: at 82 a block of 12 warps (K = 12288) no longer fits twice on an SM.
 #define TQ3_ARGS TQ2_ARGS, int W, int tiled
-#define TQ3_BODY(R) \
+#define TQ3_BODY(R, C) \
     extern __shared__ __align__(16) float tq3buf[]; \
     __shared__ float red[32]; \
-    tq3_body<R>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, scales, lrpart, ks, r, \
-                lr, lrDt, lrbias, M, xBf16, W, tiled, tq3buf, red);
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1) }
-extern "C" __global__ void __launch_bounds__(512) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2) }
+    if (xBf16) tq3_body<R, true, C>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, \
+                                    scales, lrpart, ks, r, lr, lrDt, lrbias, M, W, tiled, tq3buf, red); \
+    else tq3_body<R, false, C>(x, K, Kpad, smooth, shift, rot, ln0, rscale, bits, gs, Gout, clip, qmin, qmax, codes, \
+                               scales, lrpart, ks, r, lr, lrDt, lrbias, M, W, tiled, tq3buf, red);
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1(TQ3_ARGS) { TQ3_BODY(1, false) }
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, false) }
+extern "C" __global__ void __launch_bounds__(512) k_tq3_r1c(TQ3_ARGS) { TQ3_BODY(1, true) }
+extern "C" __global__ void __maxnreg__(80) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true) }
 
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift

@@ -6,8 +6,12 @@
 // ./harness bench issue: the bench at M = 4096, K = N = 3072 only. NIBBLE_BENCH_ONLY=M,K,N one shape;
 // NIBBLE_VARIANTS=1,5,8 some variants (indices into names[] in main). NIBBLE_XBF16=1: BF16 activations in (and out
 // for the BF16-output GEMM variants and the grouped ones): the results are named <variant>_xbf16.
+// ./harness tqcheck: k_tq3's launch variants (R = 1, 2; clip < 1) bit for bit against the host, F32 and BF16 x.
+// ./harness tqbench: the transform+quantize kernels alone with the copy bandwidth (NIBBLE_TQ=3: the k_tq3 before tq4,
+// tq3_old.cuh; NIBBLE_TQ_CONFIGS / NIBBLE_TQ_VARIANTS / NIBBLE_TQ_DEDUP / NIBBLE_TQ_M: see tq_bench).
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
+#include "tq3_old.cuh"
 #ifdef NIBBLE_WGMMA
 #include "../../main/cuda/nibble_wgmma.cu"
 #endif
@@ -17,6 +21,7 @@
 #include <vector>
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__); exit(1); } } while (0)
 #define CKL() CK(cudaGetLastError())
@@ -45,6 +50,7 @@ static int host_code(float x, float s, int qmin, int qmax) {
     float q = rintf(d);
     return (int)std::max((float)qmin, std::min((float)qmax, q));
 }
+static float g_clip = 1.0f;   // tqcheck: a clip ratio < 1 (k_tq3's clamped kernels); host_quant clips the same way
 // quantize rows of xt [rows, Kpad] (already transformed) with groups of gs; codes unpacked
 static void host_quant(const std::vector<float>& xt, int rows, int Kpad, int gs, int qmax,
                        std::vector<int>& codes, std::vector<float>& scales) {
@@ -53,7 +59,7 @@ static void host_quant(const std::vector<float>& xt, int rows, int Kpad, int gs,
     for (int r = 0; r < rows; r++)
         for (int g = 0; g < G; g++) {
             float am = 0; for (int i = 0; i < gs; i++) am = std::max(am, fabsf(xt[(size_t)r * Kpad + g * gs + i]));
-            volatile float s = am * 1.0f; s = s / (float)qmax;
+            volatile float s = am * g_clip; s = s / (float)qmax;
             scales[(size_t)r * G + g] = s;
             for (int i = 0; i < gs; i++) codes[(size_t)r * Kpad + g * gs + i] = host_code(xt[(size_t)r * Kpad + g * gs + i], s, -qmax - 1, qmax);
         }
@@ -84,8 +90,8 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
-static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
-static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1, 2 or 3 rounds per warp
+static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only; 3: the k_tq3 before tq4
+static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1 or 2 rounds per warp
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
@@ -107,9 +113,11 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
         if (W <= 16) {
             int P = W < 4 && 4 % W == 0 ? 4 / W : 1;
             int threads = 32 * W * P;
-            auto k3 = R == 1 ? k_tq3_r1 : k_tq3_r2;
+            // clip < 1: the clamped kernels (as FusedLinear.launchTq2)
+            auto k3 = R == 1 ? (g_clip < 1.0f ? k_tq3_r1c : k_tq3_r1) : (g_clip < 1.0f ? k_tq3_r2c : k_tq3_r2);
+            if (g_tq == 3) k3 = R == 1 ? k_tq3old_r1 : k_tq3old_r2;   // the kernel before tq4 (timing only)
             k3<<<(M + P - 1) / P, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
-                    Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
+                    Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
             return;
         }
     }
@@ -117,7 +125,7 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
     spw = tq2_spw(Kpad, spw);
     int S = (Kpad + 255) / 256, W = (S + spw - 1) / spw;
     auto k = spw == 1 ? k_tq2_s1 : spw == 2 ? k_tq2_s2 : k_tq2_s4;
-    k<<<M, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, 1.0f, qmin, qmax, codes, scales, part, ks, r, lr,
+    k<<<M, 32 * W>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr,
                               lrDt, lrbias, M, xbf16);
 }
 // down [Kp, r] (float values) in the fragment order of k_lr_down; lo: the non-TF32 remainder (empty if none)
@@ -530,18 +538,41 @@ static int tq_bench(const cudaDeviceProp& p) {
     int Ms[] = {256, 1024, 4096};
     int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
     const char* only = getenv("NIBBLE_BENCH_ONLY");
+    // NIBBLE_TQ_VARIANTS=0,1,3: some of the variants below; NIBBLE_TQ_CONFIGS="name:tq,tqr;...": each variant under each
+    // launch configuration (NIBBLE_TQ = 3: the k_tq3 before tq4, NIBBLE_TQR as in launch_tq2), same data, same call;
+    // NIBBLE_TQ_DEDUP: K = 3072 once (the transform does not depend on N); NIBBLE_TQ_M: one M
+    std::vector<int> vlist;
+    if (const char* vs = getenv("NIBBLE_TQ_VARIANTS")) { for (const char* c = vs; *c;) { vlist.push_back(atoi(c)); while (*c && *c != ',') c++; if (*c) c++; } }
+    else for (int v = 0; v < 7; v++) vlist.push_back(v);
+    struct Cfg { std::string name; int tq, tqr; };
+    std::vector<Cfg> cfgs;
+    if (const char* cs = getenv("NIBBLE_TQ_CONFIGS")) {
+        std::string all(cs);
+        size_t i = 0;
+        while (i < all.size()) {
+            size_t j = all.find(';', i); if (j == std::string::npos) j = all.size();
+            std::string one = all.substr(i, j - i); i = j + 1;
+            size_t c = one.find(':'); Cfg f{one.substr(0, c), 0, 0};
+            sscanf(one.c_str() + c + 1, "%d,%d", &f.tq, &f.tqr);
+            cfgs.push_back(f);
+        }
+    } else cfgs.push_back({"default", g_tq, g_tqr});
+    bool only3072 = getenv("NIBBLE_TQ_DEDUP") != nullptr;
     for (auto& kn : KNs) for (int M : Ms) {
         int K = kn[0];
+        if (only3072 && K == 3072 && kn[1] != 3072) continue;
+        if (const char* ms = getenv("NIBBLE_TQ_M")) { if (atoi(ms) != M) continue; }   // one M only
         if (only != nullptr) { int m1, k1, n1; if (sscanf(only, "%d,%d,%d", &m1, &k1, &n1) == 3 && (m1 != M || k1 != K || n1 != kn[1])) continue; }
         int Kpad = (K + 255) / 256 * 256, G = Kpad / 64;
         size_t xbytes = (size_t)M * K * 4;
         int sets = (int)std::min<size_t>(32, std::max<size_t>(2, (200ull << 20) / xbytes + 1));
         std::vector<float*> xs(sets); std::vector<uint16_t*> xbs(sets);
         std::vector<float> hx((size_t)M * K); std::vector<uint16_t> hb(hx.size());
-        for (int s = 0; s < sets; s++) {
-            for (size_t i = 0; i < hx.size(); i++) { hb[i] = bf16(nrand()); hx[i] = bf16f(hb[i]) * (1.0f + (float)(i & 7) * 1e-3f); }
-            CK(cudaMalloc(&xs[s], xbytes)); CK(cudaMemcpy(xs[s], hx.data(), xbytes, cudaMemcpyHostToDevice));
-            CK(cudaMalloc(&xbs[s], xbytes / 2)); CK(cudaMemcpy(xbs[s], hb.data(), xbytes / 2, cudaMemcpyHostToDevice));
+        for (size_t i = 0; i < hx.size(); i++) { hb[i] = bf16(nrand()); hx[i] = bf16f(hb[i]) * (1.0f + (float)(i & 7) * 1e-3f); }
+        for (int s = 0; s < sets; s++) {   // the sets differ in address (past L2), not in content
+            CK(cudaMalloc(&xs[s], xbytes)); CK(cudaMalloc(&xbs[s], xbytes / 2));
+            if (s == 0) { CK(cudaMemcpy(xs[0], hx.data(), xbytes, cudaMemcpyHostToDevice)); CK(cudaMemcpy(xbs[0], hb.data(), xbytes / 2, cudaMemcpyHostToDevice)); }
+            else { CK(cudaMemcpy(xs[s], xs[0], xbytes, cudaMemcpyDeviceToDevice)); CK(cudaMemcpy(xbs[s], xbs[0], xbytes / 2, cudaMemcpyDeviceToDevice)); }
         }
         float *sm, *as, *dhi, *part; uint8_t* ac; uint16_t* lr;
         CK(cudaMalloc(&sm, K * 4)); CK(cudaMalloc(&as, (size_t)M * G * 4)); CK(cudaMalloc(&ac, (size_t)M * Kpad)); CK(cudaMalloc(&lr, (size_t)M * 64 * 2));
@@ -557,7 +588,8 @@ static int tq_bench(const cudaDeviceProp& p) {
         // v: 0 w4a4 ConvRot (had256, per token), 1 w8a8 ConvRot, 2 bits 8 with codes -8..7, 3 w4a4 g64 (smoothing),
         //    4 SVDQuant k_tq2 (g64, smoothing, sums the k_lr_down splits), 5 k_lr_down r32 alone, 6 SVDQuant k_lr_down + k_tq2
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "w8_q4_convrot", "w4a4_g64", "svdq_tq2", "lr_down_r32", "svdq_down+tq2"};
-        for (int v = 0; v < 7; v++) for (int xb = 0; xb < 2; xb++) {
+        for (int v : vlist) for (auto& cf : cfgs) for (int xb = 0; xb < 2; xb++) {
+            g_tq = cf.tq; g_tqr = cf.tqr;
             auto step = [&]() {
                 const void* x = xb ? (const void*)xbs[it % sets] : (const void*)xs[it % sets];
                 if (v == 5 || v == 6) launch_lrdown(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb);
@@ -582,7 +614,9 @@ static int tq_bench(const cudaDeviceProp& p) {
             int bits = v == 0 || v >= 3 ? 4 : 8;
             double bytes = (double)M * K * (xb ? 2 : 4);
             if (v != 5) bytes += (double)M * Kpad * bits / 8 + (double)M * (v >= 3 ? G : 1) * 4;
-            printf("TQ M=%d K=%d %-14s x=%s us %.2f GBps %.0f copy%% %.0f\n", M, K, names[v], xb ? "BF16" : "F32 ", us, bytes / (us * 1e-6) / 1e9, 100.0 * bytes / (us * 1e-6) / 1e9 / copy);
+            // copy_us: the D2D copy of the same bytes at the measured copy bandwidth
+            printf("TQ M=%d K=%d %-14s x=%s %-8s us %.2f GBps %.0f copy%% %.0f copy_us %.2f\n", M, K, names[v], xb ? "BF16" : "F32 ",
+                   cf.name.c_str(), us, bytes / (us * 1e-6) / 1e9, 100.0 * bytes / (us * 1e-6) / 1e9 / copy, bytes / (copy * 1e9) * 1e6);
         }
         for (int s = 0; s < sets; s++) { cudaFree(xs[s]); cudaFree(xbs[s]); }
         cudaFree(sm); cudaFree(as); cudaFree(ac); cudaFree(lr); cudaFree(dhi); cudaFree(part);
@@ -590,9 +624,10 @@ static int tq_bench(const cudaDeviceProp& p) {
     return 0;
 }
 
-// ./harness profile: one launch each (for a profiler) at M = 4096, K = 3072: k_tq2 ConvRot W4A4 F32 x, BF16 x, g64 with
-// smoothing F32 x, k_lr_down r32 F32 x, BF16 x
+// ./harness profile: one launch each (for a profiler) at M = 4096, K = 3072: the register path's ConvRot W4A4 F32 x, BF16 x,
+// W8A8 BF16 x, g64 with smoothing F32 x, k_lr_down r32 F32 x, BF16 x
 static int tq_profile() {
+    set_attrs();
     const int M = 4096, K = 3072, Kpad = 3072, G = Kpad / 64;
     std::vector<float> hx((size_t)M * K); std::vector<uint16_t> hb(hx.size());
     for (size_t i = 0; i < hx.size(); i++) { hb[i] = bf16(nrand()); hx[i] = bf16f(hb[i]); }
@@ -607,11 +642,12 @@ static int tq_profile() {
     CK(cudaMalloc(&part, (size_t)ks * M * 32 * 4));
     launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 0);
     launch_tq2(xb, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 1);
+    launch_tq2(xb, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 1);
     launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, 0, 0);
     launch_lrdown(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, 0);
     launch_lrdown(xb, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, 1);
     CKL(); CK(cudaDeviceSynchronize());
-    printf("profile: 5 launches done\n");
+    printf("profile: 6 launches done\n");
     return 0;
 }
 
@@ -621,6 +657,40 @@ int main(int argc, char** argv) {
     g_sms = p.multiProcessorCount;
     if (argc > 1 && !strcmp(argv[1], "tqbench")) return tq_bench(p);
     if (argc > 1 && !strcmp(argv[1], "profile")) return tq_profile();
+    if (argc > 1 && !strcmp(argv[1], "tqcheck")) {
+        // k_tq3's launch variants (rounds per warp, 1-4 rows per block, clip < 1) against the host: codes and scales bit
+        // for bit, F32 and BF16 x (K % 8 = 4: BF16 rows not 16-byte aligned)
+        set_attrs();
+        int fails = 0;
+        Case cs[] = {
+            {"w4a4 convrot had256 tok", 4, 256, 0, 0, false, true, 1},
+            {"w8a8 convrot had256 tok", 8, 256, 0, 0, false, true, 0},
+            {"w8a8 had64 tok", 8, 64, 0, 0, false, true, 0},
+            {"w8a8 none tok smooth", 8, 0, 0, 0, true, false, 0},
+            {"svdquant w4a4 g64 r32", 4, 0, 64, 32, true, true, 1},
+            {"w4a4 g128 had16", 4, 16, 128, 0, false, false, 1},
+            {"w8a8 g32 had4", 8, 4, 32, 0, false, true, 0},
+            {"w4a4 g64 r64 shift", 4, 0, 64, 64, false, true, 1, true},
+        };
+        struct Cf { int r; } cfs[] = {{0}, {1}, {2}};
+        int shapes[][2] = {{300, 1152}, {301, 768}, {203, 512}, {257, 3072}, {100, 12288}, {150, 1156}};
+        g_xbf16 = 1;
+        for (auto& f : cfs) {
+            g_tqr = f.r;
+            printf("-- NIBBLE_TQR=%d\n", f.r);
+            for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
+        }
+        g_clip = 0.9f; g_tqr = 0;
+        for (int rr : {1, 2}) {
+            g_tqr = rr;
+            printf("-- clip 0.9 (clamped kernels) NIBBLE_TQR=%d\n", rr);
+            for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
+        }
+        g_clip = 1.0f;
+        g_xbf16 = 0; g_tqr = 0;
+        printf("tqcheck: %d failures\n", fails);
+        return fails ? 1 : 0;
+    }
     printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", p.name, p.major, p.minor, p.multiProcessorCount, p.l2CacheSize >> 20);
     for (int t : {160, 192, 384, 512, 768, 1024}) {
         int a = 0, b = 0;

@@ -459,7 +459,9 @@ final class FusedLinear implements PreparedLinear {
             w = (w + tq3 - 1) / tq3;
             int rows = w < 4 && 4 % w == 0 ? 4 / w : 1;
             int threads = 32 * w * rows;
-            b.launch("k_tq3_r" + tq3, (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3_WARP_SMEM, in, k, kpad,
+            // clip < 1: the clamped kernels (codes may leave [qmin, qmax]); else the codes without clamps
+            String name = "k_tq3_r" + tq3 + (act.clipRatio() < 1f ? "c" : "");
+            b.launch(name, (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3_WARP_SMEM, in, k, kpad,
                     smooth, shift, rot, rot == 0 ? 0 : ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(),
                     act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w, tiledGemm ? 1 : 0);
             return;

@@ -1,0 +1,10 @@
+#!/bin/bash
+# tq4 device call 2: tqcheck incl. the cp.async stream kernels, tqbench old vs new configs, ncu with stall reasons
+set -x
+xz -dc .device/tq4/harness.xz > /tmp/harness && chmod +x /tmp/harness
+cd /tmp
+(time timeout 100 ./harness tqcheck) > $OUT/tqcheck3.txt 2>&1
+NIBBLE_TQ_DEDUP=1 NIBBLE_TQ_VARIANTS=0,1,3 NIBBLE_TQ_CONFIGS="old:3,0,0;new:0,0,0;R1:0,1,0;R2:0,2,0;sR1:0,1,-1;sR2:0,2,-1;s3R1:0,1,3" timeout 150 ./harness tqbench > $OUT/tqbench3.txt 2>&1
+M="smsp__average_warps_issue_stalled_long_scoreboard_per_issue_active.ratio,smsp__average_warps_issue_stalled_short_scoreboard_per_issue_active.ratio,smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio,smsp__average_warps_issue_stalled_wait_per_issue_active.ratio,smsp__average_warps_issue_stalled_math_pipe_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_mio_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_lg_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_not_selected_per_issue_active.ratio,smsp__average_warps_issue_stalled_selected_per_issue_active.ratio,smsp__average_warps_issue_stalled_no_instruction_per_issue_active.ratio,smsp__average_warps_issue_stalled_branch_resolving_per_issue_active.ratio,smsp__average_warps_issue_stalled_dispatch_stall_per_issue_active.ratio,smsp__average_warps_issue_stalled_drain_per_issue_active.ratio,smsp__average_warps_issue_stalled_membar_per_issue_active.ratio,smsp__average_warps_issue_stalled_sleeping_per_issue_active.ratio,smsp__average_warps_issue_stalled_imc_miss_per_issue_active.ratio,smsp__average_warps_issue_stalled_misc_per_issue_active.ratio,smsp__average_warps_issue_stalled_tex_throttle_per_issue_active.ratio"
+for cfg in "1 0" "2 0" "1 -1"; do set -- $cfg; echo "=== NIBBLE_TQR=$1 NIBBLE_TQP=$2"; NIBBLE_TQR=$1 NIBBLE_TQP=$2 timeout 80 /usr/local/cuda/bin/ncu -k regex:k_tq3 --launch-skip 2 --launch-count 1 --section SpeedOfLight --section Occupancy --section SchedulerStats --section WarpStateStats --section InstructionStats --section LaunchStats --metrics $M ./harness profile; done > $OUT/ncu3.txt 2>&1
+ls -la $OUT
