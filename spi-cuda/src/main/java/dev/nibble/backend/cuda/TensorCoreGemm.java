@@ -200,7 +200,9 @@ final class TensorCoreGemm {
     /**
      * The kernel {@link #launchTiled} runs: k_wgmma_i8_t (INT8 W) or k_wgmma_i4w_t (packed INT4 W), with 128 x 128
      * tiles ({@code _n128}) when 128 x 256 tiles would fill under half the SMs, as {@link #wgmmaTileN} decides for
-     * the row-major kernels.
+     * the row-major kernels, and for packed INT4 W with a short K (under 2048): on an NVIDIA H200 at K = 1152,
+     * N = 4608 k_wgmma_i4w_t_n128 took 26.1 us at M = 1024 (k_wgmma_i4w_t 30.1) and 70.4 at M = 4096 (69.8);
+     * docs/benchmarks/gemm4.md.
      *
      * @throws IllegalArgumentException for weights other than 8 or 4 bits, or kpad not a multiple of the
      *     tiled layout's K alignment (64; 256 for 4-bit weights)
@@ -214,7 +216,8 @@ final class TensorCoreGemm {
             throw new IllegalArgumentException("tiled GEMM: kpad " + kpad + " is not a positive multiple of " + align);
         }
         long tiles256 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 255) / 256);
-        return (bits == 8 ? "k_wgmma_i8_t" : "k_wgmma_i4w_t") + (2 * tiles256 < sms ? "_n128" : "");
+        boolean narrow = 2 * tiles256 < sms || (bits == 4 && kpad < 2048);
+        return (bits == 8 ? "k_wgmma_i8_t" : "k_wgmma_i4w_t") + (narrow ? "_n128" : "");
     }
 
     /**

@@ -144,6 +144,10 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.tiledKernel(4, 256, 12288, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
         assertThat(TensorCoreGemm.tiledKernel(8, 256, 12288, 3072, 200)).as("more SMs").isEqualTo("k_wgmma_i8_t_n128");
         assertThat(TensorCoreGemm.tiledKernel(8, 300, 200, 1152 + 64, 132)).as("K a multiple of 64").endsWith("_n128");
+        // packed INT4 W with a short K: 128 x 128 tiles even with many tiles (INT8 keeps 128 x 256)
+        assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 1152 + 128, 132)).isEqualTo("k_wgmma_i4w_t_n128");
+        assertThat(TensorCoreGemm.tiledKernel(8, 1024, 4608, 1152, 132)).isEqualTo("k_wgmma_i8_t");
+        assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 2048, 132)).isEqualTo("k_wgmma_i4w_t");
         assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(4, 4096, 3072, 1152 + 64, 132))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("256");
         assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(8, 4096, 3072, 1000, 132))
