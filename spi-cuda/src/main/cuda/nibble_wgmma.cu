@@ -7,7 +7,8 @@
 // low-rank up projection on 16-bit mma.sync, bias, one store: F32, or with yBf16 = 1 the BF16
 // round-to-nearest-even of that float (BF16 tiles with N % 8 == 0 leave by bulk copies during the next tile).
 // Kernels: k_wgmma_i8 / _i4 (+ _n128: 128 x 128 tiles), k_wgmma_i4w (INT8 activation codes, packed INT4
-// weights), k_wgmma_i8_t (operands in a tiled layout, bulk-copy producer; see below), and the grouped-scale
+// weights), k_wgmma_i8_t / k_wgmma_i4w_t (+ _n128; operands in a tiled layout, bulk-copy producer; see namespace
+// nwt), and the grouped-scale
 // k_wgmma_i8_g / _i4_g (nibble_wgmma_grouped.cuh). Any M, N (edge tiles are predicated);
 // Kpad a multiple of 128 (INT8) or 256 (INT4) as for the other GEMM.
 #include "nibble_common.cuh"
