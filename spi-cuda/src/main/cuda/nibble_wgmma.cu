@@ -7,7 +7,8 @@
 // low-rank up projection on 16-bit mma.sync, bias, one store: F32, or with yBf16 = 1 the BF16
 // round-to-nearest-even of that float (BF16 tiles with N % 8 == 0 leave by bulk copies during the next tile).
 // Kernels: k_wgmma_i8 / _i4 (+ _n128: 128 x 128 tiles), k_wgmma_i4w (INT8 activation codes, packed INT4
-// weights), k_wgmma_i8_t (operands in a tiled layout, bulk-copy producer; see below), and the grouped-scale
+// weights), k_wgmma_i8_t / k_wgmma_i4w_t (+ _n128; operands in a tiled layout, bulk-copy producer; see namespace
+// nwt), and the grouped-scale
 // k_wgmma_i8_g / _i4_g (nibble_wgmma_grouped.cuh). Any M, N (edge tiles are predicated);
 // Kpad a multiple of 128 (INT8) or 256 (INT4) as for the other GEMM.
 #include "nibble_common.cuh"
@@ -631,8 +632,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w_n128(WG_ARGS) {
 // tile's stages load during the epilogue. BULK: BF16 output (N % 8 == 0) staged in its own shared memory
 // and stored by bulk copies that run during the next tile; the epilogue operands (sw, bias, sa) are
 // fetched at the tile's start. Same int32 sums and epilogue arithmetic as k_wgmma_i8, so bit-identical
-// to k_gemm_i8 on the untiled operands (wgmma_check). Measured faster than k_wgmma_i8 (cudagemm2.md)
-// but NOT wired: the transform+quantize kernel would have to write A tiled and the weight preparation W.
+// to k_gemm_i8 on the untiled operands (wgmma_check); faster than k_wgmma_i8 (cudagemm2.md, gemm4.md).
+// Tile width TBN = 256 or 128 (_n128): W stays in 256-row blocks, a 128-wide tile nb reads rows
+// (nb & 1) * 128.. of block nb / 2, a contiguous half of each stage block (the swizzle depends on row & 7 only).
+// Packed INT4 W (k_wgmma_i4w_t*, W4; A: the tiled bytes above holding 4-bit codes -8..7, BKT = 64):
+//   W: [ceil(N/256)][Kpad/64][256 rows][32 bytes], row segment (n, kt) = codes 64kt..64kt+63 of row n in the
+//   canonical packing (code 64kt+2i in the low nibble of byte i, 64kt+2i+1 in the high one), no swizzle, Kpad a
+//   multiple of 256, rows past N zero. A stage is [A | INT8 W | packed W]: one producer thread bulk-copies A and
+//   the packed block (one mbarrier, as for INT8), the producer's other three warps wait for them, unpack the
+//   packed block to 16 x code bytes in the swizzled INT8 W layout, fence (async proxy) and arrive on the stage's
+//   full barrier; the epilogue scales by 1/16 (exact), so the output equals k_gemm_i4's on the packed
+//   activations, bit for bit.
 namespace nwt {
 using namespace nwg;
 
@@ -644,7 +654,6 @@ __device__ __forceinline__ void mbar_wait(uint32_t b, uint32_t parity) {
                  "@P1 bra DONE_%=;\nbra WAIT_%=;\nDONE_%=:\n}\n" :: "r"(b), "r"(parity) : "memory");
 }
 
-constexpr int TBN = 256;
 constexpr int CW = 32;                              // epilogue slab: 32 columns at a time
 constexpr int SST = CW + 4;                         // floats per slab row
 constexpr int SLAB = 8 * 16 * SST * 4;
@@ -653,13 +662,18 @@ constexpr int SLAB = 8 * 16 * SST * 4;
 // tile's start, per warpgroup: no consumer-wide barrier
 // BKT: bytes of K per stage and row: 128 (128-byte swizzle) or 64 (64-byte swizzle: finer stages, deeper
 // prefetch in the same shared memory; operands tiled [rows/TR][Kpad/64][TR][64])
-template <int S, bool BULK, int BKT = 128> struct T {
-    static constexpr int STAGE = (kBM + TBN) * BKT;
+// TBN: tile width (256 or 128). W4: packed INT4 W, unpacked by the producer warpgroup
+template <int S, bool BULK, int BKT = 128, int TBN = 256, bool W4 = false> struct T {
+    static_assert(TBN == 256 || TBN == 128, "tile width");
+    static_assert(!W4 || BKT == 64, "packed INT4 W: 64 codes per row and stage");
+    static constexpr int PW = (kBM + TBN) * BKT;    // W4: the packed W of a stage, after A and the INT8 W
+    static constexpr int PWB = TBN * 32;            // its bytes
+    static constexpr int STAGE = PW + (W4 ? PWB : 0);
     static constexpr int EPI = S * STAGE;           // BULK: [2][2 * TBN] sw, bias per warpgroup; else [TBN] sw, [TBN] bias
     static constexpr int OUT = EPI + (BULK ? 4 * TBN * 4 : 2 * TBN * 4);   // slabs, or the BF16 tile (rows of stageStride)
     static constexpr int OUT_BYTES = BULK ? kBM * stageStride<TBN>() : SLAB;
-    static constexpr int BAR = OUT + OUT_BYTES;
-    static constexpr int SMEM = BAR + 2 * S * 8 + 1024;
+    static constexpr int BAR = OUT + OUT_BYTES;     // full[S], empty[S], (W4) loaded[S]
+    static constexpr int SMEM = BAR + (W4 ? 3 : 2) * S * 8 + 1024;
     static_assert(SMEM <= 232448 && OUT_BYTES >= SLAB, "shared memory");
 };
 
@@ -674,7 +688,7 @@ __device__ __forceinline__ void cbar() { asm volatile("bar.sync 1, 256;\n" ::: "
 
 __device__ __forceinline__ void wgbar(int wg) { asm volatile("bar.sync %0, 128;\n" :: "r"(2 + wg) : "memory"); }
 
-template <int S, bool BULK, int BKT = 128>
+template <int S, bool BULK, int BKT = 128, int TBN = 256, bool W4 = false>
 __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8_t* __restrict__ Wt, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
         const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16) {
@@ -687,37 +701,86 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
     const int KT = Kpad / BKT;
     const int nItems = (tiles - blockIdx.x + gridDim.x - 1) / gridDim.x;
     const int total = nItems * KT;
-    using C = T<S, BULK, BKT>;
+    using C = T<S, BULK, BKT, TBN, W4>;
     constexpr int STAGE = C::STAGE;
-    const uint32_t fullB = s0 + C::BAR, emptyB = fullB + S * 8;
+    constexpr int NB = 256 / TBN;                   // tiles per 256-row W block
+    constexpr int UT = 96;                          // W4: unpacking threads (producer warps 1..3)
+    // full: the copies (INT8) or the unpackers (W4) are done; empty: the consumers are done; loaded (W4): the copies
+    const uint32_t fullB = s0 + C::BAR, emptyB = fullB + S * 8, loadB = emptyB + S * 8;
     if (tid == 0) {
         for (int s = 0; s < S; s++) {
-            mbar_init(fullB + 8 * s, 1);
+            mbar_init(fullB + 8 * s, W4 ? UT : 1);
             mbar_init(emptyB + 8 * s, 256);
+            if (W4) mbar_init(loadB + 8 * s, 1);
         }
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncthreads();
 
-    if (tid >= 256) {   // producer warpgroup: one thread issues the copies
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
-        if (tid == 256) {
+    if (tid >= 256) {   // producer warpgroup: one thread issues the copies (W4: warps 1..3 unpack W)
+        // registers per thread (from 168 at launch): W4's unpackers need more than one issuing thread (40: spills;
+        // 64 measured faster than 56)
+        if constexpr (W4) asm volatile("setmaxnreg.dec.sync.aligned.u32 64;\n" ::: "memory");
+        else asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+        const int pt = tid - 256;
+        const uint32_t copied = W4 ? loadB : fullB;   // the barrier the copies complete on
+        if (pt == 0) {
             for (int it = 0; it < total; it++) {
                 const int s = it % S, item = it / KT, kt = it - item * KT;
                 const int t = blockIdx.x + item * gridDim.x;
                 const int mb = t / tilesN, nb = t % tilesN;
                 mbar_wait(emptyB + 8 * s, ((it / S) & 1) ^ 1);
                 const uint32_t base = s0 + s * STAGE;
-                expect_tx(fullB + 8 * s, STAGE);
-                bulk_g2s(base, At + ((long long)mb * KT + kt) * (kBM * BKT), kBM * BKT, fullB + 8 * s);
-                bulk_g2s(base + kBM * BKT, Wt + ((long long)nb * KT + kt) * (TBN * BKT), TBN * BKT, fullB + 8 * s);
+                expect_tx(copied + 8 * s, kBM * BKT + (W4 ? C::PWB : TBN * BKT));
+                bulk_g2s(base, At + ((long long)mb * KT + kt) * (kBM * BKT), kBM * BKT, copied + 8 * s);
+                // W rows of the tile: 256-row block nb / NB, half nb % NB
+                if constexpr (W4)
+                    bulk_g2s(base + C::PW, Wt + ((long long)(nb / NB) * KT + kt) * (256 * 32) + (nb % NB) * C::PWB, C::PWB,
+                             copied + 8 * s);
+                else
+                    bulk_g2s(base + kBM * BKT, Wt + ((long long)(nb / NB) * KT + kt) * (256 * BKT) + (nb % NB) * (TBN * BKT),
+                             TBN * BKT, copied + 8 * s);
             }
             // stay until the consumers have taken the last stages
             for (int it = total > S ? total - S : 0; it < total; it++) mbar_wait(emptyB + 8 * (it % S), (it / S) & 1);
+        } else if (W4 && pt >= 32) {
+            const int u = pt - 32;
+            for (int it = 0; it < total; it++) {
+                const int s = it % S;
+                mbar_wait(loadB + 8 * s, (it / S) & 1);
+                // packed 16-byte chunk c (codes 32c..32c+31) of a row -> INT8 (16 x code) chunks 2c, 2c+1 in natural K
+                // order (byte interleave of the low and high nibbles), stored 64-byte swizzled
+                const uint8_t* src = g0 + s * STAGE + C::PW;
+                uint8_t* dst = g0 + s * STAGE + kBM * BKT;
+                // packed chunks per stage and per thread, loaded 3 at a time: their latencies overlap (measured faster
+                // than one at a time, 6 at a time, and 8-byte pieces written as whole rows per quarter warp)
+                constexpr int NCH = TBN * 2, PER = (NCH + UT - 1) / UT, BATCH = PER < 3 ? PER : 3;
+#pragma unroll
+                for (int i0 = 0; i0 < PER; i0 += BATCH) {
+                    uint4 w[BATCH];
+#pragma unroll
+                    for (int i = 0; i < BATCH; i++)
+                        if (i0 + i < PER && u + (i0 + i) * UT < NCH) w[i] = *reinterpret_cast<const uint4*>(src + (u + (i0 + i) * UT) * 16);
+#pragma unroll
+                    for (int i = 0; i < BATCH; i++) {
+                        const int e = u + (i0 + i) * UT, row = e >> 1, c = e & 1;
+                        if (i0 + i >= PER || e >= NCH) break;
+                        const uint32_t l0 = nwg::lo16x(w[i].x), h0 = nwg::hi16x(w[i].x), l1 = nwg::lo16x(w[i].y), h1 = nwg::hi16x(w[i].y);
+                        const uint32_t l2 = nwg::lo16x(w[i].z), h2 = nwg::hi16x(w[i].z), l3 = nwg::lo16x(w[i].w), h3 = nwg::hi16x(w[i].w);
+                        *reinterpret_cast<uint4*>(dst + swzB<64>(row, 2 * c)) = make_uint4(__byte_perm(l0, h0, 0x5140),
+                                __byte_perm(l0, h0, 0x7362), __byte_perm(l1, h1, 0x5140), __byte_perm(l1, h1, 0x7362));
+                        *reinterpret_cast<uint4*>(dst + swzB<64>(row, 2 * c + 1)) = make_uint4(__byte_perm(l2, h2, 0x5140),
+                                __byte_perm(l2, h2, 0x7362), __byte_perm(l3, h3, 0x5140), __byte_perm(l3, h3, 0x7362));
+                    }
+                }
+                fence_async_smem();   // generic-proxy writes, read by wgmma (async proxy)
+                mbar_arrive(fullB + 8 * s);
+            }
         }
         return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    if constexpr (W4) asm volatile("setmaxnreg.inc.sync.aligned.u32 216;\n" ::: "memory");   // 128 x 64 + 256 x 216 = 64K
+    else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
 
     const int wg = tid >> 7, wl = (tid >> 5) & 3, lane = tid & 31, gid = lane >> 2, tig = lane & 3;
     float* const ssw = reinterpret_cast<float*>(g0 + C::EPI) + (BULK ? wg * 2 * TBN : 0);
@@ -746,6 +809,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
         }
         for (int kt = 0; kt < KT; kt++) {
             const int it = it0 + kt, s = it % S;
+            if (W4) mbar_wait(loadB + 8 * s, (it / S) & 1);   // A landed (the unpackers saw it too)
             mbar_wait(fullB + 8 * s, (it / S) & 1);
             const uint32_t base = s0 + s * STAGE;
             const uint64_t da = descB<BKT>(base + wg * 64 * BKT), db = descB<BKT>(base + kBM * BKT);
@@ -753,9 +817,9 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
             for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
             wg_arrive();
 #pragma unroll
-            for (int kk = 0; kk < BKT / 32; kk++) wgmma_n256(acc, da + 2 * kk, db + 2 * kk);
+            for (int kk = 0; kk < BKT / 32; kk++) wgmma<TBN>(acc, da + 2 * kk, db + 2 * kk);
             wg_commit();
-            wg_wait<1>();
+            wg_wait<1>();   // (two stages in flight, wg_wait<2>, measured slower)
 #pragma unroll
             for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
             if (kt > 0) mbar_arrive(emptyB + 8 * ((it - 1) % S));   // stage it-1 retired
@@ -780,12 +844,13 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
             cbar();
         }
         float* y = reinterpret_cast<float*>(acc);
+        const float unpackScale = W4 ? 1.0f / 16.0f : 1.0f;   // packed W: 16 x code (power of two: exact)
 #pragma unroll
         for (int j = 0; j < TBN / 8; j++) {
             const float2 w = *reinterpret_cast<const float2*>(ssw + j * 8 + tig * 2);
 #pragma unroll
             for (int q = 0; q < 4; q++)
-                y[j * 4 + q] = (float)acc[j * 4 + q] * 1.0f * ((q >> 1) ? sA1 : sA0) * ((q & 1) ? w.y : w.x);
+                y[j * 4 + q] = (float)acc[j * 4 + q] * unpackScale * ((q >> 1) ? sA1 : sA0) * ((q & 1) ? w.y : w.x);
         }
         if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves (up rows from global)
             const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
@@ -875,6 +940,29 @@ static_assert(WGMMA_T_SMEM == 6 * (128 + 256) * 64 + 128 * (2 * 256 + 16) + 4 * 
 // A, W: the tiled operands above (BKT = 64); the other arguments as k_wgmma_i8. 384 threads, WGMMA_T_SMEM.
 extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t(WG_ARGS) {
     nwt::body<6, true, 64>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
+}
+// 128 x 128 tiles on the same operands (for few tiles): 8 stages of 16 KB. 384 threads, WGMMA_T_N128_SMEM.
+#define WGMMA_T_N128_SMEM (nwt::T<8, true, 64, 128>::SMEM)
+static_assert(WGMMA_T_N128_SMEM == 8 * (128 + 128) * 64 + 128 * (2 * 128 + 16) + 4 * 128 * 4 + 2 * 8 * 8 + 1024,
+              "TensorCoreGemm.WGMMA_T_N128_SMEM");
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t_n128(WG_ARGS) {
+    nwt::body<8, true, 64, 128>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
+}
+// W4A4 on tiled operands: A as k_wgmma_i8_t's (4-bit codes one per byte), W packed INT4 tiled (above),
+// unpacked by the producer warpgroup. 384 threads. 128 x 256: 6 stages of 32 KB, output through the per-warp
+// slabs (WGMMA_I4W_T_SMEM; the BF16 bulk stores leave room for 4 stages only: measured slower);
+// 128 x 128: 8 stages of 20 KB, BF16 bulk stores (WGMMA_I4W_T_N128_SMEM).
+#define WGMMA_I4W_T_SMEM (nwt::T<6, false, 64, 256, true>::SMEM)
+#define WGMMA_I4W_T_N128_SMEM (nwt::T<8, true, 64, 128, true>::SMEM)
+static_assert(WGMMA_I4W_T_SMEM == 6 * ((128 + 256) * 64 + 256 * 32) + 2 * 256 * 4 + 8 * 16 * 36 * 4 + 3 * 6 * 8 + 1024,
+              "TensorCoreGemm.WGMMA_I4W_T_SMEM");
+static_assert(WGMMA_I4W_T_N128_SMEM == 8 * ((128 + 128) * 64 + 128 * 32) + 128 * (2 * 128 + 16) + 4 * 128 * 4 + 3 * 8 * 8 + 1024,
+              "TensorCoreGemm.WGMMA_I4W_T_N128_SMEM");
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i4w_t(WG_ARGS) {
+    nwt::body<6, false, 64, 256, true>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i4w_t_n128(WG_ARGS) {
+    nwt::body<8, true, 64, 128, true>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
 }
 
 #include "nibble_wgmma_grouped.cuh"   // the grouped-scale variant (k_wgmma_i8_g, k_wgmma_i4_g)

@@ -1,8 +1,10 @@
 // Standalone check and timing of the sm_90a wgmma GEMM (nibble_wgmma.cu) against the mma.sync GEMM
 // (nibble_fused.cu, the path the conformance kit validated) and a host int32 reference:
-//   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench|quick|pp|t|prof K...]
+//   nvcc -O3 -std=c++17 --fmad=false -arch=sm_90a -o wgmma_check wgmma_check.cu && ./wgmma_check [bench|quick|pp|t|t4|prof K...]
 // (bench: checks, then GEMM timings at all harness shapes; quick: M = 4096 only; pp: the ping-pong experiment;
-// t: the tiled-operand kernels only; prof K...: one BF16 launch of each named kernel at 4096 x 3072 x 3072, for ncu)
+// t: the tiled-operand kernels only; t4: checks of every tiled kernel (INT8 and packed INT4 W, 128 x 256 and
+// 128 x 128 tiles), then timings against the untiled kernels at M in {256, 1024, 4096} x 4 shapes;
+// prof K...: one BF16 launch of each named kernel at 4096 x 3072 x 3072, for ncu)
 // Exactness: the two kernels' F32 outputs must be bit-identical (same int32 sums, same epilogue
 // arithmetic), and sampled rows must match a host reference computed the same way bit for bit. BF16
 // outputs (yBf16 = 1) of both kernels must equal the round-to-nearest-even of the F32 output, bit for bit.
@@ -20,6 +22,17 @@ extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t3(WG_ARGS) {   
 }
 #define WGMMA_T2_SMEM (nwt::T<3, true, 128>::SMEM)
 #define WGMMA_T3_SMEM (nwt::T<6, true, 64>::SMEM)
+// stage counts of the tiled 128 x 128 kernels and of the packed INT4 W kernels (measured)
+#define TV(name, S, TBN, W4) extern "C" __global__ void __launch_bounds__(384, 1) name(WG_ARGS) { \
+    nwt::body<S, true, 64, TBN, W4>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16); }
+TV(k_wgmma_i8_t_n128s6, 6, 128, false)
+TV(k_wgmma_i8_t_n128s11, 11, 128, false)
+TV(k_wgmma_i4w_t_s3, 3, 256, true)   // with the BF16 bulk stores
+TV(k_wgmma_i4w_t_n128s6, 6, 128, true)
+TV(k_wgmma_i4w_t_n128s9, 9, 128, true)
+// the packed INT4 W kernel with the BF16 bulk stores (4 stages fit)
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i4w_t_bulk4(WG_ARGS) {
+    nwt::body<4, true, 64, 256, true>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16); }
 
 // variants of the per-row kernel (test-side): PRE = epilogue operands prefetched with the first stage;
 // b64 = 64-byte stages (8 in the ring, 6 loaded ahead)
@@ -51,7 +64,8 @@ typedef void (*GemmFn)(const uint8_t*, const uint8_t*, int, int, int, const floa
 
 // wg: 0 the mma.sync GEMM (2D grid), 1 wgmma persistent (one block per SM), 2 wgmma one block per tile
 // a8: A is INT8 bytes holding 4-bit codes (k_wgmma_i4w*)
-// tiled: 0 row-major operands; 1 tiled with 128-byte K segments; 2 tiled with 64-byte K segments (wgmma_tma.cuh)
+// tiled: 0 row-major operands; 1 tiled with 128-byte K segments; 2 tiled with 64-byte K segments;
+// 3: A tiled as 2 (4-bit codes one per byte), W packed INT4 tiled (k_wgmma_i4w_t*)
 struct Kern { const char* name; GemmFn fn; int bn; int smem; int wg; int threads = 256; bool a8 = false; int bm = 128; int tiled = 0; };
 static int g_sms = 132;
 static Kern kernels[] = {
@@ -73,6 +87,15 @@ static Kern kernels[] = {
     {"k_wgmma_i8_t", k_wgmma_i8_t, 256, WGMMA_T_SMEM, 1, 384, false, 128, 2},
     {"k_wgmma_i8_t2", k_wgmma_i8_t2, 256, WGMMA_T2_SMEM, 1, 384, false, 128, 1},
     {"k_wgmma_i8_t3", k_wgmma_i8_t3, 256, WGMMA_T3_SMEM, 1, 384, false, 128, 2},
+    {"k_wgmma_i8_t_n128", k_wgmma_i8_t_n128, 128, WGMMA_T_N128_SMEM, 1, 384, false, 128, 2},
+    {"k_wgmma_i4w_t", k_wgmma_i4w_t, 256, WGMMA_I4W_T_SMEM, 1, 384, false, 128, 3},
+    {"k_wgmma_i4w_t_n128", k_wgmma_i4w_t_n128, 128, WGMMA_I4W_T_N128_SMEM, 1, 384, false, 128, 3},
+    {"k_wgmma_i8_t_n128s6", k_wgmma_i8_t_n128s6, 128, nwt::T<6, true, 64, 128>::SMEM, 1, 384, false, 128, 2},
+    {"k_wgmma_i8_t_n128s11", k_wgmma_i8_t_n128s11, 128, nwt::T<11, true, 64, 128>::SMEM, 1, 384, false, 128, 2},
+    {"k_wgmma_i4w_t_s3", k_wgmma_i4w_t_s3, 256, nwt::T<3, true, 64, 256, true>::SMEM, 1, 384, false, 128, 3},
+    {"k_wgmma_i4w_t_bulk4", k_wgmma_i4w_t_bulk4, 256, nwt::T<4, true, 64, 256, true>::SMEM, 1, 384, false, 128, 3},
+    {"k_wgmma_i4w_t_n128s6", k_wgmma_i4w_t_n128s6, 128, nwt::T<6, true, 64, 128, true>::SMEM, 1, 384, false, 128, 3},
+    {"k_wgmma_i4w_t_n128s9", k_wgmma_i4w_t_n128s9, 128, nwt::T<9, true, 64, 128, true>::SMEM, 1, 384, false, 128, 3},
     {"k_wgmma_pp_i8", k_wgmma_pp_i8, 128, WGMMA_PP_SMEM_I8, 1, WGMMA_PP_THREADS_I8},
     {"k_wgmma_pp_i4", k_wgmma_pp_i4, 128, WGMMA_PP_SMEM_I4, 1, WGMMA_PP_THREADS_I4},
 };
@@ -104,14 +127,24 @@ static std::vector<uint8_t> tiled(const std::vector<uint8_t>& src, int rows, int
             }
     return o;
 }
-struct Data { int M, N, Kpad, bits, r; uint8_t *a, *w, *a8 = nullptr, *at[3] = {}, *wt[3] = {}; size_t atBytes = 0; float *sa, *sw, *bias, *y; uint16_t *lr, *up; std::vector<uint8_t> ha, hw; std::vector<float> hsa, hsw; };
+// packed INT4 W ([rows][Kpad/2], canonical packing) tiled for k_wgmma_i4w_t*: [ceil(rows/256)][Kpad/64][256][32],
+// row segment (n, kt) = packed bytes 32kt..32kt+31 of row n (codes 64kt..64kt+63), no swizzle, rows past `rows` zero
+static std::vector<uint8_t> tiledPacked4(const std::vector<uint8_t>& src, int rows, int Kpad) {
+    int RB = (rows + 255) / 256, KT = Kpad / 64;
+    std::vector<uint8_t> o((size_t)RB * 256 * Kpad / 2, 0);
+    for (int r = 0; r < rows; r++)
+        for (int kt = 0; kt < KT; kt++)
+            memcpy(&o[((size_t)(r / 256) * KT + kt) * 256 * 32 + (size_t)(r % 256) * 32], &src[(size_t)r * Kpad / 2 + (size_t)kt * 32], 32);
+    return o;
+}
+struct Data { int M, N, Kpad, bits, r; uint8_t *a, *w, *a8 = nullptr, *at[4] = {}, *wt[4] = {}; size_t atBytes = 0; float *sa, *sw, *bias, *y; uint16_t *lr, *up; std::vector<uint8_t> ha, hw; std::vector<float> hsa, hsw; };
 
 static Data make(int M, int N, int Kpad, int bits, int r, std::mt19937& rng) {
     Data d{M, N, Kpad, bits, r};
     size_t ra = (size_t)Kpad * bits / 8;
     d.ha.resize((size_t)M * ra); d.hw.resize((size_t)N * ra);
-    for (auto& b : d.ha) b = rng() & 0xFF;
-    for (auto& b : d.hw) b = rng() & 0xFF;
+    for (size_t i = 0; i < d.ha.size(); i += 4) { uint32_t v = rng(); for (size_t j = i; j < std::min(i + 4, d.ha.size()); j++, v >>= 8) d.ha[j] = v & 0xFF; }
+    for (size_t i = 0; i < d.hw.size(); i += 4) { uint32_t v = rng(); for (size_t j = i; j < std::min(i + 4, d.hw.size()); j++, v >>= 8) d.hw[j] = v & 0xFF; }
     std::uniform_real_distribution<float> us(0.001f, 0.02f), ub(-1.0f, 1.0f);
     d.hsa.resize(M); d.hsw.resize(N);
     for (auto& v : d.hsa) v = us(rng);
@@ -144,10 +177,15 @@ static Data make(int M, int N, int Kpad, int bits, int r, std::mt19937& rng) {
             a8[2 * i] = (uint8_t)(lo >= 8 ? lo - 16 : lo); a8[2 * i + 1] = (uint8_t)(hi >= 8 ? hi - 16 : hi);
         }
         CK(cudaMalloc(&d.a8, a8.size())); CK(cudaMemcpy(d.a8, a8.data(), a8.size(), cudaMemcpyHostToDevice));
+        // k_wgmma_i4w_t*: A tiled (64-byte segments) from the bytes, W packed tiled
+        std::vector<uint8_t> at = tiled(a8, M, Kpad, 128, 64), wt = tiledPacked4(d.hw, N, Kpad);
+        d.atBytes = at.size();
+        CK(cudaMalloc(&d.at[3], at.size())); CK(cudaMemcpy(d.at[3], at.data(), at.size(), cudaMemcpyHostToDevice));
+        CK(cudaMalloc(&d.wt[3], wt.size())); CK(cudaMemcpy(d.wt[3], wt.data(), wt.size(), cudaMemcpyHostToDevice));
     }
     return d;
 }
-static void release(Data& d) { if (d.a8) cudaFree(d.a8); for (int v = 1; v <= 2; v++) if (d.at[v]) { cudaFree(d.at[v]); cudaFree(d.wt[v]); } cudaFree(d.a); cudaFree(d.w); cudaFree(d.sa); cudaFree(d.sw); cudaFree(d.bias); cudaFree(d.y); cudaFree(d.lr); cudaFree(d.up); }
+static void release(Data& d) { if (d.a8) cudaFree(d.a8); for (int v = 1; v <= 3; v++) if (d.at[v]) { cudaFree(d.at[v]); cudaFree(d.wt[v]); } cudaFree(d.a); cudaFree(d.w); cudaFree(d.sa); cudaFree(d.sw); cudaFree(d.bias); cudaFree(d.y); cudaFree(d.lr); cudaFree(d.up); }
 
 static int code(const std::vector<uint8_t>& v, size_t rowBytes, int row, int k, int bits) {
     if (bits == 8) return (int8_t)v[(size_t)row * rowBytes + k];
@@ -237,6 +275,33 @@ static float timeit(Kern& k, int M, int N, int Kpad, int bits, int r, std::mt199
     return median(t);
 }
 
+// the same timing on prepared operands (one Data per shape for all kernels)
+static float timeD(Kern& k, Data& d, int yBf16) {
+    const uint8_t* src = k.a8 ? d.a8 : k.tiled ? d.at[k.tiled] : d.a;
+    const uint8_t* w = k.tiled ? d.wt[k.tiled] : d.w;
+    size_t sz = k.tiled ? d.atBytes : (size_t)d.M * d.Kpad * (k.a8 ? 8 : d.bits) / 8;
+    int nsets = (int)std::min<size_t>(32, std::max<size_t>(2, (200UL << 20) / sz + 1));
+    std::vector<uint8_t*> as;
+    for (int i = 0; i < nsets; i++) {
+        uint8_t* a; CK(cudaMalloc(&a, sz)); CK(cudaMemcpy(a, src, sz, cudaMemcpyDeviceToDevice)); as.push_back(a);
+    }
+    cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+    int it = 0;
+    for (int i = 0; i < 5; i++) launch(k, as[it++ % nsets], w, d.M, d.N, d.Kpad, d.sa, d.sw, d.lr, d.up, 0, d.bias, d.y, yBf16);
+    CK(cudaGetLastError());
+    std::vector<float> t;
+    for (int s = 0; s < 40; s++) {
+        cudaEventRecord(e0);
+        for (int i = 0; i < 10; i++) launch(k, as[it++ % nsets], w, d.M, d.N, d.Kpad, d.sa, d.sw, d.lr, d.up, 0, d.bias, d.y, yBf16);
+        cudaEventRecord(e1); cudaEventSynchronize(e1);
+        float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms * 1000 / 10);
+    }
+    CK(cudaGetLastError());
+    cudaEventDestroy(e0); cudaEventDestroy(e1);
+    for (auto a : as) cudaFree(a);
+    return median(t);
+}
+
 // peak of back-to-back m64n256k32 wgmma from shared memory (no loads), 2 warpgroups per SM
 __global__ void __launch_bounds__(256, 1) k_wgmma_peak(int* out, int iters) {
     extern __shared__ __align__(1024) uint8_t dsm[];
@@ -310,14 +375,116 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "t4")) {   // every tiled kernel: checks, then timings against the untiled ones
+        setvbuf(stdout, nullptr, _IOLBF, 0);
+        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
+        printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
+        g_sms = q.multiProcessorCount;
+        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
+        CK(cudaFuncSetAttribute(k_wgmma_peak, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+        std::mt19937 rng(11);
+        int fails = 0, n = 0;
+        const bool only = argc > 2;   // t4 K...: check and time only the named kernels (and their peers)
+        auto want = [&](const char* kn) { if (!only) return true; for (int i = 2; i < argc; i++) if (!strcmp(argv[i], kn)) return true; return false; };
+        const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8_t"}, {"k_gemm_i8", "k_wgmma_i8_t_n128"},
+                                  {"k_gemm_i4", "k_wgmma_i4w_t"}, {"k_gemm_i4", "k_wgmma_i4w_t_n128"}};
+        // M, N, Kpad (INT8; INT4: a multiple of 256), r, bias: edges in M and N (odd N, N % 8 != 0, 8-column edge
+        // tiles, the second half of a 256-row W block), low rank with bias, K = 1152 (+128 for INT4)
+        int shapes[][5] = {{512, 512, 384, 0, 0}, {300, 200, 384, 32, 1}, {4096, 3072, 3072, 0, 1}, {1000, 4608, 1152, 16, 0},
+                           {77, 12288, 1024, 64, 1}, {129, 130, 384, 16, 1}, {200, 264, 256, 0, 1}, {70, 77, 256, 0, 0},
+                           {256, 3072, 3072, 0, 1}, {333, 392, 640, 8, 1}};
+        for (auto& pr : pairs) {
+            if (!want(pr[1])) continue;
+            const bool i8 = strstr(pr[0], "i8") != nullptr;
+            for (auto& sh : shapes) {
+                // INT4: the next multiple of 256 (1152 -> 1280: K = 1152 + 128 as the other checks)
+                const int kp = i8 ? sh[2] : (sh[2] + 255) / 256 * 256;
+                fails += !check(pr[0], pr[1], sh[0], sh[1], kp, sh[3], sh[4] != 0, rng); n++;
+            }
+        }
+        for (const char* v : {"k_wgmma_i8_t_n128s6", "k_wgmma_i8_t_n128s11", "k_wgmma_i4w_t_s3", "k_wgmma_i4w_t_bulk4",
+                              "k_wgmma_i4w_t_n128s6", "k_wgmma_i4w_t_n128s9"}) {   // the measured variants: fewer shapes
+            if (!want(v)) continue;
+            const bool i8 = strstr(v, "i8") != nullptr;
+            fails += !check(i8 ? "k_gemm_i8" : "k_gemm_i4", v, 300, 200, i8 ? 384 : 768, 32, true, rng); n++;
+            fails += !check(i8 ? "k_gemm_i8" : "k_gemm_i4", v, 4096, 3072, 3072, 0, true, rng); n++;
+            fails += !check(i8 ? "k_gemm_i8" : "k_gemm_i4", v, 129, 130, 512, 16, true, rng); n++;
+        }
+        printf("checks: %d of %d failed\n", fails, n);
+        if (fails) return 1;
+        if (getenv("NOBENCH")) return 0;
+        {
+            int* o; CK(cudaMalloc(&o, 4));
+            int iters = 20000, blocks = q.multiProcessorCount;
+            cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+            k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, 100); CK(cudaGetLastError());
+            std::vector<float> t;
+            for (int s = 0; s < 5; s++) {
+                cudaEventRecord(e0); k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
+                float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
+            }
+            CK(cudaGetLastError());
+            printf("peak wgmma m64n256k32 s8: %.1f TOPS\n", 2.0 * 64 * 256 * 32 * 4 * 2 * (double)iters * blocks / (median(t) * 1e-3) / 1e12);
+        }
+        // bias, r = 0; each line: one Data for all kernels of a width, F32 and BF16 output
+        int bs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
+        for (auto& b : bs)
+            for (int M : {256, 1024, 4096}) {
+                const int K = b[0], N = b[1];
+                const bool few = 2L * ((M + 127) / 128) * ((N + 255) / 256) < g_sms;
+                for (int bits : {8, 4}) {
+                    std::vector<const char*> ks = bits == 8
+                        ? std::vector<const char*>{"k_wgmma_i8", "k_wgmma_i8_n128", "k_wgmma_i8_t", "k_wgmma_i8_t_n128"}
+                        : std::vector<const char*>{"k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i4w_t", "k_wgmma_i4w_t_n128"};
+                    if (M == 4096 && K == 3072 && N == 3072 && bits == 8) ks.push_back("k_wgmma_i8_t_n128s6");
+                    if (M == 256 && bits == 8) { ks.push_back("k_wgmma_i8_t_n128s6"); ks.push_back("k_wgmma_i8_t_n128s11"); }
+                    if (M == 4096 && bits == 4) ks.push_back("k_wgmma_i4w_t_bulk4");
+                    if (M == 256 && bits == 4) { ks.push_back("k_wgmma_i4w_t_n128s6"); ks.push_back("k_wgmma_i4w_t_n128s9"); }
+                    if (only) { std::vector<const char*> k2; for (auto kn : ks) if (want(kn) || !strstr(kn, "_t")) k2.push_back(kn); ks = k2; }
+                    Data d = make(M, N, bits == 8 ? (K + 127) / 128 * 128 : (K + 255) / 256 * 256, bits, 0, rng);
+                    for (int yb : {1, 0}) {
+                        printf("RESULT M=%d K=%d N=%d W%dA%d %s (pick: %s)", M, K, N, bits, bits, yb ? "BF16" : "F32", few ? "n128" : "n256");
+                        for (auto kn : ks) {
+                            float us = timeD(K_(kn), d, yb);
+                            printf("  %s %.2f us %.0f TOPS", kn, us, 2.0 * M * N * K / us / 1e6);
+                        }
+                        printf("\n");
+                    }
+                    release(d);
+                }
+            }
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "prof")) {   // one launch per kernel at M=4096, K=N=3072, BF16 out (for a profiler)
         cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
         g_sms = q.multiProcessorCount;
         for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         std::mt19937 rng(7);
-        Data d = make(4096, 3072, 3072, 8, 0, rng);
-        for (int i = 2; i < argc; i++) { launch(K_(argv[i]), d.a, d.w, 4096, 3072, 3072, d.sa, d.sw, d.lr, d.up, 0, d.bias, d.y, 1); CK(cudaDeviceSynchronize()); }
-        release(d);
+        Data d = make(4096, 3072, 3072, 8, 0, rng), d4 = make(4096, 3072, 3072, 4, 0, rng);
+        for (int i = 2; i < argc; i++) {
+            Kern& k = K_(argv[i]);
+            Data& e = k.a8 || k.tiled == 3 ? d4 : d;
+            launch(k, k.a8 ? e.a8 : k.tiled ? e.at[k.tiled] : e.a, k.tiled ? e.wt[k.tiled] : e.w, 4096, 3072, 3072, e.sa, e.sw, e.lr, e.up, 0, e.bias, e.y, 1);
+            CK(cudaDeviceSynchronize());
+        }
+        release(d); release(d4);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "x")) {   // timing only, BF16 out: x M K N kernel...
+        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
+        g_sms = q.multiProcessorCount;
+        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
+        std::mt19937 rng(7);
+        int M = atoi(argv[2]), K = atoi(argv[3]), N = atoi(argv[4]);
+        Data d = make(M, N, K, 8, 0, rng), d4 = make(M, N, K, 4, 0, rng);
+        printf("RESULT x M=%d K=%d N=%d BF16", M, K, N);
+        for (int i = 5; i < argc; i++) {
+            Kern& k = K_(argv[i]);
+            float us = timeD(k, k.a8 || k.tiled == 3 ? d4 : d, 1);
+            printf("  %s %.2f", argv[i], us);
+        }
+        printf("\n");
+        release(d); release(d4);
         return 0;
     }
     setvbuf(stdout, nullptr, _IOLBF, 0);

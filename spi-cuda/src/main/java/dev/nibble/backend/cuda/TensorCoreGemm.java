@@ -35,18 +35,34 @@ final class TensorCoreGemm {
      */
     static final int WGMMA_SMEM_SMALL = 4 * (128 + 256) * 128 + 1024;
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128",
-            "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t");
+            "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t", "k_wgmma_i8_t_n128",
+            "k_wgmma_i4w_t", "k_wgmma_i4w_t_n128");
     /**
-     * k_wgmma_i8_t (per-row INT8 GEMM on TILED operands, see {@link #launchTiled}): threads per block
-     * and dynamic shared memory (6 stages of 384 rows x 64 bytes, the BF16 output tile, operands, barriers).
+     * The GEMMs on TILED operands (k_wgmma_i8_t*, k_wgmma_i4w_t*, see {@link #launchTiled}): threads per block
+     * (two consumer warpgroups, one producer warpgroup) and their dynamic shared memory (the values the
+     * static_asserts in nibble_wgmma.cu pin). k_wgmma_i8_t: 6 stages of 384 rows x 64 bytes, the BF16 output
+     * tile, epilogue operands, barriers.
      */
     static final int WGMMA_T_THREADS = 384;
     static final int WGMMA_T_SMEM = 6 * (128 + 256) * 64 + 128 * (2 * 256 + 16) + 4 * 256 * 4 + 2 * 6 * 8 + 1024;
+    /** k_wgmma_i8_t_n128: 8 stages of 256 rows x 64 bytes, the 128 x 128 BF16 output tile, operands, barriers. */
+    static final int WGMMA_T_N128_SMEM = 8 * (128 + 128) * 64 + 128 * (2 * 128 + 16) + 4 * 128 * 4 + 2 * 8 * 8 + 1024;
+    /**
+     * k_wgmma_i4w_t: 6 stages of [A 128 x 64 | INT8 W 256 x 64 | packed W 256 x 32] bytes, epilogue operands, the
+     * per-warp output slabs (8 x 16 rows of 36 floats), three barriers per stage.
+     */
+    static final int WGMMA_I4W_T_SMEM = 6 * ((128 + 256) * 64 + 256 * 32) + 2 * 256 * 4 + 8 * 16 * 36 * 4 + 3 * 6 * 8 + 1024;
+    /** k_wgmma_i4w_t_n128: 8 stages of [A 128 x 64 | INT8 W 128 x 64 | packed W 128 x 32] bytes, as above. */
+    static final int WGMMA_I4W_T_N128_SMEM = 8 * ((128 + 128) * 64 + 128 * 32) + 128 * (2 * 128 + 16) + 4 * 128 * 4
+            + 3 * 8 * 8 + 1024;
 
     /** @return the dynamic shared memory a wgmma kernel of {@link #WGMMA_KERNELS} is launched with */
     static int wgmmaSmem(String kernel) {
         return switch (kernel) {
             case "k_wgmma_i8_t" -> WGMMA_T_SMEM;
+            case "k_wgmma_i8_t_n128" -> WGMMA_T_N128_SMEM;
+            case "k_wgmma_i4w_t" -> WGMMA_I4W_T_SMEM;
+            case "k_wgmma_i4w_t_n128" -> WGMMA_I4W_T_N128_SMEM;
             case "k_wgmma_i8" -> WGMMA_SMEM;
             default -> WGMMA_SMEM_SMALL;
         };
@@ -182,16 +198,50 @@ final class TensorCoreGemm {
     }
 
     /**
-     * The per-row GEMM on operands stored TILED (compute capability 9.0 with the wgmma module). With Kpad a
-     * multiple of 64: A is {@code [ceil(m/128)][kpad/64][128][64]} bytes (INT8 codes, or the 4-bit codes one per
-     * byte) and the INT8 W {@code [ceil(n/256)][kpad/64][256][64]}; inside each 64-byte row segment, the 16-byte
-     * chunk c of row r is stored at chunk {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past
-     * m / n may hold anything. Each pipeline stage is then two contiguous blocks, copied by the bulk-copy engine (no
-     * tensor map). Same output as k_gemm_i8 on the row-major operands, bit for bit; on an NVIDIA H200 at
-     * 4096 x 3072 x 3072 with BF16 output it is faster than k_wgmma_i8 (docs/benchmarks/cudagemm2.md).
+     * The kernel {@link #launchTiled} runs: k_wgmma_i8_t (INT8 W) or k_wgmma_i4w_t (packed INT4 W), with 128 x 128
+     * tiles ({@code _n128}) when 128 x 256 tiles would fill under half the SMs, as {@link #wgmmaTileN} decides for
+     * the row-major kernels, and for packed INT4 W with a short K (under 2048): on an NVIDIA H200 at K = 1152,
+     * N = 4608 k_wgmma_i4w_t_n128 took 26.1 us at M = 1024 (k_wgmma_i4w_t 30.1) and 70.4 at M = 4096 (69.8);
+     * docs/benchmarks/gemm4.md.
      *
-     * @param bits 8 (W as above); 4 is not supported yet
+     * @throws IllegalArgumentException for weights other than 8 or 4 bits, or kpad not a multiple of the
+     *     tiled layout's K alignment (64; 256 for 4-bit weights)
+     */
+    static String tiledKernel(int bits, int m, int n, int kpad, int sms) {
+        if (bits != 8 && bits != 4) {
+            throw new IllegalArgumentException("tiled GEMM: " + bits + "-bit weights are not supported (8 or 4)");
+        }
+        int align = bits == 4 ? alignment(4) : 64;
+        if (kpad <= 0 || kpad % align != 0) {
+            throw new IllegalArgumentException("tiled GEMM: kpad " + kpad + " is not a positive multiple of " + align);
+        }
+        long tiles256 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 255) / 256);
+        boolean narrow = 2 * tiles256 < sms || (bits == 4 && kpad < 2048);
+        return (bits == 8 ? "k_wgmma_i8_t" : "k_wgmma_i4w_t") + (narrow ? "_n128" : "");
+    }
+
+    /**
+     * The per-row GEMM on operands stored TILED (compute capability 9.0 with the wgmma module). Layouts, with kpad
+     * a multiple of 64 (256 for 4-bit weights):
+     * <ul>
+     *   <li>A: {@code [ceil(m/128)][kpad/64][128][64]} bytes: INT8 codes, or with 4-bit weights the 4-bit codes one
+     *       per byte (values -8..7). Inside each 64-byte row segment, the 16-byte chunk c of row r is stored at chunk
+     *       {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past m may hold anything.</li>
+     *   <li>W, bits 8: {@code [ceil(n/256)][kpad/64][256][64]} bytes, swizzled as A; padding rows may hold
+     *       anything.</li>
+     *   <li>W, bits 4: packed INT4 {@code [ceil(n/256)][kpad/64][256][32]} bytes: row segment (row n, kt) holds
+     *       the 64 codes k = 64kt..64kt+63 of row n in the canonical packing (code 64kt+2i in the low nibble of
+     *       byte i, 64kt+2i+1 in the high nibble, two's complement), NOT swizzled; rows past n are zero. The
+     *       kernel's producer warpgroup unpacks each stage to 16 x code bytes in shared memory.</li>
+     * </ul>
+     * Each pipeline stage is then contiguous blocks copied by the bulk-copy engine (no tensor map). 128 x 128 tiles
+     * when there are few tiles ({@link #tiledKernel}): the same layouts, a tile reading one half of each 256-row W
+     * block. Same output as k_gemm_i8 / k_gemm_i4 (packed activations) on the row-major operands, bit for bit
+     * (spi-cuda/src/test/cuda/wgmma_check.cu); timings in docs/benchmarks/cudagemm2.md and gemm4.md.
+     *
+     * @param bits the weight width: 8 or 4 (activation codes are bytes either way)
      * @param yBf16 as in {@link #launch}
+     * @throws IllegalArgumentException as {@link #tiledKernel}
      */
     /**
      * Whether a fused linear with these weights keeps them tiled for {@link #launchTiled}: compute capability 9.0
@@ -206,11 +256,11 @@ final class TensorCoreGemm {
     static void launchTiled(CudaBackend b, int bits, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
-        if (bits != 8) {
-            throw new IllegalArgumentException("tiled GEMM: " + bits + "-bit weights are not supported");
-        }
-        long tiles = (long) ((n + 255) / 256) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
-        b.launch("k_wgmma_i8_t", (int) Math.min(tiles, b.smCount()), 1, 1, WGMMA_T_THREADS, WGMMA_T_SMEM, tiledA, tiledW,
+        String name = tiledKernel(bits, m, n, kpad, b.smCount());
+        int tile = name.endsWith("_n128") ? 128 : 256;
+        long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+        // persistent: one block per SM walks the tiles
+        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, WGMMA_T_THREADS, wgmmaSmem(name), tiledA, tiledW,
                 m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
     }
 

@@ -9,6 +9,7 @@ import dev.nibble.api.backend.DeviceInfo;
 import dev.nibble.api.backend.Backends;
 import dev.nibble.api.backend.ProviderStatus;
 import dev.nibble.backend.cuda.driver.Drivers;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
@@ -117,5 +118,41 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(true, 4096, 3072, 3200, 0)).as("K not a multiple of 256").isFalse();
         assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(true, 4096, 3072, 3072, 80)).as("rank").isFalse();
         assertThat(TensorCoreGemm.wgmmaInt8ActInt4W(false, 4096, 3072, 3072, 0)).as("not sm_90").isFalse();
+    }
+
+    @Test
+    void tiledGemmKernelsAreListedWithSharedMemoryThatFitsABlock() {
+        for (String k : List.of("k_wgmma_i8_t", "k_wgmma_i8_t_n128", "k_wgmma_i4w_t", "k_wgmma_i4w_t_n128")) {
+            assertThat(TensorCoreGemm.WGMMA_KERNELS).contains(k);
+            assertThat(TensorCoreGemm.wgmmaSmem(k)).as(k).isGreaterThan(TensorCoreGemm.WGMMA_SMEM_SMALL / 2)
+                    .isLessThanOrEqualTo(232448);   // the sm_90 opt-in limit per block
+        }
+        assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i8_t_n128")).isEqualTo(TensorCoreGemm.WGMMA_T_N128_SMEM);
+        assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i4w_t")).isEqualTo(TensorCoreGemm.WGMMA_I4W_T_SMEM);
+        assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i4w_t_n128")).isEqualTo(TensorCoreGemm.WGMMA_I4W_T_N128_SMEM);
+    }
+
+    @Test
+    void tiledGemmPicksTheWeightWidthAndNarrowTilesWhenFewTilesWouldFillTheSms() {
+        // 4096 x 3072: 32 x 12 tiles of 128 x 256, enough for 132 SMs
+        assertThat(TensorCoreGemm.tiledKernel(8, 4096, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_t");
+        assertThat(TensorCoreGemm.tiledKernel(4, 4096, 3072, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
+        // 256 x 3072: 2 x 12 = 24 tiles of 128 x 256 would fill under half of 132 SMs
+        assertThat(TensorCoreGemm.tiledKernel(8, 256, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_t_n128");
+        assertThat(TensorCoreGemm.tiledKernel(4, 256, 3072, 1280, 132)).isEqualTo("k_wgmma_i4w_t_n128");
+        // 256 x 12288: 96 tiles, at least half of 132
+        assertThat(TensorCoreGemm.tiledKernel(4, 256, 12288, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
+        assertThat(TensorCoreGemm.tiledKernel(8, 256, 12288, 3072, 200)).as("more SMs").isEqualTo("k_wgmma_i8_t_n128");
+        assertThat(TensorCoreGemm.tiledKernel(8, 300, 200, 1152 + 64, 132)).as("K a multiple of 64").endsWith("_n128");
+        // packed INT4 W with a short K: 128 x 128 tiles even with many tiles (INT8 keeps 128 x 256)
+        assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 1152 + 128, 132)).isEqualTo("k_wgmma_i4w_t_n128");
+        assertThat(TensorCoreGemm.tiledKernel(8, 1024, 4608, 1152, 132)).isEqualTo("k_wgmma_i8_t");
+        assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 2048, 132)).isEqualTo("k_wgmma_i4w_t");
+        assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(4, 4096, 3072, 1152 + 64, 132))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("256");
+        assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(8, 4096, 3072, 1000, 132))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("64");
+        assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(2, 4096, 3072, 3072, 132))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2-bit");
     }
 }
