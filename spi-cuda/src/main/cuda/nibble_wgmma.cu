@@ -317,13 +317,17 @@ __device__ __forceinline__ void bulk_store(float* y, const float* sbias, bool ha
 // Persistent: block b computes tiles b, b + gridDim.x, ... (tile t: rows (t / tilesN) * 128, columns
 // (t % tilesN) * kBN); the next tile's first loads are in flight during this tile's epilogue.
 // 256 threads: all load (cp.async), warpgroup g computes rows g*64..g*64+63 of the 128 x kBN tile.
-template <int MODE, int kBN, int BK = 128, bool PRE = false, int ST = 0, int TBM = kBM>
+// TW (MODE 0, 128-byte stages): W stored TILED as k_wgmma_i8_t reads it ([N/256][Kpad/64][256][64], 64-byte swizzle),
+// A row-major: the cp.async pipeline takes each 16-byte chunk from its tiled address (for few tiles, where the
+// bulk-copy kernel is slower, the fused linear keeps a single, tiled copy of its weights)
+template <int MODE, int kBN, int BK = 128, bool PRE = false, int ST = 0, int TBM = kBM, bool TW = false>
 __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_t* __restrict__ W, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
         const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y,
         int yBf16) {
     static_assert(BK == 128 || (BK == 64 && MODE == 0), "64-byte stages: INT8 only");
     static_assert(TBM == kBM || (MODE == 0 && BK == 128), "192-row tiles: INT8, 128-byte stages only");
+    static_assert(!TW || (MODE == 0 && BK == 128 && TBM == kBM), "tiled W: INT8, 128-byte stages");
     using C = Cfg<MODE, kBN, BK, PRE, ST, TBM>;
     constexpr int NT = TBM * 2;                        // threads: TBM / 64 warpgroups
     constexpr int SBK = MODE == 0 ? BK : kBK;         // bytes of K per stage and row
@@ -424,8 +428,15 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         }
 #pragma unroll
         for (int i = 0; i < kBN / RSTEP; i++) {
-            bool ok = n0 + lrow + RSTEP * i < N;
-            cp16(t + (kBM + RSTEP * i) * RB, ok ? pw + i * step + kb : W, ok);
+            const int n = n0 + lrow + RSTEP * i;
+            const bool ok = n < N;
+            const uint8_t* src = pw + i * step + kb;
+            if constexpr (TW) {   // chunk (n, kb + 16·lc) at its tiled address
+                const int k = kb + lc * 16;
+                src = W + (((long long)(n >> 8) * (Kpad >> 6) + (k >> 6)) << 14) + ((n & 255) << 6)
+                        + ((((k >> 4) & 3) ^ ((n >> 1) & 3)) << 4);
+            }
+            cp16(t + (kBM + RSTEP * i) * RB, ok ? src : W, ok);
         }
     };
     // MODE 1: packed chunk c (32 codes) of a row -> INT8 chunks 2c (low nibbles) and 2c+1 (high nibbles);
@@ -609,6 +620,10 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8(WG_ARGS) { nwg::body<0, 256, 128, true>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4(WG_ARGS) { nwg::body<1, 256>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128(WG_ARGS) { nwg::body<0, 128>(WG_PASS); }
+// as k_wgmma_i8_n128 with W in k_wgmma_i8_t's tiled layout (A row-major); WGMMA_SMEM_I8_N128
+extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i8_n128_tw(WG_ARGS) {
+    nwg::body<0, 128, 128, false, 0, nwg::kBM, true>(WG_PASS);
+}
 extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4_n128(WG_ARGS) { nwg::body<1, 128>(WG_PASS); }
 // W4A4 with the activation codes as INT8 bytes (values -8..7: k_tq2 with bits=8, qmin=-8, qmax=7; A is
 // [M][Kpad] bytes) and W packed INT4 ([N][Kpad/2]): only W is unpacked. Same output as k_gemm_i4 with

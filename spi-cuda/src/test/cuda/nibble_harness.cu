@@ -379,11 +379,43 @@ static std::vector<uint8_t> tile_rows(const std::vector<uint8_t>& src, int rows,
                 = src[(size_t)r * Kpad + k];
     return o;
 }
-// The tiled W8A8 linear as FusedLinear runs it on sm_90 (k_tq3 with tiled = 1, k_wgmma_i8_t on the weights tiled on the
-// host) against the row-major one (k_tq3, k_gemm_i8): scales and codes (at their tiled addresses) identical, the F32
-// output bit-identical, the BF16 output the round-to-nearest-even of it. Regular Hadamard 256 when K allows it.
-static int check_tiled(int M, int K, int N, int r, bool hasBias, int xbf) {
-    const int rot = K % 256 == 0 ? 1 : 0, Kpad = (K + 127) / 128 * 128, Mt = (M + 127) / 128 * 128;
+// packed INT4 rows [rows][Kpad/2] -> k_wgmma_i4w_t's W: [ceil(rows/256)][Kpad/64][256][32], segments unswizzled
+static std::vector<uint8_t> tile_w4(const std::vector<uint8_t>& src, int rows, int Kpad) {
+    std::vector<uint8_t> o((size_t)((rows + 255) / 256) * 256 * Kpad / 2, 0);
+    for (int r = 0; r < rows; r++)
+        for (int s = 0; s < Kpad / 64; s++)
+            memcpy(&o[(((size_t)(r / 256) * (Kpad / 64) + s) * 256 + r % 256) * 32], &src[(size_t)r * Kpad / 2 + s * 32], 32);
+    return o;
+}
+// the kernel TensorCoreGemm.tiledKernel picks (and whether it reads A tiled)
+static const char* tiled_kernel(int bits, int M, int N, int Kpad, bool* tiledA) {
+    long tiles256 = (long)((M + 127) / 128) * ((N + 255) / 256);
+    bool narrow = 2 * tiles256 < g_sms || (bits == 4 && Kpad < 2048);
+    *tiledA = true;
+    if (narrow && bits == 8 && Kpad % 128 == 0) { *tiledA = false; return "k_wgmma_i8_n128_tw"; }
+    return bits == 8 ? (narrow ? "k_wgmma_i8_t_n128" : "k_wgmma_i8_t") : (narrow ? "k_wgmma_i4w_t_n128" : "k_wgmma_i4w_t");
+}
+static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int M, int N, int Kpad, const float* sa, const float* sw,
+                         const void* lr, const void* up, int r, const float* bias, void* y, int yb) {
+    const bool n128 = strstr(kn, "n128") != nullptr;
+    const int tile = n128 ? 128 : 256;
+    dim3 grid(std::min(((N + tile - 1) / tile) * ((M + 127) / 128), g_sms));
+    if (!strcmp(kn, "k_wgmma_i8_t")) k_wgmma_i8_t<<<grid, 384, WGMMA_T_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i8_t_n128")) k_wgmma_i8_t_n128<<<grid, 384, WGMMA_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i4w_t")) k_wgmma_i4w_t<<<grid, 384, WGMMA_I4W_T_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i4w_t_n128")) k_wgmma_i4w_t_n128<<<grid, 384, WGMMA_I4W_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+}
+// The tiled linear as FusedLinear runs it on sm_90 (k_tq3 writing the codes one per byte, tiled when the kernel reads A
+// tiled; the GEMM TensorCoreGemm.tiledKernel picks on the weights tiled on the host) against the row-major path the
+// conformance kit validated (k_tq3 with packed/INT8 codes, k_gemm_i8 / k_gemm_i4): scales equal, codes equal at their
+// tiled addresses, the F32 output bit-identical, the BF16 output its round-to-nearest-even. Regular Hadamard 256 when
+// K allows it.
+static int check_tiled(int bits, int M, int K, int N, int r, bool hasBias, int xbf) {
+    const int rot = K % 256 == 0 ? 1 : 0, al = bits == 4 ? 256 : 128, Kpad = (K + al - 1) / al * al, Mt = (M + 127) / 128 * 128;
+    const int qmax = bits == 4 ? 7 : 127;
+    bool tA;
+    const char* kn = tiled_kernel(bits, M, N, Kpad, &tA);
     std::vector<float> x((size_t)M * K), bias(N), ws(N);
     for (auto& v : x) v = nrand();
     for (int m = 0; m < M; m++) x[(size_t)m * K + 3] *= 20.0f;
@@ -391,9 +423,10 @@ static int check_tiled(int M, int K, int N, int r, bool hasBias, int xbf) {
     for (size_t i = 0; i < x.size(); i++) xb[i] = bf16(x[i]);
     for (auto& v : bias) v = nrand();
     for (auto& v : ws) v = 0.01f + 0.01f * (float)urand();
-    std::vector<uint8_t> wc((size_t)N * Kpad);
-    for (auto& v : wc) v = (uint8_t)(urand() * 256);
-    std::vector<uint8_t> wt = tile_rows(wc, N, Kpad, 256);
+    const size_t wbytes = (size_t)N * Kpad * bits / 8;
+    std::vector<uint8_t> wc(wbytes);
+    for (auto& v : wc) v = (uint8_t)(urand() * 256);   // any byte is a valid INT8 code or pair of INT4 codes
+    std::vector<uint8_t> wt = bits == 8 ? tile_rows(wc, N, Kpad, 256) : tile_w4(wc, N, Kpad);
     std::vector<uint16_t> lrh((size_t)M * 2 * std::max(r, 1)), uph((size_t)N * std::max(r, 1));
     for (auto& v : lrh) v = bf16(nrand()); for (auto& v : uph) v = bf16(nrand() * 0.05f);
     void *dx, *dlr, *dup, *dy1, *dy2; uint8_t *dac, *dat, *dwc, *dwt; float *das, *das2, *dws, *dbias;
@@ -407,26 +440,28 @@ static int check_tiled(int M, int K, int N, int r, bool hasBias, int xbf) {
     CK(cudaMemcpy(dws, ws.data(), N * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dbias, bias.data(), N * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dlr, lrh.data(), lrh.size() * 2, cudaMemcpyHostToDevice)); CK(cudaMemcpy(dup, uph.data(), uph.size() * 2, cudaMemcpyHostToDevice));
     CK(cudaMemset(dat, 0x5A, (size_t)Mt * Kpad)); CK(cudaMemset(das2, 0xFF, M * 4));
-    launch_tq2(dx, M, K, Kpad, nullptr, nullptr, rot, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, dac, das, nullptr, 0, 0, nullptr, 0, nullptr, 0, xbf, 0);
-    launch_tq2(dx, M, K, Kpad, nullptr, nullptr, rot, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, dat, das2, nullptr, 0, 0, nullptr, 0, nullptr, 0, xbf, 1);
+    // reference codes (packed for INT4) and the codes one per byte, tiled or not, as the kernel reads them
+    launch_tq2(dx, M, K, Kpad, nullptr, nullptr, rot, 256, 1.0f / 16, bits, Kpad, 1, -qmax - 1, qmax, dac, das, nullptr, 0, 0, nullptr, 0, nullptr, 0, xbf, 0);
+    launch_tq2(dx, M, K, Kpad, nullptr, nullptr, rot, 256, 1.0f / 16, 8, Kpad, 1, -qmax - 1, qmax, dat, das2, nullptr, 0, 0, nullptr, 0, nullptr, 0, xbf, tA ? 1 : 0);
     CKL(); CK(cudaDeviceSynchronize());
-    std::vector<uint8_t> hac((size_t)M * Kpad), hat((size_t)Mt * Kpad); std::vector<float> s1(M), s2(M);
+    std::vector<uint8_t> hac((size_t)M * Kpad * bits / 8), hat((size_t)Mt * Kpad); std::vector<float> s1(M), s2(M);
     CK(cudaMemcpy(hac.data(), dac, hac.size(), cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hat.data(), dat, hat.size(), cudaMemcpyDeviceToHost));
     CK(cudaMemcpy(s1.data(), das, M * 4, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(s2.data(), das2, M * 4, cudaMemcpyDeviceToHost));
-    std::vector<uint8_t> want = tile_rows(hac, M, Kpad, 128);
     long badCodes = 0, badScales = memcmp(s1.data(), s2.data(), M * 4) != 0;
     for (int m = 0; m < M; m++) for (int k = 0; k < Kpad; k++) {   // real rows only: padding rows are not written
-        size_t off = ((size_t)(m / 128) * (Kpad / 64) + k / 64) * 8192 + (m % 128) * 64 + ((((k % 64) / 16) ^ ((m >> 1) & 3)) * 16) + k % 16;
-        badCodes += hat[off] != want[off];
+        const int want = bits == 8 ? (int)(int8_t)hac[(size_t)m * Kpad + k]
+                                   : (int)(int8_t)(uint8_t)((hac[(size_t)m * Kpad / 2 + k / 2] >> (4 * (k & 1))) << 4) >> 4;
+        const size_t off = tA ? ((size_t)(m / 128) * (Kpad / 64) + k / 64) * 8192 + (m % 128) * 64 + ((((k % 64) / 16) ^ ((m >> 1) & 3)) * 16) + k % 16
+                              : (size_t)m * Kpad + k;
+        badCodes += (int)(int8_t)hat[off] != want;
     }
     long badF = 0, badB = 0;
-    dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM), tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), g_sms));
-    k_gemm_i8<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, 1, 1, r ? dlr : nullptr, r ? dup : nullptr, r, 1, hasBias ? dbias : nullptr, dy1, 0);
+    dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM);
+    (bits == 8 ? k_gemm_i8 : k_gemm_i4)<<<grid, 256, GEMM_SMEM>>>(dac, dwc, M, N, Kpad, das, dws, 1, 1, r ? dlr : nullptr, r ? dup : nullptr, r, 1, hasBias ? dbias : nullptr, dy1, 0);
     std::vector<float> y1((size_t)M * N); std::vector<uint32_t> y2((size_t)M * N); std::vector<uint16_t> y3((size_t)M * N);
     for (int yb = 0; yb < 2; yb++) {
         CK(cudaMemset(dy2, 0xFF, (size_t)M * N * 4));
-        k_wgmma_i8_t<<<tgrid, 384, WGMMA_T_SMEM>>>(dat, dwt, M, N, Kpad, das2, dws, 1, 1, r ? dlr : nullptr, r ? dup : nullptr, r, 1,
-                                                  hasBias ? dbias : nullptr, dy2, yb);
+        launch_tiled(kn, dat, dwt, M, N, Kpad, das2, dws, r ? dlr : nullptr, r ? dup : nullptr, r, hasBias ? dbias : nullptr, dy2, yb);
         CKL(); CK(cudaDeviceSynchronize());
         CK(cudaMemcpy(y1.data(), dy1, y1.size() * 4, cudaMemcpyDeviceToHost));
         if (yb == 0) {
@@ -438,9 +473,9 @@ static int check_tiled(int M, int K, int N, int r, bool hasBias, int xbf) {
         }
     }
     const bool ok = badCodes == 0 && badScales == 0 && badF == 0 && badB == 0;
-    printf("tiled w8a8 %s M=%d K=%d N=%d r=%d%s x=%s: code mismatches %ld, scales %s, F32 mismatches %ld, BF16 mismatches %ld -> %s\n",
-           rot ? "had256" : "none", M, K, N, r, hasBias ? " bias" : "", xbf ? "BF16" : "F32", badCodes, badScales ? "differ" : "equal",
-           badF, badB, ok ? "OK" : "FAIL");
+    printf("tiled w%da%d %s %s M=%d K=%d N=%d r=%d%s x=%s: code mismatches %ld, scales %s, F32 mismatches %ld, BF16 mismatches %ld -> %s\n",
+           bits, bits, kn, rot ? "had256" : "none", M, K, N, r, hasBias ? " bias" : "", xbf ? "BF16" : "F32", badCodes,
+           badScales ? "differ" : "equal", badF, badB, ok ? "OK" : "FAIL");
     for (void* q : {dx, (void*)dac, (void*)dat, (void*)dwc, (void*)dwt, (void*)das, (void*)das2, (void*)dws, (void*)dbias, dlr, dup, dy1, dy2}) cudaFree(q);
     return ok ? 0 : 1;
 }
@@ -506,6 +541,10 @@ static void set_attrs() {
                    (void*)k_wgmma_i8_g, (void*)k_wgmma_i4_g, (void*)k_wgmma_i4w, (void*)k_wgmma_i4w_n128};
     for (void* f : wfs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8));
     CK(cudaFuncSetAttribute(k_wgmma_i8_t, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_T_SMEM));
+    CK(cudaFuncSetAttribute(k_wgmma_i8_t_n128, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_T_N128_SMEM));
+    CK(cudaFuncSetAttribute(k_wgmma_i4w_t, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_I4W_T_SMEM));
+    CK(cudaFuncSetAttribute(k_wgmma_i4w_t_n128, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_I4W_T_N128_SMEM));
+    CK(cudaFuncSetAttribute(k_wgmma_i8_n128_tw, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8_N128));
 #endif
 }
 
@@ -736,10 +775,15 @@ int main(int argc, char** argv) {
         g_forceSpw = 0;
     }
 #ifdef NIBBLE_WGMMA
-    fails += check_tiled(300, 1152, 200, 0, true, 0);
-    fails += check_tiled(4096, 3072, 3072, 0, true, 1);
-    fails += check_tiled(257, 3072, 130, 32, true, 1);
-    fails += check_tiled(77, 1000, 264, 16, false, 0);
+    for (int bits : {8, 4}) {   // the tiled path of every shape class: 128 x 256 tiles, the narrow kernels, edges
+        fails += check_tiled(bits, 300, 1152, 200, 0, true, 0);
+        fails += check_tiled(bits, 4096, 3072, 3072, 0, true, 1);
+        fails += check_tiled(bits, 256, 3072, 3072, 0, true, 1);
+        fails += check_tiled(bits, 1024, 1152, 4608, 0, true, 1);
+        fails += check_tiled(bits, 257, 3072, 130, 32, true, 1);
+        fails += check_tiled(bits, 77, 1000, 264, 16, false, 0);
+        fails += check_tiled(bits, 1000, 2048, 1000, 64, true, 0);
+    }
 #endif
     fails += check_lrsum(300, 1152, 32, 0);
     fails += check_lrsum(4096, 3072, 32, 1);
@@ -842,7 +886,11 @@ int main(int argc, char** argv) {
             if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 8) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
-            if (v == 11) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16, 1);
+            if (v == 11 || v == 13) {   // the tiled linears as FusedLinear runs them (codes tiled when the GEMM reads them so)
+                bool tA; tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA);
+                launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, v == 11 ? -128 : -8, v == 11 ? 127 : 7, ac, as,
+                           nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16, tA ? 1 : 0);
+            }
             if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw, xb16); }
@@ -868,9 +916,9 @@ int main(int argc, char** argv) {
                 k_wgmma_i4_g<<<wgrid, 256, WGMMA_SMEM_I4_G>>>(ac, wc4, M, N, Kpad, as, ws, G, -1, lrOn ? lr : nullptr, lrOn ? up : nullptr, lrOn ? 32 : 0, 1, bias, y, xb16);   // BF16 in: BF16 out
                 return;
             }
-            if (v == 11) {   // the tiled W8A8 linear: k_tq3 writes A tiled; wc8 holds random codes, read as tiled W
-                dim3 tgrid(std::min(((N + 255) / 256) * ((M + 127) / 128), p.multiProcessorCount));
-                k_wgmma_i8_t<<<tgrid, 384, WGMMA_T_SMEM>>>(ac, wc8, M, N, Kpad, as, ws, 1, 1, nullptr, nullptr, 0, 1, bias, y, 1);
+            if (v == 11 || v == 13) {   // the tiled linears: wc8 / wc4 hold random codes, read as tiled W
+                bool tA;
+                launch_tiled(tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA), ac, v == 11 ? wc8 : wc4, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
                 return;
             }
             if (v >= 8) {   // BF16 output (v 8: W8A8, 9: W4A4 on k_wgmma_i4w); v 10: k_wgmma_i4w with F32 output
@@ -899,9 +947,9 @@ int main(int argc, char** argv) {
         };
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "svdquant_r32_g64", "w4a4_g64", "w4a4_convrot_wgmma", "w8a8_convrot_wgmma",
                                "svdquant_r32_g64_wgmma", "w4a4_g64_wgmma", "w8a8_convrot_wgmma_bf16out", "w4a4_convrot_i4w_bf16out",
-                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out", "svdquant_r32_g64_wgmma_2streams"};
+                               "w4a4_convrot_i4w", "w8a8_tiled_bf16out", "svdquant_r32_g64_wgmma_2streams", "w4a4_tiled_bf16out"};
 #ifdef NIBBLE_WGMMA
-        const int variants = 13;
+        const int variants = 14;
 #else
         const int variants = 4;
 #endif
@@ -916,7 +964,7 @@ int main(int argc, char** argv) {
             // 0 full, 1 tq only, 2 gemm only, 3 tq with the other segments-per-warp choice, 4 k_lr_down only (svdquant)
             for (int part = 0; part < 6; part++) {
                 if ((part == 4 && v != 2 && v != 6) || (part == 3 && altSpw == 0) || (part == 5 && alt4 == 0)) continue;
-                if ((v == 11 || v == 12) && (part == 3 || part == 5)) continue;   // tiled codes, two streams: k_tq3 only
+                if (v >= 11 && (part == 3 || part == 5)) continue;   // tiled codes, two streams: k_tq3 only
                 auto step = [&]() {
                     if (part == 0 || part == 1) tq(v);
                     if (part == 0 || part == 2) gemm(v);

@@ -36,9 +36,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * activation bytes; the shared-memory path widens x first. On compute capability 9.0, W4A4 with per-row
  * scales writes its 4-bit activation codes one per byte and runs k_wgmma_i4w, which unpacks only the weights.
  *
- * <p>Where k_tq3 runs and the tiled GEMM takes the weights ({@link TensorCoreGemm#tiled}: sm_90, per-row scales),
- * the weights are stored only in the {@link TiledOperands} layout and k_tq3 writes the activation codes tiled, so
- * the GEMM's stages are bulk copies (k_wgmma_*_t); same output bit for bit.
+ * <p>Where k_tq3 runs and the tiled GEMM takes the weights ({@link TensorCoreGemm#tiled}: sm_90, per-row scales, W8A8
+ * and W4A4), the weights are stored only in the {@link TiledOperands} layout and k_tq3 writes the activation codes
+ * tiled, so the GEMM's stages are bulk copies (k_wgmma_*_t); for INT8 with few tiles the codes stay row-major and
+ * k_wgmma_i8_n128_tw reads the tiled weights ({@link TensorCoreGemm#tiledKernel}). Same output bit for bit.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -395,12 +396,13 @@ final class FusedLinear implements PreparedLinear {
             boolean int8Act = tiledGemm || (bits == 4 && !grouped && spw > 0
                     && TensorCoreGemm.wgmmaInt8ActInt4W(b.wgmma(), m, n, kpad, rank));
             DType lrType = up == null ? DType.BF16 : up.dtype();
-            long codeRows = tiledGemm ? TiledOperands.paddedRows(m, TiledOperands.A_ROWS) : m;
+            boolean tiledA = tiledGemm && TensorCoreGemm.tiledActivations(bits, m, n, kpad, b.smCount());
+            long codeRows = tiledA ? TiledOperands.paddedRows(m, TiledOperands.A_ROWS) : m;
             try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(codeRows, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
                 if (spw > 0) {
-                    registerPath(in, bf16, int8Act ? 8 : bits, m, k, codes, scales, lr);
+                    registerPath(in, bf16, int8Act ? 8 : bits, tiledA, m, k, codes, scales, lr);
                 } else if (bf16) {
                     try (CudaTensor wide = b.widenBf16(in)) {
                         sharedMemoryPath(wide, m, k, codes, scales, lr);
@@ -425,13 +427,13 @@ final class FusedLinear implements PreparedLinear {
     }
 
     /** @param codeBits 4: packed codes; 8: one code per byte (INT8, or the 4-bit codes for k_wgmma_i4w) */
-    private void registerPath(CudaTensor in, boolean bf16, int codeBits, int m, int k, CudaTensor codes, CudaTensor scales,
-            CudaTensor lr) {
+    private void registerPath(CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int m, int k, CudaTensor codes,
+            CudaTensor scales, CudaTensor lr) {
         int lrDt = up == null ? DType.BF16.ordinal() : up.dtype().ordinal();
         int segments = (kpad + 255) / 256;
         int warps = (segments + spw - 1) / spw;
         if (rank == 0) {
-            launchTq2(warps, in, bf16, codeBits, k, m, codes, scales, null, 0, null, lrDt);
+            launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, null, 0, null, lrDt);
             return;
         }
         int chunks = (kp + 31) / 32;
@@ -440,19 +442,20 @@ final class FusedLinear implements PreparedLinear {
             if (tq3 > 0) {   // k_lr_down on the side stream beside k_tq3, then k_lr_sum (about 4 µs less at 4096 x 3072)
                 b.launchOn(b.forkSide(), "k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi,
                         downLo, m, split[1], chunks, part, bf16 ? 1 : 0);
-                launchTq2(warps, in, bf16, codeBits, k, m, codes, scales, null, 0, null, lrDt);
+                launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, null, 0, null, lrDt);
                 b.joinSide();
                 b.launch("k_lr_sum", (m + 7) / 8, 1, 1, 256, 0, part, split[0], rank, lr, lrDt, lowRankBias, m);
                 return;
             }
             b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi, downLo, m,
                     split[1], chunks, part, bf16 ? 1 : 0);
-            launchTq2(warps, in, bf16, codeBits, k, m, codes, scales, part, split[0], lr, lrDt);
+            launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, part, split[0], lr, lrDt);
         }
     }
 
-    private void launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, int k, int m, CudaTensor codes,
-            CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
+    /** @param tiledA the INT8 codes in the tiled layout (TiledOperands), for k_wgmma_*_t; k_tq3 only */
+    private void launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int k, int m,
+            CudaTensor codes, CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
         int groupArg = replicate ? kpad : gs;
         if (tq3 > 0) {   // k_tq3: W warps per row, 4 / W rows per block where W divides 4
             int w = ((kpad + 255) / 256 + 1) / 2;
@@ -463,7 +466,7 @@ final class FusedLinear implements PreparedLinear {
             String name = "k_tq3_r" + tq3 + (act.clipRatio() < 1f ? "c" : "");
             b.launch(name, (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3_WARP_SMEM, in, k, kpad,
                     smooth, shift, rot, rot == 0 ? 0 : ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(),
-                    act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w, tiledGemm ? 1 : 0);
+                    act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w, tiledA ? 1 : 0);
             return;
         }
         b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,

@@ -36,7 +36,7 @@ final class TensorCoreGemm {
     static final int WGMMA_SMEM_SMALL = 4 * (128 + 256) * 128 + 1024;
     static final List<String> WGMMA_KERNELS = List.of("k_wgmma_i8", "k_wgmma_i4", "k_wgmma_i8_n128", "k_wgmma_i4_n128",
             "k_wgmma_i8_g", "k_wgmma_i4_g", "k_wgmma_i4w", "k_wgmma_i4w_n128", "k_wgmma_i8_t", "k_wgmma_i8_t_n128",
-            "k_wgmma_i4w_t", "k_wgmma_i4w_t_n128");
+            "k_wgmma_i4w_t", "k_wgmma_i4w_t_n128", "k_wgmma_i8_n128_tw");
     /**
      * The GEMMs on TILED operands (k_wgmma_i8_t*, k_wgmma_i4w_t*, see {@link #launchTiled}): threads per block
      * (two consumer warpgroups, one producer warpgroup) and their dynamic shared memory (the values the
@@ -217,7 +217,30 @@ final class TensorCoreGemm {
         }
         long tiles256 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 255) / 256);
         boolean narrow = 2 * tiles256 < sms || (bits == 4 && kpad < 2048);
+        if (narrow && bits == 8 && kpad % alignment(8) == 0) {
+            // the cp.async kernel reading the tiled W, A row-major: at M = 256, K = N = 3072 k_wgmma_i8_t_n128 took
+            // 17.3 us against 14.8 for the row-major pipeline (gemm4.md)
+            return "k_wgmma_i8_n128_tw";
+        }
         return (bits == 8 ? "k_wgmma_i8_t" : "k_wgmma_i4w_t") + (narrow ? "_n128" : "");
+    }
+
+    /**
+     * @return whether the kernel {@link #launchTiled} runs for this shape reads A tiled (false: k_wgmma_i8_n128_tw,
+     *     which reads A row-major {@code [m][kpad]})
+     */
+    static boolean tiledActivations(int bits, int m, int n, int kpad, int sms) {
+        return !tiledKernel(bits, m, n, kpad, sms).endsWith("_tw");
+    }
+
+    /**
+     * Whether a fused linear with these weights keeps them tiled for {@link #launchTiled}: compute capability 9.0
+     * with the wgmma module, per-row scales, rank up to {@link #WGMMA_MAX_RANK}, and a weight width the tiled
+     * kernels take. {@code -Dnibble.cuda.tiled=false} keeps the row-major kernels (for comparisons).
+     */
+    static boolean tiled(boolean available, int bits, boolean grouped, int rank) {
+        return available && !grouped && rank <= WGMMA_MAX_RANK && (bits == 8 || bits == 4)
+                && !"false".equals(System.getProperty("nibble.cuda.tiled"));
     }
 
     /**
@@ -243,24 +266,15 @@ final class TensorCoreGemm {
      * @param yBf16 as in {@link #launch}
      * @throws IllegalArgumentException as {@link #tiledKernel}
      */
-    /**
-     * Whether a fused linear with these weights keeps them tiled for {@link #launchTiled}: compute capability 9.0
-     * with the wgmma module, per-row scales, rank up to {@link #WGMMA_MAX_RANK}, and a weight width the tiled
-     * kernels take. {@code -Dnibble.cuda.tiled=false} keeps the row-major kernels (for comparisons).
-     */
-    static boolean tiled(boolean available, int bits, boolean grouped, int rank) {
-        return available && !grouped && rank <= WGMMA_MAX_RANK && bits == 8
-                && !"false".equals(System.getProperty("nibble.cuda.tiled"));
-    }
-
     static void launchTiled(CudaBackend b, int bits, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
         String name = tiledKernel(bits, m, n, kpad, b.smCount());
-        int tile = name.endsWith("_n128") ? 128 : 256;
+        int tile = name.contains("_n128") ? 128 : 256;
         long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
+        int threads = name.endsWith("_tw") ? 256 : WGMMA_T_THREADS;
         // persistent: one block per SM walks the tiles
-        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, WGMMA_T_THREADS, wgmmaSmem(name), tiledA, tiledW,
+        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, threads, wgmmaSmem(name), tiledA, tiledW,
                 m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
     }
 

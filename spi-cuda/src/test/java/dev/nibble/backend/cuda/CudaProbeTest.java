@@ -122,6 +122,7 @@ class CudaProbeTest {
 
     @Test
     void tiledGemmKernelsAreListedWithSharedMemoryThatFitsABlock() {
+        assertThat(TensorCoreGemm.WGMMA_KERNELS).contains("k_wgmma_i8_n128_tw");
         for (String k : List.of("k_wgmma_i8_t", "k_wgmma_i8_t_n128", "k_wgmma_i4w_t", "k_wgmma_i4w_t_n128")) {
             assertThat(TensorCoreGemm.WGMMA_KERNELS).contains(k);
             assertThat(TensorCoreGemm.wgmmaSmem(k)).as(k).isGreaterThan(TensorCoreGemm.WGMMA_SMEM_SMALL / 2)
@@ -138,12 +139,17 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.tiledKernel(8, 4096, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_t");
         assertThat(TensorCoreGemm.tiledKernel(4, 4096, 3072, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
         // 256 x 3072: 2 x 12 = 24 tiles of 128 x 256 would fill under half of 132 SMs
-        assertThat(TensorCoreGemm.tiledKernel(8, 256, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_t_n128");
+        // INT8: the row-major cp.async pipeline on the tiled W, A row-major
+        assertThat(TensorCoreGemm.tiledKernel(8, 256, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_n128_tw");
+        assertThat(TensorCoreGemm.tiledActivations(8, 256, 3072, 3072, 132)).isFalse();
+        assertThat(TensorCoreGemm.tiledActivations(8, 4096, 3072, 3072, 132)).isTrue();
+        assertThat(TensorCoreGemm.tiledActivations(4, 256, 3072, 3072, 132)).isTrue();
         assertThat(TensorCoreGemm.tiledKernel(4, 256, 3072, 1280, 132)).isEqualTo("k_wgmma_i4w_t_n128");
         // 256 x 12288: 96 tiles, at least half of 132
         assertThat(TensorCoreGemm.tiledKernel(4, 256, 12288, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
-        assertThat(TensorCoreGemm.tiledKernel(8, 256, 12288, 3072, 200)).as("more SMs").isEqualTo("k_wgmma_i8_t_n128");
-        assertThat(TensorCoreGemm.tiledKernel(8, 300, 200, 1152 + 64, 132)).as("K a multiple of 64").endsWith("_n128");
+        assertThat(TensorCoreGemm.tiledKernel(8, 256, 12288, 3072, 200)).as("more SMs").isEqualTo("k_wgmma_i8_n128_tw");
+        assertThat(TensorCoreGemm.tiledKernel(8, 300, 200, 1152 + 64, 132)).as("K a multiple of 64, not 128")
+                .isEqualTo("k_wgmma_i8_t_n128");
         // packed INT4 W with a short K: 128 x 128 tiles even with many tiles (INT8 keeps 128 x 256)
         assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 1152 + 128, 132)).isEqualTo("k_wgmma_i4w_t_n128");
         assertThat(TensorCoreGemm.tiledKernel(8, 1024, 4608, 1152, 132)).isEqualTo("k_wgmma_i8_t");
