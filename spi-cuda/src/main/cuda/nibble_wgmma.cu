@@ -370,6 +370,9 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
     const int arow = tid >> 3, ac = tid & 7;          // MODE 2: A chunk mapping
     const uint8_t* pa;
     const uint8_t* pw;
+    // TW: this thread's W chunks at stage 0 (row n0 + lrow + RSTEP·i, K bytes 16·lc..): the stage kt one is
+    // kt·32 KB on (two 64-byte segments of a 256-row block), and the swizzled chunk is fixed per row
+    const uint8_t* pwt[kBN / RSTEP];
     int m0, n0;
     auto setTile = [&](int t) {
         m0 = (t / tilesN) * TBM;
@@ -377,6 +380,14 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         if constexpr (MODE == 2) pa = A + (long long)(m0 + arow) * Kpad + ac * 16;
         else pa = A + (long long)(m0 + lrow) * rowBytes + lc * 16;
         pw = W + (long long)(n0 + lrow) * rowBytes + lc * 16;
+        if constexpr (TW) {
+#pragma unroll
+            for (int i = 0; i < kBN / RSTEP; i++) {
+                const int n = n0 + lrow + RSTEP * i;
+                pwt[i] = W + (((long long)(n >> 8) * (Kpad >> 6) + (lc >> 2)) << 14) + ((n & 255) << 6)
+                        + (((lc & 3) ^ ((n >> 1) & 3)) << 4);
+            }
+        }
     };
     const uint32_t raw0 = s0 + C::kSTAGES * C::STAGE;
     auto load = [&](int stage, int kt) {
@@ -431,11 +442,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             const int n = n0 + lrow + RSTEP * i;
             const bool ok = n < N;
             const uint8_t* src = pw + i * step + kb;
-            if constexpr (TW) {   // chunk (n, kb + 16·lc) at its tiled address
-                const int k = kb + lc * 16;
-                src = W + (((long long)(n >> 8) * (Kpad >> 6) + (k >> 6)) << 14) + ((n & 255) << 6)
-                        + ((((k >> 4) & 3) ^ ((n >> 1) & 3)) << 4);
-            }
+            if constexpr (TW) src = pwt[i] + ((long long)kt << 15);   // chunk (n, kb + 16·lc) at its tiled address
             cp16(t + (kBM + RSTEP * i) * RB, ok ? src : W, ok);
         }
     };
