@@ -200,8 +200,9 @@ public final class GpuChecks {
     /** On a device with the wgmma kernels (sm_90), per-row W8A8 keeps its weights tiled for the bulk-copy GEMM. */
     void tiledGemmOnWgmmaDevices() {
         CudaBackend cb = (CudaBackend) b;
-        QuantizedLinear plan = QuantizedLinear.builder("tiled", 1152, 200).rotation(new Rotation.RegularHadamard(256))
-                .weight(Quantizer.quantize(randn(200, 1152, 0.1f), QuantScheme.symmetric(8, Granularity.PER_CHANNEL)))
+        Rotation rot = new Rotation.RegularHadamard(256);
+        QuantizedLinear plan = QuantizedLinear.builder("tiled", 1152, 200).rotation(rot)
+                .weight(Quantizer.quantize(randn(200, rot.outputDim(1152), 0.1f), QuantScheme.symmetric(8, Granularity.PER_CHANNEL)))
                 .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(8, Granularity.PER_TOKEN))).build();
         try (PreparedLinear p = b.prepare(plan)) {
             boolean tiled = p instanceof FusedLinear f && f.tiledGemm();
