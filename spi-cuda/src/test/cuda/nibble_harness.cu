@@ -392,6 +392,9 @@ static const char* tiled_kernel(int bits, int M, int N, int Kpad, bool* tiledA) 
     long tiles256 = (long)((M + 127) / 128) * ((N + 255) / 256);
     bool narrow = 2 * tiles256 < g_sms || (bits == 4 && Kpad < 2048);
     *tiledA = true;
+    // TensorCoreGemm.unpackW4First: W4 unpacked by k_wgmma_w4t_to_w8t, then the INT8 kernel, from 1024 rows where INT8
+    // takes 128 x 256 tiles
+    if (bits == 4 && M >= 1024 && 2 * tiles256 >= g_sms && Kpad % 256 == 0) return "k_wgmma_w4t_to_w8t+k_wgmma_i8_t";
     if (narrow && bits == 8 && Kpad % 128 == 0) { *tiledA = false; return "k_wgmma_i8_n128_tw"; }
     return bits == 8 ? (narrow ? "k_wgmma_i8_t_n128" : "k_wgmma_i8_t") : (narrow ? "k_wgmma_i4w_t_n128" : "k_wgmma_i4w_t");
 }
@@ -404,7 +407,15 @@ static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int
     else if (!strcmp(kn, "k_wgmma_i8_t_n128")) k_wgmma_i8_t_n128<<<grid, 384, WGMMA_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else if (!strcmp(kn, "k_wgmma_i4w_t")) k_wgmma_i4w_t<<<grid, 384, WGMMA_I4W_T_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else if (!strcmp(kn, "k_wgmma_i4w_t_n128")) k_wgmma_i4w_t_n128<<<grid, 384, WGMMA_I4W_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
-    else k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i8_n128_tw")) k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else {   // k_wgmma_w4t_to_w8t+k_wgmma_i8_t: the W4 weights unpacked into a transient INT8 copy first
+        static uint8_t* w8 = nullptr; static size_t cap = 0;
+        const size_t rows = (size_t)(N + 255) / 256 * 256, bytes = rows * Kpad;
+        if (bytes > cap) { if (w8) cudaFree(w8); CK(cudaMalloc(&w8, bytes)); cap = bytes; }
+        const long long chunks = (long long)(bytes / 16);
+        k_wgmma_w4t_to_w8t<<<(unsigned)((chunks + 255) / 256), 256>>>(W, w8, chunks);
+        launch_tiled("k_wgmma_i8_t", A, w8, M, N, Kpad, sa, sw, lr, up, r, bias, y, yb);
+    }
 }
 // The tiled linear as FusedLinear runs it on sm_90 (k_tq3 writing the codes one per byte, tiled when the kernel reads A
 // tiled; the GEMM TensorCoreGemm.tiledKernel picks on the weights tiled on the host) against the row-major path the

@@ -3,6 +3,7 @@ package dev.nibble.backend.cuda;
 import dev.nibble.api.DType;
 import dev.nibble.api.Granularity;
 import dev.nibble.api.QuantScheme;
+import dev.nibble.api.Shape;
 import java.util.List;
 
 /**
@@ -71,6 +72,8 @@ final class TensorCoreGemm {
     static final int WGMMA_GROUPED_TILE_N = 128;
     /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
     static final int WGMMA_MAX_RANK = 64;
+    /** Rows from which {@link #unpackW4First} unpacks (break-even estimated at ~750 rows on an H200). */
+    static final int UNPACK_W4_MIN_M = 1024;
 
     private TensorCoreGemm() {
     }
@@ -226,6 +229,18 @@ final class TensorCoreGemm {
     }
 
     /**
+     * Whether a W4A4 forward on tiled weights unpacks them first (k_wgmma_w4t_to_w8t into a transient INT8 copy, then
+     * k_wgmma_i8_t) rather than in the GEMM's producer (k_wgmma_i4w_t): from {@link #UNPACK_W4_MIN_M} rows on, where
+     * the INT8 GEMM takes 128 x 256 tiles. The producer's unpack competes with the tensor cores for shared memory
+     * (gemm4.md); the separate pass moves 1.5 bytes per weight once per forward, whatever M, so it pays only for
+     * enough rows: on an NVIDIA H200 it saved 3-62 us at M = 1024 and 4096 on every benchmark shape, and cost 12 us at
+     * M = 256, K = 3072, N = 12288 (docs/benchmarks.md, session 4).
+     */
+    static boolean unpackW4First(int m, int n, int kpad, int sms) {
+        return m >= UNPACK_W4_MIN_M && kpad % alignment(4) == 0 && tiledKernel(8, m, n, kpad, sms).equals("k_wgmma_i8_t");
+    }
+
+    /**
      * @return whether the kernel {@link #launchTiled} runs for this shape reads A tiled (false: k_wgmma_i8_n128_tw,
      *     which reads A row-major {@code [m][kpad]})
      */
@@ -269,6 +284,15 @@ final class TensorCoreGemm {
     static void launchTiled(CudaBackend b, int bits, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
+        if (bits == 4 && unpackW4First(m, n, kpad, b.smCount())) {
+            long rows = TiledOperands.paddedRows(n, TiledOperands.W_ROWS);
+            try (CudaTensor w8 = b.alloc(DType.I8, Shape.of(rows, kpad))) {
+                long chunks = rows * kpad / 16;
+                b.launch("k_wgmma_w4t_to_w8t", (int) ((chunks + 255) / 256), 1, 1, 256, 0, tiledW, w8, chunks);
+                launchTiled(b, 8, tiledA, w8, m, n, kpad, sa, sw, lr, up, r, lrType, bias, y, yBf16);
+            }
+            return;
+        }
         String name = tiledKernel(bits, m, n, kpad, b.smCount());
         int tile = name.contains("_n128") ? 128 : 256;
         long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);

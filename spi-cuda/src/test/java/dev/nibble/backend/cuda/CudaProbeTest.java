@@ -144,6 +144,12 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.tiledActivations(8, 256, 3072, 3072, 132)).isFalse();
         assertThat(TensorCoreGemm.tiledActivations(8, 4096, 3072, 3072, 132)).isTrue();
         assertThat(TensorCoreGemm.tiledActivations(4, 256, 3072, 3072, 132)).isTrue();
+        // W4A4 unpacks its weights first where the INT8 GEMM takes 128 x 256 tiles
+        assertThat(TensorCoreGemm.unpackW4First(4096, 3072, 3072, 132)).isTrue();
+        assertThat(TensorCoreGemm.unpackW4First(1024, 4608, 1280, 132)).isTrue();
+        assertThat(TensorCoreGemm.unpackW4First(256, 3072, 3072, 132)).isFalse();
+        assertThat(TensorCoreGemm.unpackW4First(256, 3072, 12288, 132)).as("many tiles, too few rows").isFalse();
+        assertThat(TensorCoreGemm.unpackW4First(4096, 3072, 3072 + 128, 132)).as("INT4 alignment").isFalse();
         assertThat(TensorCoreGemm.tiledKernel(4, 256, 3072, 1280, 132)).isEqualTo("k_wgmma_i4w_t_n128");
         // 256 x 12288: 96 tiles, at least half of 132
         assertThat(TensorCoreGemm.tiledKernel(4, 256, 12288, 3072, 132)).isEqualTo("k_wgmma_i4w_t");

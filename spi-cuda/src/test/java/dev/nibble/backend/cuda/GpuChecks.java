@@ -197,17 +197,46 @@ public final class GpuChecks {
         }
     }
 
-    /** On a device with the wgmma kernels (sm_90), per-row W8A8 keeps its weights tiled for the bulk-copy GEMM. */
+    /**
+     * On a device with the wgmma kernels (sm_90), per-row W8A8 and W4A4 keep their weights tiled; every tiled dispatch
+     * (128 x 256 tiles, the narrow kernels, W4 unpacked first) gives the row-major path's output bit for bit
+     * ({@code -Dnibble.cuda.tiled=false} prepares the row-major layer in the same process).
+     */
     void tiledGemmOnWgmmaDevices() {
         CudaBackend cb = (CudaBackend) b;
         Rotation rot = new Rotation.RegularHadamard(256);
-        QuantizedLinear plan = QuantizedLinear.builder("tiled", 1152, 200).rotation(rot)
-                .weight(Quantizer.quantize(randn(200, rot.outputDim(1152), 0.1f), QuantScheme.symmetric(8, Granularity.PER_CHANNEL)))
-                .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(8, Granularity.PER_TOKEN))).build();
-        try (PreparedLinear p = b.prepare(plan)) {
-            boolean tiled = p instanceof FusedLinear f && f.tiledGemm();
-            System.out.printf(Locale.ROOT, "  w8a8 per-row: tiled GEMM %b (wgmma kernels %b)%n", tiled, cb.wgmma());
-            check(tiled == cb.wgmma(), "w8a8 per-row: tiled GEMM " + tiled + " on a device with wgmma " + cb.wgmma());
+        for (int bits : new int[] {8, 4}) {
+            for (int[] mn : new int[][] {{2048, 2048}, {256, 640}, {1000, 3000}}) {
+                int m = mn[0];
+                int n = mn[1];
+                QuantizedLinear plan = QuantizedLinear.builder("tiled", 1152, n).rotation(rot)
+                        .weight(Quantizer.quantize(randn(n, rot.outputDim(1152), 0.1f),
+                                QuantScheme.symmetric(bits, Granularity.PER_CHANNEL)))
+                        .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(bits, Granularity.PER_TOKEN)))
+                        .bias(randn(1, n, 1f).reshape(n)).build();
+                Tensor x = randn(m, 1152, 1f);
+                float[] rowMajor;
+                String old = System.getProperty("nibble.cuda.tiled");
+                System.setProperty("nibble.cuda.tiled", "false");
+                try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
+                    check(!(p instanceof FusedLinear f) || !f.tiledGemm(), "tiled=false keeps the row-major layout");
+                    rowMajor = b.download(y).toFloatArray();
+                } finally {
+                    if (old == null) {
+                        System.clearProperty("nibble.cuda.tiled");
+                    } else {
+                        System.setProperty("nibble.cuda.tiled", old);
+                    }
+                }
+                try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
+                    boolean tiled = p instanceof FusedLinear f && f.tiledGemm();
+                    boolean same = Arrays.equals(rowMajor, b.download(y).toFloatArray());
+                    System.out.printf(Locale.ROOT, "  w%da%d %d x 1152 x %d: tiled GEMM %b (wgmma kernels %b), output equal to"
+                            + " the row-major path bit for bit: %b%n", bits, bits, m, n, tiled, cb.wgmma(), same);
+                    check(tiled == cb.wgmma(), "w" + bits + " per-row: tiled GEMM " + tiled + " with wgmma " + cb.wgmma());
+                    check(same, "w" + bits + " " + m + " x " + n + ": tiled output differs from the row-major path");
+                }
+            }
         }
     }
 
