@@ -440,10 +440,14 @@ final class FusedLinear implements PreparedLinear {
         int[] split = lowRankSplits(m, chunks);
         try (CudaTensor part = b.alloc(DType.F32, Shape.of((long) split[0] * m * rank))) {
             if (tq3 > 0) {   // k_lr_down on the side stream beside k_tq3, then k_lr_sum (about 4 µs less at 4096 x 3072)
-                b.launchOn(b.forkSide(), "k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi,
-                        downLo, m, split[1], chunks, part, bf16 ? 1 : 0);
-                launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, null, 0, null, lrDt);
-                b.joinSide();
+                long side = b.forkSide();
+                try {
+                    b.launchOn(side, "k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi,
+                            downLo, m, split[1], chunks, part, bf16 ? 1 : 0);
+                    launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, null, 0, null, lrDt);
+                } finally {
+                    b.joinSide();   // always: `part` and x go back to the pool only after the side stream is done with them
+                }
                 b.launch("k_lr_sum", (m + 7) / 8, 1, 1, 256, 0, part, split[0], rank, lr, lrDt, lowRankBias, m);
                 return;
             }
