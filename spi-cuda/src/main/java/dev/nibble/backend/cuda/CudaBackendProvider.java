@@ -72,7 +72,8 @@ public final class CudaBackendProvider implements KernelBackendProvider {
                 ? "INT4 kept packed, unpacked to INT8 in registers for mma.sync m16n8k32 (no fast s4 mma on sm_90)"
                 : "INT4 on native mma.sync m16n8k64 s4";
         String wgmma = KernelImage.wgmmaFor(major, minor)
-                .map(w -> "; per-row-scale and group-64 GEMMs on INT8 wgmma m64nNk32 (" + w.replace(KernelImage.DIR, "") + ")")
+                .map(w -> "; per-row-scale and group-64 GEMMs on INT8 wgmma m64nNk32 (" + w.replace(KernelImage.DIR, "")
+                        + "), fused per-row W8A8/W4A4 on tiled weights fed by bulk copies")
                 .orElse("");
         return "sm_" + sm + " (" + image + "): INT8 mma.sync m16n8k32; " + int4 + wgmma;
     }

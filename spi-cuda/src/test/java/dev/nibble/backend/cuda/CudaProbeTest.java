@@ -64,7 +64,7 @@ class CudaProbeTest {
     @Test
     void kernelPathFollowsTheComputeCapability() {
         assertThat(CudaBackendProvider.kernelPath(9, 0)).contains("nibble.sm_90.cubin").contains("unpacked to INT8");
-        assertThat(CudaBackendProvider.kernelPath(9, 0)).contains("wgmma").contains("nibble_wgmma.sm_90a.cubin");
+        assertThat(CudaBackendProvider.kernelPath(9, 0)).contains("wgmma").contains("nibble_wgmma.sm_90a.cubin").contains("tiled");
         assertThat(CudaBackendProvider.kernelPath(8, 6)).contains("nibble.sm_86.cubin").contains("native mma.sync m16n8k64 s4")
                 .doesNotContain("wgmma");
         assertThat(CudaBackendProvider.kernelPath(12, 0)).contains("nibble.ptx");
