@@ -42,6 +42,14 @@ __device__ __forceinline__ uint64_t desc(uint32_t addr) {
 // byte offset of 16-byte chunk c of row `row` in the 128-byte-swizzled layout (tile base 1024-aligned)
 __device__ __forceinline__ uint32_t swz(int row, int c) { return row * kBK + ((c ^ (row & 7)) << 4); }
 
+// Rows stored for 256-row W block b of a tiled W with N rows: 256, or for the last block the rest rounded up to 8
+// (blocks are compact: block b starts at b·(Kpad/64)·256 row segments; segment kt of block b holds its rows)
+__device__ __forceinline__ int wblock_rows(int N, int b) {
+    const int r = N - b * 256;
+    return r >= 256 ? 256 : (r + 7) & ~7;
+}
+
+
 // the same for stages of BK = 128 or 64 bytes of K per row (64: 64-byte swizzle, 8-row groups 512 bytes apart)
 template <int BK> __device__ __forceinline__ uint32_t swzB(int row, int c) {
     if constexpr (BK == 128) return swz(row, c);
@@ -370,9 +378,10 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
     const int arow = tid >> 3, ac = tid & 7;          // MODE 2: A chunk mapping
     const uint8_t* pa;
     const uint8_t* pw;
-    // TW: this thread's W chunks at stage 0 (row n0 + lrow + RSTEP·i, K bytes 16·lc..): the stage kt one is
-    // kt·32 KB on (two 64-byte segments of a 256-row block), and the swizzled chunk is fixed per row
+    // TW: this thread's W chunks at stage 0 (row n0 + lrow + RSTEP·i, K bytes 16·lc..): the stage kt one is kt·2
+    // segments of its block's rows on (wblock_rows), and the swizzled chunk is fixed per row
     const uint8_t* pwt[kBN / RSTEP];
+    int pws[kBN / RSTEP];
     int m0, n0;
     auto setTile = [&](int t) {
         m0 = (t / tilesN) * TBM;
@@ -383,9 +392,10 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
         if constexpr (TW) {
 #pragma unroll
             for (int i = 0; i < kBN / RSTEP; i++) {
-                const int n = n0 + lrow + RSTEP * i;
-                pwt[i] = W + (((long long)(n >> 8) * (Kpad >> 6) + (lc >> 2)) << 14) + ((n & 255) << 6)
+                const int n = n0 + lrow + RSTEP * i, rows = wblock_rows(N, n >> 8);
+                pwt[i] = W + ((long long)(n >> 8) * (Kpad >> 6) << 14) + (long long)(lc >> 2) * rows * 64 + ((n & 255) << 6)
                         + (((lc & 3) ^ ((n >> 1) & 3)) << 4);
+                pws[i] = rows * 128;
             }
         }
     };
@@ -442,7 +452,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             const int n = n0 + lrow + RSTEP * i;
             const bool ok = n < N;
             const uint8_t* src = pw + i * step + kb;
-            if constexpr (TW) src = pwt[i] + ((long long)kt << 15);   // chunk (n, kb + 16·lc) at its tiled address
+            if constexpr (TW) src = pwt[i] + (long long)kt * pws[i];   // chunk (n, kb + 16·lc) at its tiled address
             cp16(t + (kBM + RSTEP * i) * RB, ok ? src : W, ok);
         }
     };
@@ -753,15 +763,15 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
                 const int mb = t / tilesN, nb = t % tilesN;
                 mbar_wait(emptyB + 8 * s, ((it / S) & 1) ^ 1);
                 const uint32_t base = s0 + s * STAGE;
-                expect_tx(copied + 8 * s, kBM * BKT + (W4 ? C::PWB : TBN * BKT));
+                // W rows of the tile: 256-row block wb, half nb % NB; the last block may hold fewer rows (compact), the
+                // stage's rows past them keep older data, whose outputs (columns >= N) are not stored
+                constexpr int RB = W4 ? 32 : BKT;   // W bytes per row and stage
+                const int wb = nb / NB, rows = wblock_rows(N, wb), half = nb % NB;
+                const int wr = min(TBN, rows - half * TBN);
+                expect_tx(copied + 8 * s, kBM * BKT + wr * RB);
                 bulk_g2s(base, At + ((long long)mb * KT + kt) * (kBM * BKT), kBM * BKT, copied + 8 * s);
-                // W rows of the tile: 256-row block nb / NB, half nb % NB
-                if constexpr (W4)
-                    bulk_g2s(base + C::PW, Wt + ((long long)(nb / NB) * KT + kt) * (256 * 32) + (nb % NB) * C::PWB, C::PWB,
-                             copied + 8 * s);
-                else
-                    bulk_g2s(base + kBM * BKT, Wt + ((long long)(nb / NB) * KT + kt) * (256 * BKT) + (nb % NB) * (TBN * BKT),
-                             TBN * BKT, copied + 8 * s);
+                bulk_g2s(base + (W4 ? C::PW : kBM * BKT),
+                         Wt + (long long)wb * KT * (256 * RB) + ((long long)kt * rows + half * TBN) * RB, wr * RB, copied + 8 * s);
             }
             // stay until the consumers have taken the last stages
             for (int it = total > S ? total - S : 0; it < total; it++) mbar_wait(emptyB + 8 * (it % S), (it / S) & 1);
@@ -991,13 +1001,15 @@ extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i4w_t_n128(WG_ARGS)
 // and rows; 64-byte swizzle), one 16-byte output chunk per thread. The W4A4 forward with many tiles runs k_wgmma_i8_t
 // on this transient copy: faster than unpacking in the GEMM's producer (82 -> ~62 us at 4096 x 3072 x 3072 on an
 // H200), with the same int32 sums, so the same output bit for bit; the resident weights stay 4-bit.
-// chunks = segments x 4 (segments = ceil(N/256)·256·Kpad/64)
+// Both layouts hold the same row segments in the same order (compact last block); chunks = 4 per row segment
+// (stored rows x Kpad / 64 segments)
 extern "C" __global__ void __launch_bounds__(256) k_wgmma_w4t_to_w8t(const uint8_t* __restrict__ w4, uint8_t* __restrict__ w8,
-        long long chunks) {
+        long long chunks, int N, int Kpad) {
     const long long i = (long long)blockIdx.x * 256 + threadIdx.x;
     if (i >= chunks) return;
-    const long long seg = i >> 2;                     // [block][kt][row]: the row is seg % 256
-    const int c = (int)(i & 3), row = (int)(seg & 255);
+    const long long seg = i >> 2;                     // [block][kt][row]
+    const long long full = (long long)(N >> 8) * (Kpad >> 6) * 256;   // segments of the full blocks
+    const int c = (int)(i & 3), row = seg < full ? (int)(seg & 255) : (int)((seg - full) % nwg::wblock_rows(N, N >> 8));
     const uint2 p = __ldg(reinterpret_cast<const uint2*>(w4 + seg * 32 + c * 8));   // codes 16c..16c+15
     // per byte: 16·code -> code (arithmetic shift of each byte by 4)
     auto sx = [](uint32_t t) { return ((t >> 4) & 0x0F0F0F0Fu) | (((t >> 7) & 0x01010101u) * 0xF0u); };

@@ -369,22 +369,31 @@ static int check_lrdown(int M, int K, int r) {
 }
 
 #ifdef NIBBLE_WGMMA
-// rows [rows][Kpad] bytes -> the tiled layout of k_wgmma_i8_t: [ceil(rows/R)][Kpad/64][R][64], 16-byte chunk c of row r
-// at chunk c ^ ((r >> 1) & 3); padding rows zero
+// rows stored in 256-row W block b of a layer with N rows (nwg::wblock_rows, TiledOperands.blockRows)
+static int wrows(int N, int b) { int r = N - b * 256; return r >= 256 ? 256 : (r + 7) & ~7; }
+// rows [rows][Kpad] bytes -> the tiled layout of k_wgmma_i8_t: blocks of R rows, 64-byte segments, 16-byte chunk c of
+// row r at chunk c ^ ((r >> 1) & 3). R = 128: A (whole blocks, padding rows zero); R = 256: W (compact last block)
 static std::vector<uint8_t> tile_rows(const std::vector<uint8_t>& src, int rows, int Kpad, int R) {
-    std::vector<uint8_t> o((size_t)((rows + R - 1) / R) * R * Kpad, 0);
-    for (int r = 0; r < rows; r++)
+    const bool w = R == 256;
+    const size_t stored = w ? (size_t)(rows / 256) * 256 + (rows % 256 + 7) / 8 * 8 : (size_t)(rows + R - 1) / R * R;
+    std::vector<uint8_t> o(stored * Kpad, 0);
+    for (int r = 0; r < rows; r++) {
+        const int b = r / R, br = w ? wrows(rows, b) : R;
         for (int k = 0; k < Kpad; k++)
-            o[((size_t)(r / R) * (Kpad / 64) + k / 64) * (R * 64) + (r % R) * 64 + ((((k % 64) / 16) ^ ((r >> 1) & 3)) * 16) + k % 16]
+            o[(size_t)b * (Kpad / 64) * R * 64 + ((size_t)(k / 64) * br + r % R) * 64 + ((((k % 64) / 16) ^ ((r >> 1) & 3)) * 16) + k % 16]
                 = src[(size_t)r * Kpad + k];
+    }
     return o;
 }
-// packed INT4 rows [rows][Kpad/2] -> k_wgmma_i4w_t's W: [ceil(rows/256)][Kpad/64][256][32], segments unswizzled
+// packed INT4 rows [rows][Kpad/2] -> k_wgmma_i4w_t's W: the blocks of tile_rows (R = 256) with 32-byte unswizzled segments
 static std::vector<uint8_t> tile_w4(const std::vector<uint8_t>& src, int rows, int Kpad) {
-    std::vector<uint8_t> o((size_t)((rows + 255) / 256) * 256 * Kpad / 2, 0);
-    for (int r = 0; r < rows; r++)
+    const size_t stored = (size_t)(rows / 256) * 256 + (rows % 256 + 7) / 8 * 8;
+    std::vector<uint8_t> o(stored * Kpad / 2, 0);
+    for (int r = 0; r < rows; r++) {
+        const int b = r / 256, br = wrows(rows, b);
         for (int s = 0; s < Kpad / 64; s++)
-            memcpy(&o[(((size_t)(r / 256) * (Kpad / 64) + s) * 256 + r % 256) * 32], &src[(size_t)r * Kpad / 2 + s * 32], 32);
+            memcpy(&o[(size_t)b * (Kpad / 64) * 256 * 32 + ((size_t)s * br + r % 256) * 32], &src[(size_t)r * Kpad / 2 + s * 32], 32);
+    }
     return o;
 }
 // the kernel TensorCoreGemm.tiledKernel picks (and whether it reads A tiled)
@@ -410,10 +419,10 @@ static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int
     else if (!strcmp(kn, "k_wgmma_i8_n128_tw")) k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else {   // k_wgmma_w4t_to_w8t+k_wgmma_i8_t: the W4 weights unpacked into a transient INT8 copy first
         static uint8_t* w8 = nullptr; static size_t cap = 0;
-        const size_t rows = (size_t)(N + 255) / 256 * 256, bytes = rows * Kpad;
+        const size_t rows = (size_t)(N / 256) * 256 + (N % 256 + 7) / 8 * 8, bytes = rows * Kpad;
         if (bytes > cap) { if (w8) cudaFree(w8); CK(cudaMalloc(&w8, bytes)); cap = bytes; }
         const long long chunks = (long long)(bytes / 16);
-        k_wgmma_w4t_to_w8t<<<(unsigned)((chunks + 255) / 256), 256>>>(W, w8, chunks);
+        k_wgmma_w4t_to_w8t<<<(unsigned)((chunks + 255) / 256), 256>>>(W, w8, chunks, N, Kpad);
         launch_tiled("k_wgmma_i8_t", A, w8, M, N, Kpad, sa, sw, lr, up, r, bias, y, yb);
     }
 }

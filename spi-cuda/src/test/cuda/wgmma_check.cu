@@ -115,26 +115,31 @@ static uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); return (uint16_t)
 
 // [ceil(rows/TR)][Kpad/128][TR][128]: each 128-byte row segment with its 16-byte chunks in the wgmma 128-byte swizzle
 // TK = 64: [ceil(rows/TR)][Kpad/64][TR][64], chunk c of row r at c ^ ((r >> 1) & 3) (64-byte swizzle)
+// TR = 256 (W): compact, the last block holds the remaining rows rounded up to 8 (nwg::wblock_rows)
+static int wrows(int N, int b) { int r = N - b * 256; return r >= 256 ? 256 : (r + 7) & ~7; }
 static std::vector<uint8_t> tiled(const std::vector<uint8_t>& src, int rows, int Kpad, int TR, int TK = 128) {
     int RB = (rows + TR - 1) / TR, KT = Kpad / TK, CH = TK / 16;
     std::vector<uint8_t> o((size_t)RB * TR * Kpad, 0);
-    for (int r = 0; r < rows; r++)
+    for (int r = 0; r < rows; r++) {
+        const int br = TR == 256 ? wrows(rows, r / TR) : TR;
         for (int kt = 0; kt < KT; kt++)
             for (int c = 0; c < CH; c++) {
                 int cs = TK == 128 ? (c ^ (r & 7)) : (c ^ ((r >> 1) & 3));
-                memcpy(&o[((size_t)(r / TR) * KT + kt) * TR * TK + (size_t)(r % TR) * TK + (size_t)cs * 16],
+                memcpy(&o[(size_t)(r / TR) * KT * TR * TK + ((size_t)kt * br + r % TR) * TK + (size_t)cs * 16],
                        &src[(size_t)r * Kpad + (size_t)kt * TK + c * 16], 16);
             }
+    }
     return o;
 }
-// packed INT4 W ([rows][Kpad/2], canonical packing) tiled for k_wgmma_i4w_t*: [ceil(rows/256)][Kpad/64][256][32],
-// row segment (n, kt) = packed bytes 32kt..32kt+31 of row n (codes 64kt..64kt+63), no swizzle, rows past `rows` zero
+// packed INT4 W ([rows][Kpad/2], canonical packing) tiled for k_wgmma_i4w_t*: 256-row blocks of [Kpad/64][rows][32] (compact
+// last block), row segment (n, kt) = packed bytes 32kt..32kt+31 of row n (codes 64kt..64kt+63), no swizzle
 static std::vector<uint8_t> tiledPacked4(const std::vector<uint8_t>& src, int rows, int Kpad) {
     int RB = (rows + 255) / 256, KT = Kpad / 64;
     std::vector<uint8_t> o((size_t)RB * 256 * Kpad / 2, 0);
     for (int r = 0; r < rows; r++)
         for (int kt = 0; kt < KT; kt++)
-            memcpy(&o[((size_t)(r / 256) * KT + kt) * 256 * 32 + (size_t)(r % 256) * 32], &src[(size_t)r * Kpad / 2 + (size_t)kt * 32], 32);
+            memcpy(&o[(size_t)(r / 256) * KT * 256 * 32 + ((size_t)kt * wrows(rows, r / 256) + r % 256) * 32],
+                   &src[(size_t)r * Kpad / 2 + (size_t)kt * 32], 32);
     return o;
 }
 struct Data { int M, N, Kpad, bits, r; uint8_t *a, *w, *a8 = nullptr, *at[4] = {}, *wt[4] = {}; size_t atBytes = 0; float *sa, *sw, *bias, *y; uint16_t *lr, *up; std::vector<uint8_t> ha, hw; std::vector<float> hsa, hsw; };

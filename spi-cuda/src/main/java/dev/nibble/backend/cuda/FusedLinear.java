@@ -169,10 +169,8 @@ final class FusedLinear implements PreparedLinear {
         if (tiledGemm) {   // one layout only: the tiled kernels serve every M
             byte[] c = codes.toByteArray();
             codes = bits == 8
-                    ? Tensor.ofBytes(DType.I8, TiledOperands.int8(c, n, kpad, TiledOperands.W_ROWS),
-                            TiledOperands.paddedRows(n, TiledOperands.W_ROWS), kpad)
-                    : Tensor.ofBytes(DType.INT4, TiledOperands.int4Weights(c, n, kpad),
-                            TiledOperands.paddedRows(n, TiledOperands.W_ROWS), kpad);
+                    ? Tensor.ofBytes(DType.I8, TiledOperands.weightsInt8(c, n, kpad), TiledOperands.weightRows(n), kpad)
+                    : Tensor.ofBytes(DType.INT4, TiledOperands.weightsInt4(c, n, kpad), TiledOperands.weightRows(n), kpad);
         }
         wcodes = b.uploadRaw(codes);
         wscales = b.uploadRaw(padScales(w, n, kp));

@@ -265,12 +265,14 @@ final class TensorCoreGemm {
      *   <li>A: {@code [ceil(m/128)][kpad/64][128][64]} bytes: INT8 codes, or with 4-bit weights the 4-bit codes one
      *       per byte (values -8..7). Inside each 64-byte row segment, the 16-byte chunk c of row r is stored at chunk
      *       {@code c ^ ((r >> 1) & 3)} (the wgmma 64-byte swizzle); padding rows past m may hold anything.</li>
-     *   <li>W, bits 8: {@code [ceil(n/256)][kpad/64][256][64]} bytes, swizzled as A; padding rows may hold
-     *       anything.</li>
-     *   <li>W, bits 4: packed INT4 {@code [ceil(n/256)][kpad/64][256][32]} bytes: row segment (row n, kt) holds
-     *       the 64 codes k = 64kt..64kt+63 of row n in the canonical packing (code 64kt+2i in the low nibble of
-     *       byte i, 64kt+2i+1 in the high nibble, two's complement), NOT swizzled; rows past n are zero. The
-     *       kernel's producer warpgroup unpacks each stage to 16 x code bytes in shared memory.</li>
+     *   <li>W, bits 8: blocks of 256 rows, {@code [kpad/64][256][64]} bytes each, swizzled as A, except the last,
+     *       which holds the remaining rows rounded up to 8 ({@code [kpad/64][rows][64]}: compact, {@link
+     *       TiledOperands#weightRows}).</li>
+     *   <li>W, bits 4: packed INT4, the same blocks with 32-byte row segments: row segment (row n, kt) holds the 64
+     *       codes k = 64kt..64kt+63 of row n in the canonical packing (code 64kt+2i in the low nibble of byte i,
+     *       64kt+2i+1 in the high nibble, two's complement), NOT swizzled. From {@link #UNPACK_W4_MIN_M} rows with
+     *       many tiles k_wgmma_w4t_to_w8t unpacks them into a transient INT8 copy for k_wgmma_i8_t; else the kernel's
+     *       producer warpgroup unpacks each stage to 16 x code bytes in shared memory.</li>
      * </ul>
      * Each pipeline stage is then contiguous blocks copied by the bulk-copy engine (no tensor map). 128 x 128 tiles
      * when there are few tiles ({@link #tiledKernel}): the same layouts, a tile reading one half of each 256-row W
@@ -285,10 +287,10 @@ final class TensorCoreGemm {
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
         if (bits == 4 && unpackW4First(m, n, kpad, b.smCount())) {
-            long rows = TiledOperands.paddedRows(n, TiledOperands.W_ROWS);
+            long rows = TiledOperands.weightRows(n);
             try (CudaTensor w8 = b.alloc(DType.I8, Shape.of(rows, kpad))) {
                 long chunks = rows * kpad / 16;
-                b.launch("k_wgmma_w4t_to_w8t", (int) ((chunks + 255) / 256), 1, 1, 256, 0, tiledW, w8, chunks);
+                b.launch("k_wgmma_w4t_to_w8t", (int) ((chunks + 255) / 256), 1, 1, 256, 0, tiledW, w8, chunks, n, kpad);
                 launchTiled(b, 8, tiledA, w8, m, n, kpad, sa, sw, lr, up, r, lrType, bias, y, yBf16);
             }
             return;
