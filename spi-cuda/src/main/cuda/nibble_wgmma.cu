@@ -325,7 +325,7 @@ __device__ __forceinline__ void bulk_store(float* y, const float* sbias, bool ha
 // Persistent: block b computes tiles b, b + gridDim.x, ... (tile t: rows (t / tilesN) * 128, columns
 // (t % tilesN) * kBN); the next tile's first loads are in flight during this tile's epilogue.
 // 256 threads: all load (cp.async), warpgroup g computes rows g*64..g*64+63 of the 128 x kBN tile.
-// TW (MODE 0, 128-byte stages): W stored TILED as k_wgmma_i8_t reads it ([N/256][Kpad/64][256][64], 64-byte swizzle),
+// TW (MODE 0, 128-byte stages): W stored TILED as k_wgmma_i8_t reads it (256-row blocks, 64-byte segments and swizzle),
 // A row-major: the cp.async pipeline takes each 16-byte chunk from its tiled address (for few tiles, where the
 // bulk-copy kernel is slower, the fused linear keeps a single, tiled copy of its weights)
 template <int MODE, int kBN, int BK = 128, bool PRE = false, int ST = 0, int TBM = kBM, bool TW = false>
@@ -654,11 +654,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w_n128(WG_ARGS) {
 // no tensor map) from operands stored TILED and pre-swizzled, so that each pipeline stage is two
 // contiguous blocks (one bulk copy each, issued by one producer thread, completed on the stage's mbarrier
 // with expect_tx). Layout for BKT bytes of K per stage (BKT = 128 or 64; Kpad a multiple of BKT):
-//   A: [ceil(M/128)][Kpad/BKT][128 rows][BKT bytes], W: [ceil(N/256)][Kpad/BKT][256 rows][BKT bytes];
+//   A: [ceil(M/128)][Kpad/BKT][128 rows][BKT bytes]; W: blocks of [Kpad/BKT][256 rows][BKT bytes], the last one
+//   compact ([Kpad/BKT][wblock_rows][BKT]: the remaining rows rounded up to 8; the producer copies those rows only);
 //   within a row segment the 16-byte chunk c (K bytes 16c..16c+15 of the segment) of row r (row index
 //   within the block; equal to the global row mod 8 since blocks are 128/256 rows) is stored at chunk
 //   c ^ (r & 7) (BKT = 128: the wgmma 128-byte swizzle) or c ^ ((r >> 1) & 3) (BKT = 64: 64-byte swizzle);
-//   rows past M / N are padding (any values: their outputs are not stored).
+//   rows past M / N are padding (any values, or stage rows left from older data: their outputs are not stored).
 // 384 threads: warpgroups 0 and 1 consume (64 rows each of the 128 x 256 tile), warpgroup 2 produces
 // (setmaxnreg moves its registers to the consumers). The producer runs ahead across tiles, so the next
 // tile's stages load during the epilogue. BULK: BF16 output (N % 8 == 0) staged in its own shared memory
@@ -668,9 +669,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w_n128(WG_ARGS) {
 // Tile width TBN = 256 or 128 (_n128): W stays in 256-row blocks, a 128-wide tile nb reads rows
 // (nb & 1) * 128.. of block nb / 2, a contiguous half of each stage block (the swizzle depends on row & 7 only).
 // Packed INT4 W (k_wgmma_i4w_t*, W4; A: the tiled bytes above holding 4-bit codes -8..7, BKT = 64):
-//   W: [ceil(N/256)][Kpad/64][256 rows][32 bytes], row segment (n, kt) = codes 64kt..64kt+63 of row n in the
+//   W: the blocks above with 32-byte row segments, row segment (n, kt) = codes 64kt..64kt+63 of row n in the
 //   canonical packing (code 64kt+2i in the low nibble of byte i, 64kt+2i+1 in the high one), no swizzle, Kpad a
-//   multiple of 256, rows past N zero. A stage is [A | INT8 W | packed W]: one producer thread bulk-copies A and
+//   multiple of 256. A stage is [A | INT8 W | packed W]: one producer thread bulk-copies A and
 //   the packed block (one mbarrier, as for INT8), the producer's other three warps wait for them, unpack the
 //   packed block to 16 x code bytes in the swizzled INT8 W layout, fence (async proxy) and arrive on the stage's
 //   full barrier; the epilogue scales by 1/16 (exact), so the output equals k_gemm_i4's on the packed
