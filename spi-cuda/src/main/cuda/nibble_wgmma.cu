@@ -198,11 +198,11 @@ __device__ __forceinline__ uint32_t bf2(float a, float b) {
 }
 
 // y += lr[m, :] . up[n, :] for a warp's 16 x kBN piece (rows r0, r1 = rowA, rowA + 8 of the wgmma accumulator
-// layout), the hi halves then the lo halves of lr as gemm_body, on 16-bit mma.sync; up rows staged in shared memory
-// (sup: [kBN][upStride] 16-bit values). lrAt(row, k): the two 16-bit values k, k + 1 of lr's row (global or staged)
-template <int kBN, class LrAt>
-__device__ __forceinline__ void lowrank_up_rows(float* y, LrAt lrAt, int r0, int r1, const uint16_t* sup, int upStride,
-        int r, int lrBf16) {
+// layout), the hi halves then the lo halves of lr as gemm_body, on 16-bit mma.sync. lrAt(row, k): the two 16-bit
+// values k, k + 1 of lr's row; upAt(n, k): the address of value k of up's row for the tile's column n (global or
+// staged; the caller clamps rows past N)
+template <int kBN, class LrAt, class UpAt>
+__device__ __forceinline__ void lowrank_up_rows(float* y, LrAt lrAt, int r0, int r1, UpAt upAt, int r, int lrBf16) {
     const int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
     for (int kk = 0; kk < 2 * r; kk += 16) {
         const int k0 = kk < r ? kk : kk - r;
@@ -210,7 +210,7 @@ __device__ __forceinline__ void lowrank_up_rows(float* y, LrAt lrAt, int r0, int
         uint32_t la2 = lrAt(r0, kk + 8 + tig * 2), la3 = lrAt(r1, kk + 8 + tig * 2);
 #pragma unroll
         for (int j = 0; j < kBN / 8; j++) {
-            const uint16_t* u = sup + (j * 8 + gid) * upStride + k0 + tig * 2;
+            const uint16_t* u = upAt(j * 8 + gid, k0 + tig * 2);
             uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
             uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
             if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
@@ -218,15 +218,15 @@ __device__ __forceinline__ void lowrank_up_rows(float* y, LrAt lrAt, int r0, int
         }
     }
 }
-// lr [M, 2r] read from global memory
+// lr [M, 2r] read from global memory, up rows staged in shared memory (sup: [kBN][upStride] 16-bit values)
 template <int kBN>
 __device__ __forceinline__ void lowrank_up(float* y, const void* __restrict__ lr, const uint16_t* sup, int upStride, int r,
         int lrBf16, int rowA, int M) {
     const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
     auto at = [&](int row, int k) { return *reinterpret_cast<const uint32_t*>(L + (long long)row * 2 * r + k); };
-    lowrank_up_rows<kBN>(y, at, min(rowA, M - 1), min(rowA + 8, M - 1), sup, upStride, r, lrBf16);
+    auto upAt = [&](int n, int k) { return sup + n * upStride + k; };
+    lowrank_up_rows<kBN>(y, at, min(rowA, M - 1), min(rowA + 8, M - 1), upAt, r, lrBf16);
 }
-
 // columns col..col+3 of row `row` of Y (F32, or with yBf16 BF16 round-to-nearest-even), the ones below N
 __device__ __forceinline__ void store4(void* __restrict__ Y, int yBf16, int N, int row, int col, float4 v) {
     if (yBf16) {

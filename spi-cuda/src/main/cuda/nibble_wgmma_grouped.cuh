@@ -294,7 +294,9 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ A, const uint8_
             const uint16_t* slr = reinterpret_cast<const uint16_t*>(g0 + C::LRS + C::UP_BYTES);
             const int ls = 2 * r + 8, rt = wg * 64 + wl * 16 + gid;   // the warp's rows within the tile
             auto at = [&](int row, int k) { return *reinterpret_cast<const uint32_t*>(slr + row * ls + k); };
-            nwg::lowrank_up_rows<kBN>(y, at, rt, rt + 8, reinterpret_cast<const uint16_t*>(g0 + C::LRS), r + 8, r, lrBf16);
+            const uint16_t* sup1 = reinterpret_cast<const uint16_t*>(g0 + C::LRS);
+            auto upAt = [&](int n, int k) { return sup1 + n * (r + 8) + k; };
+            nwg::lowrank_up_rows<kBN>(y, at, rt, rt + 8, upAt, r, lrBf16);
         } else if (r > 0) {
             nwg::lowrank_up<kBN>(y, lr, sup, upStride, r, lrBf16, rowA, M);
         }

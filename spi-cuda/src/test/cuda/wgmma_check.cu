@@ -326,6 +326,23 @@ __global__ void __launch_bounds__(256, 1) k_wgmma_peak(int* out, int iters) {
     if (s == 0x7fffffff) out[0] = s;
 }
 
+// the measured wgmma peak (k_wgmma_peak: one block per SM, median of 5 launches), printed
+static void print_wgmma_peak(int blocks) {
+    int* o; CK(cudaMalloc(&o, 4));
+    const int iters = 20000;
+    cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+    k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, 100); CK(cudaGetLastError());
+    std::vector<float> t;
+    for (int s = 0; s < 5; s++) {
+        cudaEventRecord(e0); k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
+        float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
+    }
+    CK(cudaGetLastError());
+    const double ops = 2.0 * 64 * 256 * 32 * 4 * 2 * (double)iters * blocks;
+    printf("peak wgmma m64n256k32 s8: %.1f TOPS\n", ops / (median(t) * 1e-3) / 1e12);
+    cudaEventDestroy(e0); cudaEventDestroy(e1); cudaFree(o);
+}
+
 int main(int argc, char** argv) {
     bool bench = argc > 1 && (!strcmp(argv[1], "bench") || !strcmp(argv[1], "quick"));
     bool quick = argc > 1 && !strcmp(argv[1], "quick");   // timing of the 4096-row shapes only
@@ -418,19 +435,7 @@ int main(int argc, char** argv) {
         printf("checks: %d of %d failed\n", fails, n);
         if (fails) return 1;
         if (getenv("NOBENCH")) return 0;
-        {
-            int* o; CK(cudaMalloc(&o, 4));
-            int iters = 20000, blocks = q.multiProcessorCount;
-            cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-            k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, 100); CK(cudaGetLastError());
-            std::vector<float> t;
-            for (int s = 0; s < 5; s++) {
-                cudaEventRecord(e0); k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
-                float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
-            }
-            CK(cudaGetLastError());
-            printf("peak wgmma m64n256k32 s8: %.1f TOPS\n", 2.0 * 64 * 256 * 32 * 4 * 2 * (double)iters * blocks / (median(t) * 1e-3) / 1e12);
-        }
+        print_wgmma_peak(q.multiProcessorCount);
         // bias, r = 0; each line: one Data for all kernels of a width, F32 and BF16 output
         int bs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
         for (auto& b : bs)
@@ -519,20 +524,7 @@ int main(int argc, char** argv) {
     }
     printf("checks: %d failed\n", fails);
     if (!bench) return fails ? 1 : 0;
-    {
-        int* o; CK(cudaMalloc(&o, 4));
-        int iters = 20000, blocks = p.multiProcessorCount;
-        cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-        k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, 100); CK(cudaGetLastError());
-        std::vector<float> t;
-        for (int s = 0; s < 5; s++) {
-            cudaEventRecord(e0); k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
-            float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
-        }
-        CK(cudaGetLastError());
-        double ops = 2.0 * 64 * 256 * 32 * 4 * 2 * (double)iters * blocks;
-        printf("peak wgmma m64n256k32 s8: %.1f TOPS\n", ops / (median(t) * 1e-3) / 1e12);
-    }
+    print_wgmma_peak(p.multiProcessorCount);
     // per shape, the tile TensorCoreGemm picks (128 x 128 below half a wave of 128 x 256 tiles); bias, r = 0
     int shapes[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
     for (auto& s : shapes) {

@@ -178,7 +178,6 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ A, const uin
     float* const sbias = ssw + TN;
     float* const slab = reinterpret_cast<float*>(g0 + C::SLAB_OFF) + (tid >> 5) * (16 * SLAB_STRIDE);
     const float unpackScale = MODE == 1 ? (1.0f / 256.0f) : 1.0f;
-    const bool vec = (N & 3) == 0;
     int acc[128];   // rows 0..63 in acc[0..63], rows 64..127 in acc[64..127]
     for (int item = wg; item < nItems; item += 2) {
         const int t = blockIdx.x + item * gridDim.x;
@@ -236,61 +235,15 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ A, const uin
                 for (int q = 0; q < 4; q++)
                     y[j * 4 + q] = (float)ac[j * 4 + q] * unpackScale * ((q >> 1) ? sA1 : sA0) * ((q & 1) ? w.y : w.x);
             }
-            if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body
+            if (r > 0) {   // y += lr[m, :] . up[n, :], hi halves then lo halves, as gemm_body; both from global memory
                 const uint16_t* L = reinterpret_cast<const uint16_t*>(lr);
                 const uint16_t* U = reinterpret_cast<const uint16_t*>(up);
-                const int r0 = min(rowA, M - 1), r1 = min(rowA + 8, M - 1);
-                for (int kk = 0; kk < 2 * r; kk += 16) {
-                    const int k0 = kk < r ? kk : kk - r;
-                    uint32_t la0 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + tig * 2);
-                    uint32_t la1 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + tig * 2);
-                    uint32_t la2 = *reinterpret_cast<const uint32_t*>(L + (long long)r0 * 2 * r + kk + 8 + tig * 2);
-                    uint32_t la3 = *reinterpret_cast<const uint32_t*>(L + (long long)r1 * 2 * r + kk + 8 + tig * 2);
-#pragma unroll
-                    for (int j = 0; j < TN / 8; j++) {
-                        const uint16_t* u = U + (long long)min(n0 + j * 8 + gid, N - 1) * r + k0 + tig * 2;
-                        uint32_t ub0 = *reinterpret_cast<const uint32_t*>(u);
-                        uint32_t ub1 = *reinterpret_cast<const uint32_t*>(u + 8);
-                        if (lrBf16) mma16<true>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                        else mma16<false>(y + j * 4, la0, la1, la2, la3, ub0, ub1);
-                    }
-                }
+                auto lrAt = [&](int row, int k) { return *reinterpret_cast<const uint32_t*>(L + (long long)row * 2 * r + k); };
+                auto upAt = [&](int n, int k) { return U + (long long)min(n0 + n, N - 1) * r + k; };
+                nwg::lowrank_up_rows<TN>(y, lrAt, min(rowA, M - 1), min(rowA + 8, M - 1), upAt, r, lrBf16);
             }
-            // bias, then whole-line stores through the warp's slab, 64 columns at a time
-#pragma unroll
-            for (int q = 0; q < TN / 64; q++) {
-#pragma unroll
-                for (int jj = 0; jj < 8; jj++) {
-                    const int j = q * 8 + jj;
-                    float v0 = y[j * 4], v1 = y[j * 4 + 1], v2 = y[j * 4 + 2], v3 = y[j * 4 + 3];
-                    if (bias) {
-                        const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
-                        v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
-                    }
-                    *reinterpret_cast<float2*>(slab + gid * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v0, v1);
-                    *reinterpret_cast<float2*>(slab + (gid + 8) * SLAB_STRIDE + jj * 8 + tig * 2) = make_float2(v2, v3);
-                }
-                __syncwarp();
-                const int rowW = m0 + h * 64 + wl * 16, colQ = n0 + q * 64;
-#pragma unroll
-                for (int it = 0; it < 8; it++) {
-                    const int e = it * 32 + lane, rr = e >> 4, c4 = (e & 15) * 4;
-                    const int row = rowW + rr, col = colQ + c4;
-                    if (row < M) {
-                        const float4 v = *reinterpret_cast<const float4*>(slab + rr * SLAB_STRIDE + c4);
-                        float* out = Y + (long long)row * N + col;
-                        if (vec && col + 3 < N) {
-                            *reinterpret_cast<float4*>(out) = v;
-                        } else {
-                            if (col < N) out[0] = v.x;
-                            if (col + 1 < N) out[1] = v.y;
-                            if (col + 2 < N) out[2] = v.z;
-                            if (col + 3 < N) out[3] = v.w;
-                        }
-                    }
-                }
-                __syncwarp();
-            }
+            // bias, then whole-line stores through the warp's slab (F32 output), as the shipped kernels
+            nwg::slab_store<TN>(y, sbias, bias != nullptr, slab, m0 + h * 64 + wl * 16, n0, M, N, Y, 0);
         }
     }
 }
