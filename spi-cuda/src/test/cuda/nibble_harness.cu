@@ -7,11 +7,10 @@
 // NIBBLE_VARIANTS=1,5,8 some variants (indices into names[] in main). NIBBLE_XBF16=1: BF16 activations in (and out
 // for the BF16-output GEMM variants and the grouped ones): the results are named <variant>_xbf16.
 // ./harness tqcheck: k_tq3's launch variants (R = 1, 2; clip < 1) bit for bit against the host, F32 and BF16 x.
-// ./harness tqbench: the transform+quantize kernels alone with the copy bandwidth (NIBBLE_TQ=3: the k_tq3 before tq4,
-// tq3_old.cuh; NIBBLE_TQ_CONFIGS / NIBBLE_TQ_VARIANTS / NIBBLE_TQ_DEDUP / NIBBLE_TQ_M: see tq_bench).
+// ./harness tqbench: the transform+quantize kernels alone with the copy bandwidth (NIBBLE_TQ_CONFIGS /
+// NIBBLE_TQ_VARIANTS / NIBBLE_TQ_DEDUP / NIBBLE_TQ_M: see tq_bench).
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
-#include "tq3_old.cuh"
 #ifdef NIBBLE_WGMMA
 #include "../../main/cuda/nibble_wgmma.cu"
 #endif
@@ -90,7 +89,7 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
     if (gs < Kpad && !((gs <= 256 && (gs & (gs - 1)) == 0 && gs >= 8) || gs % 256 == 0)) return false;
     return true;
 }
-static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only; 3: the k_tq3 before tq4
+static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
 static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1 or 2 rounds per warp
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
@@ -115,7 +114,6 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
             int threads = 32 * W * P;
             // clip < 1: the clamped kernels (as FusedLinear.launchTq2)
             auto k3 = R == 1 ? (g_clip < 1.0f ? k_tq3_r1c : k_tq3_r1) : (g_clip < 1.0f ? k_tq3_r2c : k_tq3_r2);
-            if (g_tq == 3) k3 = R == 1 ? k_tq3old_r1 : k_tq3old_r2;   // the kernel before tq4 (timing only)
             k3<<<(M + P - 1) / P, threads, (threads / 32) * 2 * TQ3_HALF * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
                     Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
             return;
@@ -598,7 +596,7 @@ static int tq_bench(const cudaDeviceProp& p) {
     int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
     const char* only = getenv("NIBBLE_BENCH_ONLY");
     // NIBBLE_TQ_VARIANTS=0,1,3: some of the variants below; NIBBLE_TQ_CONFIGS="name:tq,tqr;...": each variant under each
-    // launch configuration (NIBBLE_TQ = 3: the k_tq3 before tq4, NIBBLE_TQR as in launch_tq2), same data, same call;
+    // launch configuration (NIBBLE_TQ = 2: k_tq2, NIBBLE_TQR as in launch_tq2), same data, same call;
     // NIBBLE_TQ_DEDUP: K = 3072 once (the transform does not depend on N); NIBBLE_TQ_M: one M
     std::vector<int> vlist;
     if (const char* vs = getenv("NIBBLE_TQ_VARIANTS")) { for (const char* c = vs; *c;) { vlist.push_back(atoi(c)); while (*c && *c != ',') c++; if (*c) c++; } }
