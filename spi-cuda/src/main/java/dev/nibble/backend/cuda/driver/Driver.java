@@ -77,7 +77,9 @@ public interface Driver {
      * @param sharedBytes dynamic shared memory
      * @param args one 8-byte slot per kernel parameter (ints and floats in the low 4 bytes)
      */
-    void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args);
+    default void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args) {
+        launch(function, grid, block, sharedBytes, args, 0L);
+    }
 
     /**
      * As {@link #launch(long, int[], int[], int, long[])} on {@code stream} (0: the default stream).
@@ -111,7 +113,9 @@ public interface Driver {
     long createEvent();
 
     /** @param event an event to record on the default stream */
-    void recordEvent(long event);
+    default void recordEvent(long event) {
+        recordEvent(event, 0L);
+    }
 
     /** @param start recorded event @param end recorded event @return milliseconds between them (waits for end) */
     float elapsedMillis(long start, long end);

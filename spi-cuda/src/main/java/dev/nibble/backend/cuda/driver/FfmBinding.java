@@ -281,11 +281,6 @@ public final class FfmBinding implements Driver {
     }
 
     @Override
-    public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args) {
-        launch(function, grid, block, sharedBytes, args, 0L);
-    }
-
-    @Override
     public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
         try (Arena a = Arena.ofConfined()) {
             int n = Math.max(1, args.length);
@@ -318,11 +313,6 @@ public final class FfmBinding implements Driver {
     @Override
     public long createEvent() {
         return longOut("cuEventCreate", 0);
-    }
-
-    @Override
-    public void recordEvent(long event) {
-        recordEvent(event, 0L);
     }
 
     @Override

@@ -202,11 +202,6 @@ public final class JCudaBinding implements Driver {
     }
 
     @Override
-    public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args) {
-        launch(function, grid, block, sharedBytes, args, 0L);
-    }
-
-    @Override
     public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
         Pointer[] slots = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
@@ -245,9 +240,7 @@ public final class JCudaBinding implements Driver {
 
     @Override
     public long createSyncEvent() {
-        CUevent e = new CUevent();
-        check("cuEventCreate", jcuda.driver.JCudaDriver.cuEventCreate(e, jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING));
-        return handle(e);
+        return event(jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
     }
 
     @Override
@@ -265,14 +258,13 @@ public final class JCudaBinding implements Driver {
 
     @Override
     public long createEvent() {
-        CUevent e = new CUevent();
-        check("cuEventCreate", jcuda.driver.JCudaDriver.cuEventCreate(e, 0));
-        return handle(e);
+        return event(0);
     }
 
-    @Override
-    public void recordEvent(long event) {
-        recordEvent(event, 0L);
+    private long event(int flags) {
+        CUevent e = new CUevent();
+        check("cuEventCreate", jcuda.driver.JCudaDriver.cuEventCreate(e, flags));
+        return handle(e);
     }
 
     @Override
