@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Where k_tq3 runs and the tiled GEMM takes the weights ({@link TensorCoreGemm#tiled}: sm_90, per-row scales, W8A8
  * and W4A4), the weights are stored only in the {@link TiledOperands} layout and k_tq3 writes the activation codes
  * tiled, so the GEMM's stages are bulk copies (k_wgmma_*_t); for INT8 with few tiles the codes stay row-major and
- * k_wgmma_i8_n128_tw reads the tiled weights ({@link TensorCoreGemm#tiledKernel}). Same output bit for bit.
+ * k_wgmma_i8_n128_tw reads the tiled weights ({@link TensorCoreGemm#tiledPlan}). Same output bit for bit.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -394,7 +394,8 @@ final class FusedLinear implements PreparedLinear {
             boolean int8Act = tiledGemm || (bits == 4 && !grouped && spw > 0
                     && TensorCoreGemm.wgmmaInt8ActInt4W(b.wgmma(), m, n, kpad, rank));
             DType lrType = up == null ? DType.BF16 : up.dtype();
-            boolean tiledA = tiledGemm && TensorCoreGemm.tiledActivations(bits, m, n, kpad, b.smCount());
+            TensorCoreGemm.TiledPlan tiled = tiledGemm ? TensorCoreGemm.tiledPlan(bits, m, n, kpad, b.smCount()) : null;
+            boolean tiledA = tiled != null && tiled.tiledA();
             long codeRows = tiledA ? TiledOperands.paddedRows(m, TiledOperands.A_ROWS) : m;
             try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(codeRows, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
@@ -408,9 +409,9 @@ final class FusedLinear implements PreparedLinear {
                 } else {
                     sharedMemoryPath(in, m, k, codes, scales, lr);
                 }
-                if (tiledGemm) {
-                    TensorCoreGemm.launchTiled(b, bits, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType, bias,
-                            y, bf16);
+                if (tiled != null) {
+                    TensorCoreGemm.launchTiled(b, tiled, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType,
+                            bias, y, bf16);
                 } else if (int8Act) {
                     TensorCoreGemm.launchInt8ActInt4W(b, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType,
                             bias, y, bf16);

@@ -72,7 +72,7 @@ final class TensorCoreGemm {
     static final int WGMMA_GROUPED_TILE_N = 128;
     /** The wgmma epilogue stages the tile's rows of the up projection in shared memory (MAX_RANK in nibble_wgmma.cu). */
     static final int WGMMA_MAX_RANK = 64;
-    /** Rows from which {@link #unpackW4First} unpacks (break-even estimated at ~750 rows on an H200). */
+    /** Rows from which {@link #tiledPlan} unpacks 4-bit weights first (break-even estimated at ~750 rows on an H200). */
     static final int UNPACK_W4_MIN_M = 1024;
 
     private TensorCoreGemm() {
@@ -201,16 +201,33 @@ final class TensorCoreGemm {
     }
 
     /**
-     * The kernel {@link #launchTiled} runs: k_wgmma_i8_t (INT8 W) or k_wgmma_i4w_t (packed INT4 W), with 128 x 128
-     * tiles ({@code _n128}) when 128 x 256 tiles would fill under half the SMs, as {@link #wgmmaTileN} decides for
-     * the row-major kernels, and for packed INT4 W with a short K (under 2048): on an NVIDIA H200 at K = 1152,
-     * N = 4608 k_wgmma_i4w_t_n128 took 26.1 us at M = 1024 (k_wgmma_i4w_t 30.1) and 70.4 at M = 4096 (69.8);
-     * docs/benchmarks/gemm4.md.
+     * What one tiled GEMM runs ({@link #tiledPlan}): the kernel; whether it reads A tiled (false for
+     * k_wgmma_i8_n128_tw, which reads A row-major {@code [m][kpad]}); whether packed INT4 weights are first unpacked
+     * by k_wgmma_w4t_to_w8t into a transient INT8 copy for the (INT8) kernel.
+     */
+    record TiledPlan(String kernel, boolean tiledA, boolean unpackW4) {
+    }
+
+    /**
+     * Chooses the tiled GEMM of one forward:
+     * <ul>
+     *   <li>W4 from {@link #UNPACK_W4_MIN_M} rows, where 128 x 256 tiles fill at least half the SMs: unpack first, then
+     *       k_wgmma_i8_t. The producer's unpack in k_wgmma_i4w_t competes with the tensor cores for shared memory
+     *       (gemm4.md); the separate pass moves 1.5 bytes per weight once per forward, whatever M, so it pays only
+     *       for enough rows: on an NVIDIA H200 it saved 3-62 us at M = 1024 and 4096 on every benchmark shape, and
+     *       cost 12 us at M = 256, K = 3072, N = 12288 (docs/benchmarks.md, session 4).</li>
+     *   <li>INT8 where 128 x 256 tiles would fill under half the SMs: k_wgmma_i8_n128_tw, the cp.async pipeline
+     *       reading the tiled W with A row-major (at M = 256, K = N = 3072 k_wgmma_i8_t_n128 took 17.3 us against
+     *       14.8 for that pipeline; gemm4.md).</li>
+     *   <li>Otherwise k_wgmma_i8_t (INT8 W) or k_wgmma_i4w_t (packed INT4 W), with 128 x 128 tiles ({@code _n128})
+     *       when 128 x 256 tiles would fill under half the SMs, and for packed INT4 W with a short K (under 2048): at
+     *       K = 1152, N = 4608 k_wgmma_i4w_t_n128 took 26.1 us at M = 1024 (k_wgmma_i4w_t 30.1).</li>
+     * </ul>
      *
      * @throws IllegalArgumentException for weights other than 8 or 4 bits, or kpad not a multiple of the
      *     tiled layout's K alignment (64; 256 for 4-bit weights)
      */
-    static String tiledKernel(int bits, int m, int n, int kpad, int sms) {
+    static TiledPlan tiledPlan(int bits, int m, int n, int kpad, int sms) {
         if (bits != 8 && bits != 4) {
             throw new IllegalArgumentException("tiled GEMM: " + bits + "-bit weights are not supported (8 or 4)");
         }
@@ -219,33 +236,15 @@ final class TensorCoreGemm {
             throw new IllegalArgumentException("tiled GEMM: kpad " + kpad + " is not a positive multiple of " + align);
         }
         long tiles256 = (long) ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M) * ((n + 255) / 256);
-        boolean narrow = 2 * tiles256 < sms || (bits == 4 && kpad < 2048);
-        if (narrow && bits == 8 && kpad % alignment(8) == 0) {
-            // the cp.async kernel reading the tiled W, A row-major: at M = 256, K = N = 3072 k_wgmma_i8_t_n128 took
-            // 17.3 us against 14.8 for the row-major pipeline (gemm4.md)
-            return "k_wgmma_i8_n128_tw";
+        boolean few = 2 * tiles256 < sms;
+        if (bits == 4 && !few && m >= UNPACK_W4_MIN_M) {
+            return new TiledPlan("k_wgmma_i8_t", true, true);
         }
-        return (bits == 8 ? "k_wgmma_i8_t" : "k_wgmma_i4w_t") + (narrow ? "_n128" : "");
-    }
-
-    /**
-     * Whether a W4A4 forward on tiled weights unpacks them first (k_wgmma_w4t_to_w8t into a transient INT8 copy, then
-     * k_wgmma_i8_t) rather than in the GEMM's producer (k_wgmma_i4w_t): from {@link #UNPACK_W4_MIN_M} rows on, where
-     * the INT8 GEMM takes 128 x 256 tiles. The producer's unpack competes with the tensor cores for shared memory
-     * (gemm4.md); the separate pass moves 1.5 bytes per weight once per forward, whatever M, so it pays only for
-     * enough rows: on an NVIDIA H200 it saved 3-62 us at M = 1024 and 4096 on every benchmark shape, and cost 12 us at
-     * M = 256, K = 3072, N = 12288 (docs/benchmarks.md, session 4).
-     */
-    static boolean unpackW4First(int m, int n, int kpad, int sms) {
-        return m >= UNPACK_W4_MIN_M && kpad % alignment(4) == 0 && tiledKernel(8, m, n, kpad, sms).equals("k_wgmma_i8_t");
-    }
-
-    /**
-     * @return whether the kernel {@link #launchTiled} runs for this shape reads A tiled (false: k_wgmma_i8_n128_tw,
-     *     which reads A row-major {@code [m][kpad]})
-     */
-    static boolean tiledActivations(int bits, int m, int n, int kpad, int sms) {
-        return !tiledKernel(bits, m, n, kpad, sms).endsWith("_tw");
+        if (few && bits == 8 && kpad % alignment(8) == 0) {
+            return new TiledPlan("k_wgmma_i8_n128_tw", false, false);
+        }
+        boolean narrow = few || (bits == 4 && kpad < 2048);
+        return new TiledPlan((bits == 8 ? "k_wgmma_i8_t" : "k_wgmma_i4w_t") + (narrow ? "_n128" : ""), true, false);
     }
 
     /**
@@ -271,36 +270,37 @@ final class TensorCoreGemm {
      *   <li>W, bits 4: packed INT4, the same blocks with 32-byte row segments: row segment (row n, kt) holds the 64
      *       codes k = 64kt..64kt+63 of row n in the canonical packing (code 64kt+2i in the low nibble of byte i,
      *       64kt+2i+1 in the high nibble, two's complement), NOT swizzled. From {@link #UNPACK_W4_MIN_M} rows with
-     *       many tiles k_wgmma_w4t_to_w8t unpacks them into a transient INT8 copy for k_wgmma_i8_t; else the kernel's
+     *       many tiles k_wgmma_w4t_to_w8t unpacks them into a transient INT8 copy for k_wgmma_i8_t ({@link #tiledPlan}); else the kernel's
      *       producer warpgroup unpacks each stage to 16 x code bytes in shared memory.</li>
      * </ul>
      * Each pipeline stage is then contiguous blocks copied by the bulk-copy engine (no tensor map). 128 x 128 tiles
-     * when there are few tiles ({@link #tiledKernel}): the same layouts, a tile reading one half of each 256-row W
+     * when there are few tiles ({@link #tiledPlan}): the same layouts, a tile reading one half of each 256-row W
      * block. Same output as k_gemm_i8 / k_gemm_i4 (packed activations) on the row-major operands, bit for bit
      * (spi-cuda/src/test/cuda/wgmma_check.cu); timings in docs/benchmarks/cudagemm2.md and gemm4.md.
      *
-     * @param bits the weight width: 8 or 4 (activation codes are bytes either way)
+     * @param plan from {@link #tiledPlan}: the kernel, and whether codesA is tiled or row-major (activation codes are
+     *     bytes either way)
      * @param yBf16 as in {@link #launch}
-     * @throws IllegalArgumentException as {@link #tiledKernel}
      */
-    static void launchTiled(CudaBackend b, int bits, CudaTensor tiledA, CudaTensor tiledW, int m, int n, int kpad,
+    static void launchTiled(CudaBackend b, TiledPlan plan, CudaTensor codesA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
-        if (bits == 4 && unpackW4First(m, n, kpad, b.smCount())) {
+        if (plan.unpackW4()) {
             long rows = TiledOperands.weightRows(n);
             try (CudaTensor w8 = b.alloc(DType.I8, Shape.of(rows, kpad))) {
                 long chunks = rows * kpad / 16;
                 b.launch("k_wgmma_w4t_to_w8t", (int) ((chunks + 255) / 256), 1, 1, 256, 0, tiledW, w8, chunks, n, kpad);
-                launchTiled(b, 8, tiledA, w8, m, n, kpad, sa, sw, lr, up, r, lrType, bias, y, yBf16);
+                launchTiled(b, new TiledPlan(plan.kernel(), plan.tiledA(), false), codesA, w8, m, n, kpad, sa, sw, lr, up,
+                        r, lrType, bias, y, yBf16);
             }
             return;
         }
-        String name = tiledKernel(bits, m, n, kpad, b.smCount());
+        String name = plan.kernel();
         int tile = name.contains("_n128") ? 128 : 256;
         long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
-        int threads = name.endsWith("_tw") ? 256 : WGMMA_T_THREADS;
+        int threads = plan.tiledA() ? WGMMA_T_THREADS : 256;
         // persistent: one block per SM walks the tiles
-        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, threads, wgmmaSmem(name), tiledA, tiledW,
+        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, threads, wgmmaSmem(name), codesA, tiledW,
                 m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
     }
 

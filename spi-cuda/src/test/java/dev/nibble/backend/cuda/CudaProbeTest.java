@@ -133,38 +133,40 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.wgmmaSmem("k_wgmma_i4w_t_n128")).isEqualTo(TensorCoreGemm.WGMMA_I4W_T_N128_SMEM);
     }
 
+    private static TensorCoreGemm.TiledPlan tiled(String kernel, boolean tiledA, boolean unpackW4) {
+        return new TensorCoreGemm.TiledPlan(kernel, tiledA, unpackW4);
+    }
+
     @Test
     void tiledGemmPicksTheWeightWidthAndNarrowTilesWhenFewTilesWouldFillTheSms() {
-        // 4096 x 3072: 32 x 12 tiles of 128 x 256, enough for 132 SMs
-        assertThat(TensorCoreGemm.tiledKernel(8, 4096, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_t");
-        assertThat(TensorCoreGemm.tiledKernel(4, 4096, 3072, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
+        // 4096 x 3072: 32 x 12 tiles of 128 x 256, enough for 132 SMs; W4A4 unpacks its weights first there
+        assertThat(TensorCoreGemm.tiledPlan(8, 4096, 3072, 3072, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, false));
+        assertThat(TensorCoreGemm.tiledPlan(4, 4096, 3072, 3072, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
+        assertThat(TensorCoreGemm.tiledPlan(4, 1024, 4608, 1280, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
+        assertThat(TensorCoreGemm.tiledPlan(4, 1024, 4608, 2048, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
         // 256 x 3072: 2 x 12 = 24 tiles of 128 x 256 would fill under half of 132 SMs
-        // INT8: the row-major cp.async pipeline on the tiled W, A row-major
-        assertThat(TensorCoreGemm.tiledKernel(8, 256, 3072, 3072, 132)).isEqualTo("k_wgmma_i8_n128_tw");
-        assertThat(TensorCoreGemm.tiledActivations(8, 256, 3072, 3072, 132)).isFalse();
-        assertThat(TensorCoreGemm.tiledActivations(8, 4096, 3072, 3072, 132)).isTrue();
-        assertThat(TensorCoreGemm.tiledActivations(4, 256, 3072, 3072, 132)).isTrue();
-        // W4A4 unpacks its weights first where the INT8 GEMM takes 128 x 256 tiles
-        assertThat(TensorCoreGemm.unpackW4First(4096, 3072, 3072, 132)).isTrue();
-        assertThat(TensorCoreGemm.unpackW4First(1024, 4608, 1280, 132)).isTrue();
-        assertThat(TensorCoreGemm.unpackW4First(256, 3072, 3072, 132)).isFalse();
-        assertThat(TensorCoreGemm.unpackW4First(256, 3072, 12288, 132)).as("many tiles, too few rows").isFalse();
-        assertThat(TensorCoreGemm.unpackW4First(4096, 3072, 3072 + 128, 132)).as("INT4 alignment").isFalse();
-        assertThat(TensorCoreGemm.tiledKernel(4, 256, 3072, 1280, 132)).isEqualTo("k_wgmma_i4w_t_n128");
-        // 256 x 12288: 96 tiles, at least half of 132
-        assertThat(TensorCoreGemm.tiledKernel(4, 256, 12288, 3072, 132)).isEqualTo("k_wgmma_i4w_t");
-        assertThat(TensorCoreGemm.tiledKernel(8, 256, 12288, 3072, 200)).as("more SMs").isEqualTo("k_wgmma_i8_n128_tw");
-        assertThat(TensorCoreGemm.tiledKernel(8, 300, 200, 1152 + 64, 132)).as("K a multiple of 64, not 128")
-                .isEqualTo("k_wgmma_i8_t_n128");
+        // INT8: the row-major cp.async pipeline on the tiled W, A row-major; W4: the producer unpacks
+        assertThat(TensorCoreGemm.tiledPlan(8, 256, 3072, 3072, 132)).isEqualTo(tiled("k_wgmma_i8_n128_tw", false, false));
+        assertThat(TensorCoreGemm.tiledPlan(4, 256, 3072, 3072, 132)).isEqualTo(tiled("k_wgmma_i4w_t_n128", true, false));
+        assertThat(TensorCoreGemm.tiledPlan(4, 256, 3072, 1280, 132)).isEqualTo(tiled("k_wgmma_i4w_t_n128", true, false));
+        // 256 x 12288: 96 tiles, at least half of 132, but too few rows to unpack first
+        assertThat(TensorCoreGemm.tiledPlan(4, 256, 12288, 3072, 132)).as("many tiles, too few rows")
+                .isEqualTo(tiled("k_wgmma_i4w_t", true, false));
+        assertThat(TensorCoreGemm.tiledPlan(8, 256, 12288, 3072, 200)).as("more SMs")
+                .isEqualTo(tiled("k_wgmma_i8_n128_tw", false, false));
+        assertThat(TensorCoreGemm.tiledPlan(8, 300, 200, 1152 + 64, 132)).as("K a multiple of 64, not 128")
+                .isEqualTo(tiled("k_wgmma_i8_t_n128", true, false));
         // packed INT4 W with a short K: 128 x 128 tiles even with many tiles (INT8 keeps 128 x 256)
-        assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 1152 + 128, 132)).isEqualTo("k_wgmma_i4w_t_n128");
-        assertThat(TensorCoreGemm.tiledKernel(8, 1024, 4608, 1152, 132)).isEqualTo("k_wgmma_i8_t");
-        assertThat(TensorCoreGemm.tiledKernel(4, 1024, 4608, 2048, 132)).isEqualTo("k_wgmma_i4w_t");
-        assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(4, 4096, 3072, 1152 + 64, 132))
+        assertThat(TensorCoreGemm.tiledPlan(4, 512, 4608, 1152 + 128, 132)).isEqualTo(tiled("k_wgmma_i4w_t_n128", true, false));
+        assertThat(TensorCoreGemm.tiledPlan(4, 512, 4608, 2048, 132)).isEqualTo(tiled("k_wgmma_i4w_t", true, false));
+        assertThat(TensorCoreGemm.tiledPlan(8, 1024, 4608, 1152, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, false));
+        assertThatThrownBy(() -> TensorCoreGemm.tiledPlan(4, 4096, 3072, 1152 + 64, 132)).as("INT4 alignment")
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("256");
-        assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(8, 4096, 3072, 1000, 132))
+        assertThatThrownBy(() -> TensorCoreGemm.tiledPlan(4, 4096, 3072, 3072 + 128, 132)).as("INT4 alignment")
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("256");
+        assertThatThrownBy(() -> TensorCoreGemm.tiledPlan(8, 4096, 3072, 1000, 132))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("64");
-        assertThatThrownBy(() -> TensorCoreGemm.tiledKernel(2, 4096, 3072, 3072, 132))
+        assertThatThrownBy(() -> TensorCoreGemm.tiledPlan(2, 4096, 3072, 3072, 132))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2-bit");
     }
 }
