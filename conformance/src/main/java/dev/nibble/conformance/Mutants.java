@@ -58,30 +58,25 @@ public final class Mutants {
 
         @Override
         public PreparedLinear prepare(QuantizedLinear plan) {
-            PreparedLinear p = delegate.prepare(plan);
-            return new ForwardingPreparedLinear(p) {
-                @Override
-                public DeviceTensor forward(DeviceTensor x, int step) {
-                    if (x.dtype() != DType.BF16) {
-                        return p.forward(x, step);
-                    }
-                    Tensor y;
-                    try (DeviceTensor wide = delegate.upload(delegate.download(x).to(DType.F32));
-                            DeviceTensor y32 = p.forward(wide, step)) {
-                        y = delegate.download(y32);
-                    }
-                    Tensor out = Tensor.allocate(DType.BF16, y.shape());
-                    for (long i = 0; i < y.elementCount(); i++) {
-                        float v = y.getFloat(i);
-                        int bits = Float.floatToRawIntBits(v);
-                        short r = Float.isNaN(v) ? Bf16.round(v)
-                                : (short) ((bits & 0x8000_0000) >>> 16 | ((bits & 0x7FFF_FFFF) + 0x8000) >>> 16);
-                        out.data().setAtIndex(Tensor.I16_LE, i, r);
-                    }
-                    return delegate.upload(out);
+            return ForwardingPreparedLinear.withForward(delegate.prepare(plan), (p, x, step) -> {
+                if (x.dtype() != DType.BF16) {
+                    return p.forward(x, step);
                 }
-
-            };
+                Tensor y;
+                try (DeviceTensor wide = delegate.upload(delegate.download(x).to(DType.F32));
+                        DeviceTensor y32 = p.forward(wide, step)) {
+                    y = delegate.download(y32);
+                }
+                Tensor out = Tensor.allocate(DType.BF16, y.shape());
+                for (long i = 0; i < y.elementCount(); i++) {
+                    float v = y.getFloat(i);
+                    int bits = Float.floatToRawIntBits(v);
+                    short r = Float.isNaN(v) ? Bf16.round(v)
+                            : (short) ((bits & 0x8000_0000) >>> 16 | ((bits & 0x7FFF_FFFF) + 0x8000) >>> 16);
+                    out.data().setAtIndex(Tensor.I16_LE, i, r);
+                }
+                return delegate.upload(out);
+            });
         }
     }
 

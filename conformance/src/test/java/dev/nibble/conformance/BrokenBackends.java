@@ -23,20 +23,15 @@ final class BrokenBackends {
 
         @Override
         public PreparedLinear prepare(QuantizedLinear plan) {
-            PreparedLinear p = delegate.prepare(plan);
-            return new ForwardingPreparedLinear(p) {
-                @Override
-                public DeviceTensor forward(DeviceTensor x, int step) {
-                    DeviceTensor y = p.forward(x, step);
-                    Tensor h = delegate.download(y);
-                    y.close();
-                    for (long i = 0; i < h.elementCount(); i++) {
-                        h.setFloat(i, h.getFloat(i) * 1.001f);
-                    }
-                    return delegate.upload(h);
+            return ForwardingPreparedLinear.withForward(delegate.prepare(plan), (p, x, step) -> {
+                DeviceTensor y = p.forward(x, step);
+                Tensor h = delegate.download(y);
+                y.close();
+                for (long i = 0; i < h.elementCount(); i++) {
+                    h.setFloat(i, h.getFloat(i) * 1.001f);
                 }
-
-            };
+                return delegate.upload(h);
+            });
         }
     }
 
