@@ -40,6 +40,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * and W4A4), the weights are stored only in the {@link TiledOperands} layout and k_tq3 writes the activation codes
  * tiled, so the GEMM's stages are bulk copies (k_wgmma_*_t); for INT8 with few tiles the codes stay row-major and
  * k_wgmma_i8_n128_tw reads the tiled weights ({@link TensorCoreGemm#tiledPlan}). Same output bit for bit.
+ *
+ * <p>For W8A8 / W4A4 ConvRot at large M ({@link #tq3hWarps}, {@link #tq3hPays}) k_tq3h, k_tq3 specialised to that plan
+ * (32 columns per lane), replaces k_tq3: same arguments and codes bit for bit, 10-21% faster there.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
