@@ -1082,6 +1082,205 @@ extern "C" __global__ void __maxnreg__(80) k_tq3_r2(TQ3_ARGS) { TQ3_BODY(2, fals
 extern "C" __global__ void __launch_bounds__(512) k_tq3_r1c(TQ3_ARGS) { TQ3_BODY(1, true) }
 extern "C" __global__ void __maxnreg__(80) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, true) }
 
+// ---------------------------------------------------------------- transform + quantize, the ConvRot plan, 32 columns per lane
+// k_tq3h: k_tq3 specialised to the plan of W8A8 / W4A4 ConvRot (regular Hadamard n0 = 256, per-token scales, no smoothing,
+// shift or low-rank branch, clip >= 1, K % 8 == 0; FusedLinear.tq3hWarps), with fewer instructions per value. Lane l
+// of warp wr holds 32 columns of segment seg = 4·wr + (l >> 3): 256·seg + 16·L + 128·h + e (L = l & 7, h = 0, 1,
+// e = 0..15) as v[16h + e]: the radix-4 stages on index bits 0-3 run in registers; for bits 4-7 each group of 8 lanes
+// transposes its segment through shared memory (lane L then holds the column pairs 16·t + 2L + b, t = 0..15, as
+// v[2t + b]), runs those stages in registers and transposes back: 1.5 shared-memory accesses per value instead of
+// k_tq3's 2.5. (Lane-contiguous 128-byte rows measured slower with F32 x: each 16-byte load touched 32 lines.) Same stage
+// order and butterfly as numerics/Hadamard, scale and codes as k_tq3_r2 (bit-identical). One warp per 1024 columns,
+// W = ceil(Kpad / 1024) <= 16 warps per row, rows per block as k_tq3. Values near a half-integer are flagged per 8 and
+// redone after the store by the IEEE division in one rolled loop (no call on the hot path). Measured on an H200
+// (docs/benchmarks/tq5.md): 10-20% faster than k_tq3 from M·Kpad = 4096·3072 on, slower for small M and where lanes idle
+// (Kpad % 1024 != 0): FusedLinear launches it only where it pays.
+constexpr int TQH_ROW = 36;                   // floats per 32 columns: + 4 puts the 16-byte accesses of 8 lanes on distinct banks
+constexpr int TQH_SEG = 8 * TQH_ROW + 16;     // a segment (8 lanes); +16: the next segment on the other 16 banks
+constexpr int TQH_WARP = 4 * TQH_SEG;         // floats per warp (dynamic shared memory: block warps · TQH_WARP · 4 bytes)
+
+// raw x of the lane's chunk h (columns c..c+15) into v[16h..16h+15], zero past K (K % 8 == 0)
+template <bool BF16>
+__device__ __forceinline__ void tqh_load(const void* __restrict__ x, int K, long long m, bool live, int c, float* v) {
+    if (BF16) {
+        const uint4* p = reinterpret_cast<const uint4*>(reinterpret_cast<const uint16_t*>(x) + m * K + c);
+#pragma unroll
+        for (int q = 0; q < 2; q++) {
+            uint4 a = make_uint4(0u, 0u, 0u, 0u);
+            if (live && c + 8 * q < K) a = __ldg(p + q);
+            bf16x4(make_uint2(a.x, a.y), &v[8 * q]); bf16x4(make_uint2(a.z, a.w), &v[8 * q + 4]);
+        }
+    } else {
+        const float4* p = reinterpret_cast<const float4*>(reinterpret_cast<const float*>(x) + m * K + c);
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+            if (live && c + 4 * q < K) a = __ldg(p + q);
+            v[4 * q] = a.x; v[4 * q + 1] = a.y; v[4 * q + 2] = a.z; v[4 * q + 3] = a.w;
+        }
+    }
+}
+
+// byte offset of the INT8 code of column c (a multiple of 16) of row m: row-major, or k_wgmma_i8_t's tiled A (see tq3_body)
+__device__ __forceinline__ long long tqh_off8(long long m, int c, int Kpad, int tiled) {
+    if (!tiled) return m * Kpad + c;
+    const int rr = (int)(m & 127);
+    return ((m >> 7) * (Kpad >> 6) + (c >> 6)) * 8192 + rr * 64 + ((((c >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
+}
+
+template <bool BF16, bool ASYNC>
+__device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int Kpad, float rscale, int bits, int Gout,
+        float clip, int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, int M, int W, int tiled,
+        float* tbuf, float* red) {
+    const int nw = blockDim.x >> 5, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int rowInBlock = nw == W ? 0 : W == 1 ? warp : warp >> 1, wr = warp - rowInBlock * W;   // P = 4 / W or 1
+    const long long m = (long long)blockIdx.x * (nw == W ? 1 : W == 1 ? nw : nw >> 1) + rowInBlock;
+    const bool live = m < M;
+    const int L = lane & 7, c0 = ((4 * wr + (lane >> 3)) << 8) + (L << 4);   // chunk h: columns c0 + 128h + e
+    float* seg = tbuf + warp * TQH_WARP + (lane >> 3) * TQH_SEG;
+    float* mine = seg + (L >> 1) * TQH_ROW + 16 * (L & 1);   // chunk h at mine + 4h·36 (see below)
+    float v[32];
+    if (!BF16 && ASYNC) {   // F32 x by cp.async, 512 contiguous bytes per instruction, into the layout below, then own
+        // chunks: 10% faster than the direct 64-byte-per-lane loads (L1 and MIO bound) at M = 4096
+        const float* xr = reinterpret_cast<const float*>(x) + (live ? m : 0) * K + (wr << 10);
+        float* wbuf = tbuf + warp * TQH_WARP;
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+            const int col = 4 * (lane + 32 * q);
+            cp_async16(smem_u32(wbuf + (col >> 8) * TQH_SEG + ((col & 255) >> 5) * TQH_ROW + (col & 31)), xr + col,
+                       live && (wr << 10) + col < K);
+        }
+        cp_commit();
+        cp_wait<0>();
+        __syncwarp();
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+            const float4 f = *reinterpret_cast<const float4*>(mine + (q >> 2) * 4 * TQH_ROW + 4 * (q & 3));
+            v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
+        }
+    } else {
+        tqh_load<BF16>(x, K, live ? m : 0, live, c0, &v[0]);
+        tqh_load<BF16>(x, K, live ? m : 0, live, c0 + 128, &v[16]);
+    }
+    // index bits 0, 1 then 2, 3 (the reference stage order)
+#pragma unroll
+    for (int q = 0; q < 8; q++) bfly4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
+#pragma unroll
+    for (int h = 0; h < 2; h++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) bfly4(v[16 * h + e], v[16 * h + e + 4], v[16 * h + e + 8], v[16 * h + e + 12]);
+    // the segment row-major, 36 floats per 32 columns: chunk h of lane L at (L / 2 + 4h)·36 + 16·(L & 1)
+#pragma unroll
+    for (int q = 0; q < 8; q++)
+        *reinterpret_cast<float4*>(mine + (q >> 2) * 4 * TQH_ROW + 4 * (q & 3)) = make_float4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
+    __syncwarp();
+#pragma unroll
+    for (int t = 0; t < 16; t++) {   // column 16t + 2L + b: at (t / 2)·36 + 16·(t & 1) + 2L
+        const float2 f = *reinterpret_cast<const float2*>(seg + (t >> 1) * TQH_ROW + 16 * (t & 1) + 2 * L);
+        v[2 * t] = f.x; v[2 * t + 1] = f.y;
+    }
+    // index bits 4, 5 (bits 0, 1 of t) then 6, 7 (bits 2, 3 of t)
+#pragma unroll
+    for (int t = 0; t < 16; t += 4)
+#pragma unroll
+        for (int b = 0; b < 2; b++) bfly4(v[2 * t + b], v[2 * t + 2 + b], v[2 * t + 4 + b], v[2 * t + 6 + b]);
+#pragma unroll
+    for (int t = 0; t < 4; t++)
+#pragma unroll
+        for (int b = 0; b < 2; b++) bfly4(v[2 * t + b], v[2 * t + 8 + b], v[2 * t + 16 + b], v[2 * t + 24 + b]);
+    float a = 0.0f;
+#pragma unroll
+    for (int e = 0; e < 32; e++) a = fmaxf(a, fabsf(v[e]));
+    // back: each lane writes exactly the words it read, so no barrier before
+#pragma unroll
+    for (int t = 0; t < 16; t++)
+        *reinterpret_cast<float2*>(seg + (t >> 1) * TQH_ROW + 16 * (t & 1) + 2 * L) = make_float2(v[2 * t], v[2 * t + 1]);
+    a = warp_max(a);
+    __syncwarp();
+#pragma unroll
+    for (int q = 0; q < 8; q++) {
+        const float4 f = *reinterpret_cast<const float4*>(mine + (q >> 2) * 4 * TQH_ROW + 4 * (q & 3));
+        v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
+    }
+    if (W > 1) {
+        if (lane == 0) red[warp] = a;
+        __syncthreads();
+        a = 0.0f;
+        for (int w = 0; w < W; w++) a = fmaxf(a, red[rowInBlock * W + w]);
+    }
+    if (!live) return;
+    // scale as k_tq3. Codes as tq3_codes4_nc, with tol = 2^-21·(qmax + 1): v·inv = (x_t/s)(1 + δ), |δ| <= 2^-24, and
+    // |x_t/s| <= qmax(1 + 2^-23) (clip >= 1), so v·inv and the rounded quotient differ by at most 2^-23·qmax; d's own
+    // rounding adds 2^-25: together a quarter of tol. Outside 0.5 ± tol both round to the same integer
+    const float pre = rscale, am = a * pre;
+    const float s = __fdiv_rn(__fmul_rn(am, clip), (float)qmax);
+    const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
+    const float inv = rc * pre;
+    const float lim = isfinite(rc) && (s == 0.0f || (am >= 1e-30f && inv >= 1e-30f))
+            ? 0.5f - 4.76837158203125e-07f * (float)(qmax + 1) : -1.0f;
+    if (wr == 0 && c0 == 0)
+        for (int g = 0; g < Gout; g++) scales[m * Gout + g] = s;
+    if (c0 >= Kpad) return;   // Kpad is a multiple of 256: both chunks are in or out
+    uint32_t t[32];
+    bool bad[4] = {false, false, false, false};
+#pragma unroll
+    for (int e = 0; e < 32; e++) {
+        const float tm = __fmaf_rn(v[e], inv, TQ2_MAGIC);
+        const float d = __fmaf_rn(v[e], inv, -__fsub_rn(tm, TQ2_MAGIC));
+        bad[e >> 3] |= !(fabsf(d) < lim);
+        t[e] = __float_as_uint(tm);
+    }
+    if (bits == 4) {
+        uint32_t w[4];
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const uint32_t* u = &t[8 * q];
+            const uint32_t ev = __byte_perm(__byte_perm(u[0], u[2], 0x0040), __byte_perm(u[4], u[6], 0x0040), 0x5410);
+            const uint32_t od = __byte_perm(__byte_perm(u[1], u[3], 0x0040), __byte_perm(u[5], u[7], 0x0040), 0x5410);
+            w[q] = (ev & 0x0F0F0F0Fu) | ((od << 4) & 0xF0F0F0F0u);
+        }
+        uint8_t* row = codes + m * (Kpad >> 1);
+        *reinterpret_cast<uint2*>(row + (c0 >> 1)) = make_uint2(w[0], w[1]);
+        *reinterpret_cast<uint2*>(row + ((c0 + 128) >> 1)) = make_uint2(w[2], w[3]);
+    } else {
+        uint32_t w[8];
+#pragma unroll
+        for (int q = 0; q < 8; q++)
+            w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
+        *reinterpret_cast<uint4*>(codes + tqh_off8(m, c0, Kpad, tiled)) = make_uint4(w[0], w[1], w[2], w[3]);
+        *reinterpret_cast<uint4*>(codes + tqh_off8(m, c0 + 128, Kpad, tiled)) = make_uint4(w[4], w[5], w[6], w[7]);
+    }
+    const uint32_t flags = (bad[0] ? 1u : 0u) | (bad[1] ? 2u : 0u) | (bad[2] ? 4u : 0u) | (bad[3] ? 8u : 0u);
+    if (flags == 0) return;
+    // rare: the flagged values again from shared memory (this lane's chunks), the exact division near a half-integer
+#pragma unroll 1
+    for (int e = 0; e < 32; e++) {
+        if (((flags >> (e >> 3)) & 1u) == 0) continue;
+        const float val = mine[(e >> 4) * 4 * TQH_ROW + (e & 15)];
+        const float tm = __fmaf_rn(val, inv, TQ2_MAGIC);
+        if (fabsf(__fmaf_rn(val, inv, -__fsub_rn(tm, TQ2_MAGIC))) < lim) continue;
+        const int q = int_code(val * pre, s, 0, qmin, qmax);
+        const int c = c0 + 128 * (e >> 4) + (e & 15);
+        if (bits == 4) {
+            uint8_t* p = codes + m * (Kpad >> 1) + (c >> 1);
+            const int sh = 4 * (c & 1);
+            *p = (uint8_t)((*p & ~(0xF << sh)) | ((q & 0xF) << sh));
+        } else {
+            codes[tqh_off8(m, c & ~15, Kpad, tiled) + (c & 15)] = (uint8_t)q;
+        }
+    }
+}
+
+// the arguments of k_tq3 (most unused: the plan fixes them), W = ceil(Kpad / 1024) warps per row
+#define TQH_BODY(BF, AS) tqh_body<BF, AS>(x, K, Kpad, rscale, bits, Gout, clip, qmin, qmax, codes, scales, M, W, tiled, tq3buf, red)
+// 56 registers: 36 warps per SM (64 measured 4-14% slower at M = 4096, no spills at either)
+extern "C" __global__ void __maxnreg__(56) k_tq3h(TQ3_ARGS) {
+    extern __shared__ __align__(16) float tq3buf[];
+    __shared__ float red[32];
+    if (xBf16) TQH_BODY(true, false);
+    else TQH_BODY(false, true);
+}
+
 // ---------------------------------------------------------------- low-rank down projection on tensor cores
 // part[ks, m, :] = sum over this split's K chunks of (x[m, k]·ismooth[k])·down[k, :] (no rotation; a shift
 // o adds o·down, which the host computes once and k_tq2 adds as lrbias), TF32 mma.sync m16n8k8 with x split into hi + lo TF32 halves (and down too when it is

@@ -14,6 +14,14 @@
 #ifdef NIBBLE_WGMMA
 #include "../../main/cuda/nibble_wgmma.cu"
 #endif
+// tqbench / tqcheck experiments (NIBBLE_TQ = 5, 6, 7; 4: k_tq3h itself wherever the plan allows, whatever M): k_tq3h
+// with F32 x by direct loads (56 registers), at 64 registers (cp.async), both
+#define TQH_TEST(NAME, REG, AS) extern "C" __global__ void __maxnreg__(REG) NAME(TQ3_ARGS) { \
+    extern __shared__ __align__(16) float tq3buf[]; __shared__ float red[32]; \
+    if (xBf16) TQH_BODY(true, false); else TQH_BODY(false, AS); }
+TQH_TEST(k_tq3h_ldg, 56, false)
+TQH_TEST(k_tq3h_r64, 64, true)
+TQH_TEST(k_tq3h_ldg64, 64, false)
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -91,6 +99,7 @@ static bool tq2_fits(int K, int Kpad, int rot, int n0, int gs) {
 }
 static int g_tq = getenv("NIBBLE_TQ") ? atoi(getenv("NIBBLE_TQ")) : 0;   // 2: k_tq2 only
 static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k_tq3 with R = 1 or 2 rounds per warp
+static long g_hotLaunches = 0;   // k_tq3h launches (tqcheck reports them: the dispatch is exercised)
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
@@ -104,6 +113,18 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
     // k_tq3 (as FusedLinear): regular Hadamard or none, scales per token or per group of 16..256 columns
     bool tq3 = g_tq != 2 && spw == 0 && g_forceSpw == 0 && (rot == 0 || (rot == 1 && (ln0 & 1) == 0))
                && (gs >= Kpad || (gs >= 16 && gs <= 256 && (gs & (gs - 1)) == 0));
+    // k_tq3h (as FusedLinear.tq3hWarps and tq3hPays): the ConvRot plan, Kpad % 1024 = 0, M·Kpad >= 2^23; NIBBLE_TQ=3 or a
+    // forced NIBBLE_TQR keeps k_tq3; NIBBLE_TQ >= 4 runs it (or an experiment) wherever the plan allows, whatever M
+    if (tq3 && g_tq != 3 && g_tqr == 0 && rot == 1 && n0 == 256 && gs >= Kpad && !sm && !sh && part == nullptr
+        && g_clip >= 1.0f && K % 8 == 0 && (Kpad + 1023) / 1024 <= 16
+        && (g_tq >= 4 || (Kpad % 1024 == 0 && (long long)M * Kpad >= (1LL << 23)))) {
+        int W = (Kpad + 1023) / 1024, P = W < 4 && 4 % W == 0 ? 4 / W : 1, threads = 32 * W * P;
+        auto kh = g_tq == 5 ? k_tq3h_ldg : g_tq == 6 ? k_tq3h_r64 : g_tq == 7 ? k_tq3h_ldg64 : k_tq3h;
+        kh<<<(M + P - 1) / P, threads, (threads / 32) * TQH_WARP * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
+                Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
+        g_hotLaunches++;
+        return;
+    }
     if (tq3) {
         // as FusedLinear.tq3Rounds: two rounds (four segments) per warp for per-token scales from 4 rounds on, else one;
         // at most 16 warps per row
@@ -552,6 +573,10 @@ static int check_lrsum(int M, int K, int r, int xbf) {
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    for (void* f : {(void*)k_tq3h, (void*)k_tq3h_ldg, (void*)k_tq3h_r64, (void*)k_tq3h_ldg64}) {
+        CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 16 * TQH_WARP * 4));
+        CK(cudaFuncSetAttribute(f, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    }
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
     for (void* f : fs) CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, GEMM_SMEM));
 #ifdef NIBBLE_WGMMA
@@ -575,6 +600,43 @@ __global__ void k_mma_peak(int* out, int iters) {
         for (int j = 0; j < 8; j++) mma_s8(acc[j], a0, a1, a2, a3, b0, b1);
     int s = 0; for (int j = 0; j < 8; j++) for (int t = 0; t < 4; t++) s += acc[j][t];
     if (s == 0x7fffffff) out[0] = s;
+}
+
+// tqcheck: k_tq3h's INT8 codes in the tiled layout (and row-major) against k_tq3's, byte for byte over the whole buffer
+// (rows past M keep their poison), and the scales; F32 and BF16 x, ConvRot W8A8 and W8 with 4-bit codes
+static int tq_tiled_check(int hv) {
+    int fails = 0;
+    int shapes[][2] = {{300, 1152}, {129, 3072}, {77, 12288}, {256, 1024}, {5, 16384}};
+    for (auto& sh : shapes) for (int xb = 0; xb < 2; xb++) for (int qmax : {127, 7}) for (int tiled = 0; tiled < 2; tiled++) {
+        const int M = sh[0], K = sh[1], Kpad = (K + 255) / 256 * 256, Mt = (M + 127) / 128 * 128;
+        std::vector<float> x((size_t)M * K); std::vector<uint16_t> hb(x.size());
+        for (size_t i = 0; i < x.size(); i++) { x[i] = nrand() * (i % 97 == 5 ? 25.0f : 1.0f); hb[i] = bf16(x[i]); }
+        void* dx; uint8_t *c1, *c2; float *s1, *s2;
+        CK(cudaMalloc(&dx, x.size() * 4)); CK(cudaMalloc(&c1, (size_t)Mt * Kpad)); CK(cudaMalloc(&c2, (size_t)Mt * Kpad));
+        CK(cudaMalloc(&s1, M * 4)); CK(cudaMalloc(&s2, M * 4));
+        if (xb) CK(cudaMemcpy(dx, hb.data(), hb.size() * 2, cudaMemcpyHostToDevice));
+        else CK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+        CK(cudaMemset(c1, 0x5A, (size_t)Mt * Kpad)); CK(cudaMemset(c2, 0x5A, (size_t)Mt * Kpad));
+        CK(cudaMemset(s1, 0xFF, M * 4)); CK(cudaMemset(s2, 0xFF, M * 4));
+        const long before = g_hotLaunches;
+        g_tq = 3;
+        launch_tq2(dx, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -qmax - 1, qmax, c1, s1, nullptr, 0, 0, nullptr, 0, nullptr, 0, xb, tiled);
+        g_tq = hv;
+        launch_tq2(dx, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -qmax - 1, qmax, c2, s2, nullptr, 0, 0, nullptr, 0, nullptr, 0, xb, tiled);
+        CKL(); CK(cudaDeviceSynchronize());
+        std::vector<uint8_t> h1((size_t)Mt * Kpad), h2(h1.size()); std::vector<float> t1(M), t2(M);
+        CK(cudaMemcpy(h1.data(), c1, h1.size(), cudaMemcpyDeviceToHost)); CK(cudaMemcpy(h2.data(), c2, h2.size(), cudaMemcpyDeviceToHost));
+        CK(cudaMemcpy(t1.data(), s1, M * 4, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(t2.data(), s2, M * 4, cudaMemcpyDeviceToHost));
+        long bad = 0; for (size_t i = 0; i < h1.size(); i++) bad += h1[i] != h2[i];
+        const bool sok = memcmp(t1.data(), t2.data(), M * 4) == 0, ran = g_hotLaunches == before + 1;
+        const bool ok = bad == 0 && sok && ran;
+        g_tq = 0;
+        printf("tq3h(%d) vs tq3 %s M=%d K=%d x=%s qmax=%d: byte mismatches %ld, scales %s, k_tq3h %s -> %s\n", hv, tiled ? "tiled" : "rows",
+               M, K, xb ? "BF16" : "F32", qmax, bad, sok ? "equal" : "DIFFER", ran ? "ran" : "DID NOT RUN", ok ? "OK" : "FAIL");
+        fails += !ok;
+        cudaFree(dx); cudaFree(c1); cudaFree(c2); cudaFree(s1); cudaFree(s2);
+    }
+    return fails;
 }
 
 static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
@@ -730,7 +792,8 @@ int main(int argc, char** argv) {
             {"w4a4 g64 r64 shift", 4, 0, 64, 64, false, true, 1, true},
         };
         struct Cf { int r; } cfs[] = {{0}, {1}, {2}};
-        int shapes[][2] = {{300, 1152}, {301, 768}, {203, 512}, {257, 3072}, {100, 12288}, {150, 1156}};
+        int shapes[][2] = {{300, 1152}, {301, 768}, {203, 512}, {257, 3072}, {100, 12288}, {150, 1156}, {77, 16384}, {129, 2048},
+                           {66, 4096}};
         g_xbf16 = 1;
         for (auto& f : cfs) {
             g_tqr = f.r;
@@ -743,8 +806,15 @@ int main(int argc, char** argv) {
             printf("-- clip 0.9 (clamped kernels) NIBBLE_TQR=%d\n", rr);
             for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
         }
-        g_clip = 1.0f;
-        g_xbf16 = 0; g_tqr = 0;
+        g_clip = 1.0f; g_tqr = 0;
+        for (int hv : {4, 5, 6, 7}) {   // k_tq3h at every shape, and the experiment kernels (tqbench), r = 0 configuration
+            g_tq = hv;
+            printf("-- k_tq3h experiment NIBBLE_TQ=%d\n", hv);
+            for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
+        }
+        g_tq = 0; g_xbf16 = 0;
+        for (int hv : {4, 5, 6, 7}) fails += tq_tiled_check(hv);
+        printf("tqcheck: k_tq3h ran %ld times\n", g_hotLaunches);
         printf("tqcheck: %d failures\n", fails);
         return fails ? 1 : 0;
     }

@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class CudaBackend implements KernelBackend {
     private static final int ATTR_MAX_DYNAMIC_SMEM = 8;
+    private static final int ATTR_PREFERRED_CARVEOUT = 9;
     static final int GEMM_SMEM = 3 * (128 + 128) * 128;
 
     private final Driver d;
@@ -69,9 +70,11 @@ final class CudaBackend implements KernelBackend {
         this.smCount = driver.attribute(ordinal, 16);
         this.wgmmaModule = loadWgmma(driver, ccMajor, ccMinor, smemOptin);
         this.pool = new DevicePool(driver);
-        for (String big : List.of("k_tq", "k_tq_lr", "k_attention", "k_regular_had", "k_sylv_had")) {
+        for (String big : List.of("k_tq", "k_tq_lr", "k_attention", "k_regular_had", "k_sylv_had", "k_tq3h")) {
             driver.setFunctionAttribute(fn(big), ATTR_MAX_DYNAMIC_SMEM, smemOptin);
         }
+        // k_tq3h: 4.75 KB per warp; the largest carveout keeps 32 of its warps on an SM
+        driver.setFunctionAttribute(fn("k_tq3h"), ATTR_PREFERRED_CARVEOUT, 100);
         for (String g : List.of("k_gemm_i8", "k_gemm_i8_g", "k_gemm_i4", "k_gemm_i4_g", "k_gemm_s4", "k_gemm_s4_g")) {
             driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, GEMM_SMEM);
         }

@@ -40,6 +40,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * and W4A4), the weights are stored only in the {@link TiledOperands} layout and k_tq3 writes the activation codes
  * tiled, so the GEMM's stages are bulk copies (k_wgmma_*_t); for INT8 with few tiles the codes stay row-major and
  * k_wgmma_i8_n128_tw reads the tiled weights ({@link TensorCoreGemm#tiledPlan}). Same output bit for bit.
+ *
+ * <p>For W8A8 / W4A4 ConvRot at large M ({@link #tq3hWarps}, {@link #tq3hPays}) k_tq3h, k_tq3 specialised to that plan
+ * (32 columns per lane), replaces k_tq3: same arguments and codes bit for bit, 10-21% faster there.
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -71,6 +74,10 @@ final class FusedLinear implements PreparedLinear {
     private final boolean tiledGemm;
     /** shared memory per warp of k_tq3: two 16 x 16 transposes (TQ3_HALF = 16·20 + 16 floats each) */
     static final int TQ3_WARP_SMEM = 2 * (16 * 20 + 16) * 4;
+    /** warps per row of k_tq3h (the ConvRot plan's kernel), 0 when k_tq3 (or k_tq2) runs */
+    private final int tq3h;
+    /** shared memory per warp of k_tq3h: four 8 x 32 transposes (TQH_SEG = 8·36 + 16 floats each) */
+    static final int TQ3H_WARP_SMEM = 4 * (8 * 36 + 16) * 4;
     private final int ln0;
     private final CudaTensor downHi;
     private final CudaTensor downLo;
@@ -165,6 +172,8 @@ final class FusedLinear implements PreparedLinear {
         spw = registerPath(plan.inFeatures(), kpad, rot, n0, replicate ? kpad : gs, rank);
         tq3 = spw > 0 && !Boolean.getBoolean("nibble.cuda.tq2") ? tq3Rounds(kpad, rot, n0, replicate ? kpad : gs) : 0;
         tiledGemm = tq3 > 0 && TensorCoreGemm.tiled(b.wgmma(), bits, grouped, rank);
+        tq3h = tq3 > 0 && !Boolean.getBoolean("nibble.cuda.tq3") ? tq3hWarps(plan.inFeatures(), kpad, rot, n0,
+                replicate ? kpad : gs, plan.smooth() != null || plan.shift() != null, rank, act.clipRatio()) : 0;
         Tensor codes = padCodes(w.codes(), n, kp, kpad, bits);
         if (tiledGemm) {   // one layout only: the tiled kernels serve every M
             byte[] c = codes.toByteArray();
@@ -259,6 +268,31 @@ final class FusedLinear implements PreparedLinear {
         int rounds = ((kpad + 255) / 256 + 1) / 2;
         int perWarp = (token && rounds >= 4) || rounds > 16 ? 2 : 1;
         return (rounds + perWarp - 1) / perWarp <= 16 ? perWarp : 0;
+    }
+
+    /**
+     * @return warps per row of k_tq3h (one per 1024 columns, at most 16), or 0 where the plan keeps k_tq3: k_tq3h is
+     *     the kernel of W8A8 / W4A4 ConvRot only (regular Hadamard 256, per-token scales, no smoothing, shift or
+     *     low-rank branch, clip ratio &ge; 1, K % 8 = 0) and runs only with kpad a multiple of 1024 (otherwise a
+     *     quarter or more of its lanes idle: 3-22% slower than k_tq3 at K = 1152 on an NVIDIA H200,
+     *     docs/benchmarks/tq5.md). Called only where k_tq3 takes the plan
+     */
+    static int tq3hWarps(int k, int kpad, int rot, int n0, int gs, boolean smoothOrShift, int rank, float clip) {
+        if (rot != 1 || n0 != 256 || gs < kpad || smoothOrShift || rank != 0 || !(clip >= 1f) || k % 8 != 0
+                || kpad % 1024 != 0) {
+            return 0;
+        }
+        int warps = kpad / 1024;
+        return warps <= 16 ? warps : 0;
+    }
+
+    /**
+     * @return whether k_tq3h beats k_tq3 for m rows: from m·kpad = 2^23 on (measured on an NVIDIA H200: 10-21% faster
+     *     at 4096 x 3072, 4096 x 12288 and 1024 x 12288; 2-11% slower at 1024 x 3072 and M = 256, where fewer,
+     *     longer warps leave the SMs idle; the threshold lies between those shapes)
+     */
+    static boolean tq3hPays(int kpad, int m) {
+        return (long) m * kpad >= 1L << 23;
     }
 
     /**
@@ -460,6 +494,15 @@ final class FusedLinear implements PreparedLinear {
     private void launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int k, int m,
             CudaTensor codes, CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
         int groupArg = replicate ? kpad : gs;
+        if (tq3h > 0 && tq3hPays(kpad, m)) {   // k_tq3h: k_tq3's arguments with W = tq3h warps per row, 4 / W rows per block
+            // where W divides 4
+            int rows = tq3h < 4 && 4 % tq3h == 0 ? 4 / tq3h : 1;
+            int threads = 32 * tq3h * rows;
+            b.launch("k_tq3h", (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3H_WARP_SMEM, in, k, kpad,
+                    smooth, shift, rot, ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(),
+                    codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, tq3h, tiledA ? 1 : 0);
+            return;
+        }
         if (tq3 > 0) {   // k_tq3: W warps per row, 4 / W rows per block where W divides 4
             int w = ((kpad + 255) / 256 + 1) / 2;
             w = (w + tq3 - 1) / tq3;

@@ -90,6 +90,33 @@ class FusedLinearLayoutTest {
     }
 
     @Test
+    void tq3hTakesOnlyTheConvRotPlanWithOneWarpPer1024Columns() {
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 256, 3072, false, 0, 1f)).as("ConvRot K = 3072").isEqualTo(3);
+        assertThat(FusedLinear.tq3hWarps(1152, 1280, 1, 256, 1280, false, 0, 1f)).as("K = 1152: lanes idle").isZero();
+        assertThat(FusedLinear.tq3hWarps(2048, 2048, 1, 256, 2048, false, 0, 1f)).isEqualTo(2);
+        assertThat(FusedLinear.tq3hWarps(12288, 12288, 1, 256, 12288, false, 0, 1f)).isEqualTo(12);
+        assertThat(FusedLinear.tq3hWarps(16384, 16384, 1, 256, 16384, false, 0, 1f)).as("16 warps").isEqualTo(16);
+        assertThat(FusedLinear.tq3hWarps(16640, 16640, 1, 256, 16640, false, 0, 1f)).as("17 warps").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 64, 3072, false, 0, 1f)).as("n0 = 64").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 0, 1, 3072, false, 0, 1f)).as("no rotation").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 256, 64, false, 0, 1f)).as("groups of 64").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 256, 3072, true, 0, 1f)).as("smoothing").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 256, 3072, false, 32, 1f)).as("low rank").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 256, 3072, false, 0, 0.9f)).as("clip < 1").isZero();
+        assertThat(FusedLinear.tq3hWarps(3072, 3072, 1, 256, 3072, false, 0, Float.NaN)).as("clip NaN").isZero();
+        assertThat(FusedLinear.tq3hWarps(3076, 4096, 1, 256, 4096, false, 0, 1f)).as("K % 8 = 4").isZero();
+    }
+
+    @Test
+    void tq3hRunsFromTwoToTheTwentyThreeCodesPerLaunch() {
+        assertThat(FusedLinear.tq3hPays(3072, 4096)).as("4096 x 3072: measured faster").isTrue();
+        assertThat(FusedLinear.tq3hPays(12288, 1024)).as("1024 x 12288: measured faster").isTrue();
+        assertThat(FusedLinear.tq3hPays(3072, 1024)).as("1024 x 3072: measured slower").isFalse();
+        assertThat(FusedLinear.tq3hPays(12288, 256)).as("256 x 12288: measured slower").isFalse();
+        assertThat(FusedLinear.tq3hPays(16384, 1 << 20)).as("no int overflow").isTrue();
+    }
+
+    @Test
     void shiftTimesDownIsTheShiftsShareOfTheProjection() {
         float[] o = {1f, -2f, 0.5f};
         float[] down = {1f, 2f, 3f, 4f, 5f, 6f};  // [3, 2]
