@@ -5,7 +5,7 @@
 // Same arguments and same epilogue arithmetic as k_gemm_i8 / k_gemm_i4 (nibble_fused.cu), so the
 // output is bit-identical: int32 accumulation, then (float)acc * unpackScale * sa[m] * sw[n], the
 // low-rank up projection on 16-bit mma.sync, bias, one store: F32, or with yBf16 = 1 the BF16
-// round-to-nearest-even of that float (BF16 tiles with N % 8 == 0 leave by bulk copies during the next tile).
+// round-to-nearest-even of that float (BF16 tiles with N % 8 == 0 are staged in shared memory and leave as whole rows).
 // Kernels: k_wgmma_i8 / _i4 (+ _n128: 128 x 128 tiles), k_wgmma_i4w (INT8 activation codes, packed INT4
 // weights), k_wgmma_i8_t / k_wgmma_i4w_t (+ _n128; operands in a tiled layout, bulk-copy producer; see namespace
 // nwt), and the grouped-scale
@@ -663,7 +663,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) k_wgmma_i4w_n128(WG_ARGS) {
 // 384 threads: warpgroups 0 and 1 consume (64 rows each of the 128 x 256 tile), warpgroup 2 produces
 // (setmaxnreg moves its registers to the consumers). The producer runs ahead across tiles, so the next
 // tile's stages load during the epilogue. BULK: BF16 output (N % 8 == 0) staged in its own shared memory
-// and stored by bulk copies that run during the next tile; the epilogue operands (sw, bias, sa) are
+// and stored from there by each warp (INT8 W) or by bulk copies that run during the next tile (packed W);
+// the epilogue operands (sw, bias, sa) are
 // fetched at the tile's start. Same int32 sums and epilogue arithmetic as k_wgmma_i8, so bit-identical
 // to k_gemm_i8 on the untiled operands (wgmma_check); faster than k_wgmma_i8 (cudagemm2.md, gemm4.md).
 // Tile width TBN = 256 or 128 (_n128): W stays in 256-row blocks, a 128-wide tile nb reads rows
@@ -690,8 +691,8 @@ __device__ __forceinline__ void mbar_wait(uint32_t b, uint32_t parity) {
 constexpr int CW = 32;                              // epilogue slab: 32 columns at a time
 constexpr int SST = CW + 4;                         // floats per slab row
 constexpr int SLAB = 8 * 16 * SST * 4;
-// S: ring stages of 48 KB. BULK: BF16 output (N % 8 == 0) staged in its own shared memory and stored by
-// bulk copies that run during the next tile (with 3 stages), and the epilogue operands prefetched at the
+// S: ring stages of 48 KB. BULK: BF16 output (N % 8 == 0) staged in its own shared memory and stored from
+// there (W4: by bulk copies that run during the next tile), and the epilogue operands prefetched at the
 // tile's start, per warpgroup: no consumer-wide barrier
 // BKT: bytes of K per stage and row: 128 (128-byte swizzle) or 64 (64-byte swizzle: finer stages, deeper
 // prefetch in the same shared memory; operands tiled [rows/TR][Kpad/64][TR][64])
@@ -906,12 +907,14 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
             }
         }
         const int rowW = tm0 + wg * 64 + wl * 16;
-        if (bulkOut) {   // the warp's 16 rows as BF16 into the staged tile, then one bulk copy per row
+        if (bulkOut) {   // the warp's 16 rows as BF16 into the staged tile, then out to Y
             constexpr int SSB = stageStride<TBN>();
             uint8_t* const st = g0 + C::OUT;
             const int rowT = wg * 64 + wl * 16;
-            if (lane < 16) bulk_wait_read();   // this warp's previous tile has left the staging rows
-            __syncwarp();
+            if constexpr (W4) {
+                if (lane < 16) bulk_wait_read();   // this warp's previous tile has left the staging rows
+                __syncwarp();
+            }
             uint8_t* r0 = st + (rowT + gid) * SSB + tig * 4;
 #pragma unroll
             for (int j = 0; j < TBN / 8; j++) {
@@ -922,6 +925,24 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
                 }
                 *reinterpret_cast<uint32_t*>(r0 + j * 16) = bf2(v0, v1);
                 *reinterpret_cast<uint32_t*>(r0 + 8 * SSB + j * 16) = bf2(v2, v3);
+            }
+            if constexpr (!W4) {
+                // INT8: the warp stores its rows itself, 16 bytes per lane along whole rows, while the tensor cores
+                // wait for the epilogue anyway. Bulk copies that overlap the next main loop measured ~2 us slower at
+                // 4096 x 3072 x 3072 (58 vs 56 us on an H200), and so did the producer's idle warps storing during
+                // it (67 us): both take shared-memory bandwidth that the main loop's wgmma operand reads need.
+                __syncwarp();
+                constexpr int CPR = TBN / 8;   // 16-byte chunks per row
+                const int cols = min(TBN, N - tn0);
+#pragma unroll 4
+                for (int i = lane; i < 16 * CPR; i += 32) {
+                    const int rr = i / CPR, c = i - rr * CPR;
+                    if (rowW + rr < M && c * 8 < cols)
+                        *reinterpret_cast<uint4*>(reinterpret_cast<__nv_bfloat16*>(Y) + (long long)(rowW + rr) * N + tn0 + c * 8) =
+                            *reinterpret_cast<const uint4*>(st + (rowT + rr) * SSB + c * 16);
+                }
+                __syncwarp();   // the rows are read before the next tile overwrites them
+                continue;
             }
             fence_async_smem();
             __syncwarp();
@@ -961,7 +982,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
             __syncwarp();
         }
     }
-    if (bulkOut && lane < 16) bulk_wait();
+    if (W4 && bulkOut && lane < 16) bulk_wait();
 }
 
 }  // namespace nwt
