@@ -182,10 +182,9 @@ static cudaStream_t g_side = nullptr;
 static cudaEvent_t g_evIn = nullptr, g_evDown = nullptr;
 static void lrdown_beside(const void* x, int M, int K, const float* ism, const float* dhi, const float* dlo, int r, float* part,
                           int ks, int cps, int nch, int xbf16) {
-    if (!g_side) {
-        CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
-        CK(cudaEventCreateWithFlags(&g_evIn, cudaEventDisableTiming)); CK(cudaEventCreateWithFlags(&g_evDown, cudaEventDisableTiming));
-    }
+    if (!g_side) CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
+    if (!g_evIn) CK(cudaEventCreateWithFlags(&g_evIn, cudaEventDisableTiming));
+    if (!g_evDown) CK(cudaEventCreateWithFlags(&g_evDown, cudaEventDisableTiming));
     CK(cudaEventRecord(g_evIn, 0)); CK(cudaStreamWaitEvent(g_side, g_evIn, 0));
     launch_lrdown(x, M, K, ism, dhi, dlo, r, part, ks, cps, nch, xbf16, g_side);
     CK(cudaEventRecord(g_evDown, g_side));
@@ -426,6 +425,26 @@ static const char* tiled_kernel(int bits, int M, int N, int Kpad, bool* tiledA) 
     if (narrow && bits == 8 && Kpad % 128 == 0) { *tiledA = false; return "k_wgmma_i8_n128_tw"; }
     return bits == 8 ? (narrow ? "k_wgmma_i8_t_n128" : "k_wgmma_i8_t") : (narrow ? "k_wgmma_i4w_t_n128" : "k_wgmma_i4w_t");
 }
+// the tiled W4 weights unpacked to INT8 (k_wgmma_w4t_to_w8t) into a transient buffer, on `stream`
+static uint8_t* unpack_w4(const uint8_t* W, int N, int Kpad, cudaStream_t stream) {
+    static uint8_t* w8 = nullptr; static size_t cap = 0;
+    const size_t rows = (size_t)(N / 256) * 256 + (N % 256 + 7) / 8 * 8, bytes = rows * Kpad;
+    if (bytes > cap) { if (w8) cudaFree(w8); CK(cudaMalloc(&w8, bytes)); cap = bytes; }
+    const long long chunks = (long long)(bytes / 16);
+    k_wgmma_w4t_to_w8t<<<(unsigned)((chunks + 255) / 256), 256, 0, stream>>>(W, w8, chunks, N, Kpad);
+    return w8;
+}
+// FusedLinear.forward for the W4 unpack-first plan: the unpack on the side stream beside the transform (the GEMM waits)
+static cudaEvent_t g_evUnp = nullptr;
+static uint8_t* unpack_w4_beside(const uint8_t* W, int N, int Kpad) {
+    if (!g_side) CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
+    if (!g_evIn) CK(cudaEventCreateWithFlags(&g_evIn, cudaEventDisableTiming));
+    if (!g_evUnp) CK(cudaEventCreateWithFlags(&g_evUnp, cudaEventDisableTiming));
+    CK(cudaEventRecord(g_evIn, 0)); CK(cudaStreamWaitEvent(g_side, g_evIn, 0));
+    uint8_t* w8 = unpack_w4(W, N, Kpad, g_side);
+    CK(cudaEventRecord(g_evUnp, g_side));
+    return w8;
+}
 static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int M, int N, int Kpad, const float* sa, const float* sw,
                          const void* lr, const void* up, int r, const float* bias, void* y, int yb) {
     const bool n128 = strstr(kn, "n128") != nullptr;
@@ -437,11 +456,7 @@ static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int
     else if (!strcmp(kn, "k_wgmma_i4w_t_n128")) k_wgmma_i4w_t_n128<<<grid, 384, WGMMA_I4W_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else if (!strcmp(kn, "k_wgmma_i8_n128_tw")) k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else {   // k_wgmma_w4t_to_w8t+k_wgmma_i8_t: the W4 weights unpacked into a transient INT8 copy first
-        static uint8_t* w8 = nullptr; static size_t cap = 0;
-        const size_t rows = (size_t)(N / 256) * 256 + (N % 256 + 7) / 8 * 8, bytes = rows * Kpad;
-        if (bytes > cap) { if (w8) cudaFree(w8); CK(cudaMalloc(&w8, bytes)); cap = bytes; }
-        const long long chunks = (long long)(bytes / 16);
-        k_wgmma_w4t_to_w8t<<<(unsigned)((chunks + 255) / 256), 256>>>(W, w8, chunks, N, Kpad);
+        uint8_t* w8 = unpack_w4(W, N, Kpad, 0);
         launch_tiled("k_wgmma_i8_t", A, w8, M, N, Kpad, sa, sw, lr, up, r, bias, y, yb);
     }
 }
@@ -967,6 +982,7 @@ int main(int argc, char** argv) {
             CK(cudaMalloc(&part, (size_t)ks * M * 32 * 4));
         }
         int it = 0;
+        uint8_t* w8beside = nullptr;   // variant 13, unpack-first plan: the W4 weights unpacked beside the transform
         // variant: 0 convrot w4a4 (had256, per-token), 1 w8a8 (had256), 2 svdquant (g64, r32, smooth), 3 w4a4 g64 no lowrank
         auto lrdown = [&]() { launch_lrdown(xs[it % sets], M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb16); };
         auto tqs = [&](int v, int spw) {
@@ -975,7 +991,9 @@ int main(int argc, char** argv) {
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 8) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 11 || v == 13) {   // the tiled linears as FusedLinear runs them (codes tiled when the GEMM reads them so)
-                bool tA; tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA);
+                bool tA; const char* tk = tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA);
+                // W4 unpack-first: the unpack beside the transform, as FusedLinear.forward (NIBBLE_W4_SERIAL=1: after it)
+                w8beside = v == 13 && strchr(tk, '+') != nullptr && !getenv("NIBBLE_W4_SERIAL") ? unpack_w4_beside(wc4, N, Kpad) : nullptr;
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, v == 11 ? -128 : -8, v == 11 ? 127 : 7, ac, as,
                            nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16, tA ? 1 : 0);
             }
@@ -1006,6 +1024,11 @@ int main(int argc, char** argv) {
             }
             if (v == 11 || v == 13) {   // the tiled linears: wc8 / wc4 hold random codes, read as tiled W
                 bool tA;
+                if (w8beside) {   // unpacked beside the transform
+                    CK(cudaStreamWaitEvent(0, g_evUnp, 0));
+                    launch_tiled("k_wgmma_i8_t", ac, w8beside, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
+                    return;
+                }
                 launch_tiled(tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA), ac, v == 11 ? wc8 : wc4, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
                 return;
             }

@@ -386,6 +386,11 @@ final class FusedLinear implements PreparedLinear {
         return Tensor.ofFloats(o, n, gout);
     }
 
+    /** @return warps per row of k_tq3h where this layer's plan takes it (it runs for m &middot; kpad &ge; 2^23), else 0 */
+    int tq3hWarpsPerRow() {
+        return tq3h;
+    }
+
     /** @return true when the weights are tiled and the GEMM is the bulk-copy kernel (k_wgmma_*_t) */
     boolean tiledGemm() {
         return tiledGemm;
@@ -434,6 +439,22 @@ final class FusedLinear implements PreparedLinear {
             try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(codeRows, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
+                if (tiled != null && tiled.unpackW4()) {
+                    // the weights' unpack (memory-bound) on the side stream beside the transform (issue-bound): about
+                    // 5 µs of the W4A4 forward at 4096 x 3072 x 3072 on an NVIDIA H200
+                    try (CudaTensor w8 = TensorCoreGemm.allocUnpackedW4(b, n, kpad)) {
+                        long side = b.forkSide();
+                        try {
+                            TensorCoreGemm.launchUnpackW4(b, side, wcodes, w8, n, kpad);
+                            registerPath(in, bf16, 8, tiledA, m, k, codes, scales, lr);
+                        } finally {
+                            b.joinSide();   // always: w8 goes back to the pool only after the side stream is done with it
+                        }
+                        TensorCoreGemm.launchTiled(b, tiled.unpacked(), codes, w8, m, n, kpad, scales, wscales, lr, up, rank,
+                                lrType, bias, y, bf16);
+                    }
+                    return y;
+                }
                 if (spw > 0) {
                     registerPath(in, bf16, int8Act ? 8 : bits, tiledA, m, k, codes, scales, lr);
                 } else if (bf16) {

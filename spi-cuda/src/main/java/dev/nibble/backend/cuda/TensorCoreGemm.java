@@ -206,6 +206,24 @@ final class TensorCoreGemm {
      * by k_wgmma_w4t_to_w8t into a transient INT8 copy for the (INT8) kernel.
      */
     record TiledPlan(String kernel, boolean tiledA, boolean unpackW4) {
+        /** @return the plan of the GEMM that runs on the weights once they are unpacked */
+        TiledPlan unpacked() {
+            return new TiledPlan(kernel, tiledA, false);
+        }
+    }
+
+    /** @return a transient buffer for tiled 4-bit weights of n rows unpacked to INT8 ({@link #launchUnpackW4}) */
+    static CudaTensor allocUnpackedW4(CudaBackend b, int n, int kpad) {
+        return b.alloc(DType.I8, Shape.of(TiledOperands.weightRows(n), kpad));
+    }
+
+    /**
+     * Packed INT4 weights in the tiled layout -&gt; INT8 codes in k_wgmma_i8_t's (k_wgmma_w4t_to_w8t) on {@code stream}:
+     * the weights only, so a forward may run it beside the transform of its activations.
+     */
+    static void launchUnpackW4(CudaBackend b, long stream, CudaTensor tiledW4, CudaTensor w8, int n, int kpad) {
+        long chunks = TiledOperands.weightRows(n) * kpad / 16;
+        b.launchOn(stream, "k_wgmma_w4t_to_w8t", (int) ((chunks + 255) / 256), 1, 1, 256, 0, tiledW4, w8, chunks, n, kpad);
     }
 
     /**
@@ -286,12 +304,9 @@ final class TensorCoreGemm {
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
         if (plan.unpackW4()) {
-            long rows = TiledOperands.weightRows(n);
-            try (CudaTensor w8 = b.alloc(DType.I8, Shape.of(rows, kpad))) {
-                long chunks = rows * kpad / 16;
-                b.launch("k_wgmma_w4t_to_w8t", (int) ((chunks + 255) / 256), 1, 1, 256, 0, tiledW, w8, chunks, n, kpad);
-                launchTiled(b, new TiledPlan(plan.kernel(), plan.tiledA(), false), codesA, w8, m, n, kpad, sa, sw, lr, up,
-                        r, lrType, bias, y, yBf16);
+            try (CudaTensor w8 = allocUnpackedW4(b, n, kpad)) {
+                launchUnpackW4(b, 0L, tiledW, w8, n, kpad);
+                launchTiled(b, plan.unpacked(), codesA, w8, m, n, kpad, sa, sw, lr, up, r, lrType, bias, y, yBf16);
             }
             return;
         }

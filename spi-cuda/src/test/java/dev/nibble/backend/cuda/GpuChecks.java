@@ -240,6 +240,40 @@ public final class GpuChecks {
         }
     }
 
+    /**
+     * W8A8 and W4A4 ConvRot at 4096 x 3072 take k_tq3h (the ConvRot transform kernel) and give k_tq3's output bit for
+     * bit ({@code -Dnibble.cuda.tq3=true} prepares the k_tq3 layer in the same process).
+     */
+    void convRotTransformKernel() {
+        Rotation rot = new Rotation.RegularHadamard(256);
+        int m = 4096;
+        int k = 3072;
+        int n = 512;
+        Tensor x = randn(m, k, 1f);
+        for (int bits : new int[] {8, 4}) {
+            QuantizedLinear plan = QuantizedLinear.builder("convrot", k, n).rotation(rot)
+                    .weight(Quantizer.quantize(randn(n, rot.outputDim(k), 0.1f), QuantScheme.symmetric(bits, Granularity.PER_CHANNEL)))
+                    .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(bits, Granularity.PER_TOKEN)))
+                    .bias(randn(1, n, 1f).reshape(n)).build();
+            float[] tq3;
+            System.setProperty("nibble.cuda.tq3", "true");
+            try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
+                check(!(p instanceof FusedLinear f) || f.tq3hWarpsPerRow() == 0, "nibble.cuda.tq3 keeps k_tq3");
+                tq3 = b.download(y).toFloatArray();
+            } finally {
+                System.clearProperty("nibble.cuda.tq3");
+            }
+            try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
+                int warps = p instanceof FusedLinear f ? f.tq3hWarpsPerRow() : 0;
+                boolean same = Arrays.equals(tq3, b.download(y).toFloatArray());
+                System.out.printf(Locale.ROOT, "  w%da%d convrot %d x %d x %d: k_tq3h warps per row %d, output equal to k_tq3's"
+                        + " bit for bit: %b%n", bits, bits, m, k, n, warps, same);
+                check(warps == 3, "w" + bits + " convrot " + m + " x " + k + ": k_tq3h expected, warps " + warps);
+                check(same, "w" + bits + " convrot: k_tq3h output differs from k_tq3's");
+            }
+        }
+    }
+
     void noMemoryGrowth(int cycles) {
         CudaBackend cb = (CudaBackend) b;
         QuantizedLinear plan = QuantizedLinear.builder("cycle", 256, 256).rotation(new Rotation.RegularHadamard(64))
@@ -279,6 +313,7 @@ public final class GpuChecks {
         System.out.println("  rotations bit-identical: OK");
         fusedLinearsMatchTheReference();
         tiledGemmOnWgmmaDevices();
+        convRotTransformKernel();
         noMemoryGrowth(cycles);
         System.out.println("GPU checks passed");
     }
