@@ -13,6 +13,7 @@
 #include "../../main/cuda/nibble_fused.cu"
 #include "../../main/cuda/nibble_wgmma.cu"
 #include "wgmma_pingpong.cuh"   // experimental ping-pong variant (test-side only)
+#include "wgmma_tp.cuh"         // experimental ping-pong on the tiled operands, the wgmma shape micro-benchmark
 // k_wgmma_i8_t (tiled operands): the configurations measured
 extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t2(WG_ARGS) {   // 3 stages of 128 bytes of K
     nwt::body<3, true, 128>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
@@ -88,6 +89,7 @@ static Kern kernels[] = {
     {"k_wgmma_i8_t2", k_wgmma_i8_t2, 256, WGMMA_T2_SMEM, 1, 384, false, 128, 1},
     {"k_wgmma_i8_t3", k_wgmma_i8_t3, 256, WGMMA_T3_SMEM, 1, 384, false, 128, 2},
     {"k_wgmma_i8_t_n128", k_wgmma_i8_t_n128, 128, WGMMA_T_N128_SMEM, 1, 384, false, 128, 2},
+    {"k_wgmma_i8_tp", k_wgmma_i8_tp, 128, WGMMA_TP_SMEM, 1, 384, false, 128, 2},
     {"k_wgmma_i4w_t", k_wgmma_i4w_t, 256, WGMMA_I4W_T_SMEM, 1, 384, false, 128, 3},
     {"k_wgmma_i4w_t_n128", k_wgmma_i4w_t_n128, 128, WGMMA_I4W_T_N128_SMEM, 1, 384, false, 128, 3},
     {"k_wgmma_i8_t_n128s6", k_wgmma_i8_t_n128s6, 128, nwt::T<6, true, 64, 128>::SMEM, 1, 384, false, 128, 2},
@@ -408,7 +410,7 @@ int main(int argc, char** argv) {
         int fails = 0, n = 0;
         const bool only = argc > 2;   // t4 K...: check and time only the named kernels (and their peers)
         auto want = [&](const char* kn) { if (!only) return true; for (int i = 2; i < argc; i++) if (!strcmp(argv[i], kn)) return true; return false; };
-        const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8_t"}, {"k_gemm_i8", "k_wgmma_i8_t_n128"},
+        const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8_t"}, {"k_gemm_i8", "k_wgmma_i8_t_n128"}, {"k_gemm_i8", "k_wgmma_i8_tp"},
                                   {"k_gemm_i4", "k_wgmma_i4w_t"}, {"k_gemm_i4", "k_wgmma_i4w_t_n128"}};
         // M, N, Kpad (INT8; INT4: a multiple of 256), r, bias: edges in M and N (odd N, N % 8 != 0, 8-column edge
         // tiles, the second half of a 256-row W block), low rank with bias, K = 1152 (+128 for INT4)
@@ -478,6 +480,32 @@ int main(int argc, char** argv) {
             CK(cudaDeviceSynchronize());
         }
         release(d); release(d4);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "peaks")) {   // wgmma throughput per tile shape (k_wgmma_peak_shape), median of 5
+        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
+        auto run = [&](auto k, const char* name, double opsPerIter) {
+            CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
+            int* o; CK(cudaMalloc(&o, 4));
+            const int iters = 10000, blocks = q.multiProcessorCount;
+            k<<<blocks, 256, 96 * 1024>>>(o, 100); CK(cudaDeviceSynchronize());
+            cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+            std::vector<float> t;
+            for (int i = 0; i < 5; i++) {
+                cudaEventRecord(e0); k<<<blocks, 256, 96 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
+                float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
+            }
+            CK(cudaGetLastError());
+            printf("%-44s %8.1f TOPS\n", name, opsPerIter * iters * blocks / (median(t) * 1e-3) / 1e12);
+            cudaFree(o);
+        };
+        const double k4 = 2.0 * 64 * 32 * 4;   // ops of one m64nNk32 per N, 4 k-steps per group
+        run(k_wgmma_peak_shape<2, 256, 1, 1>, "2 warpgroups x m64n256 (128 x 256 tile)", k4 * 256 * 2);
+        run(k_wgmma_peak_shape<1, 256, 1, 1>, "1 warpgroup x m64n256", k4 * 256);
+        run(k_wgmma_peak_shape<2, 128, 1, 1>, "2 warpgroups x m64n128 (128 x 128 tile)", k4 * 128 * 2);
+        run(k_wgmma_peak_shape<1, 128, 2, 1>, "1 warpgroup x 2 m64n128 (128 x 128 tile)", k4 * 128 * 2);
+        run(k_wgmma_peak_shape<1, 128, 2, 0>, "1 warpgroup x 2 m64n128, no group in flight", k4 * 128 * 2);
+        run(k_wgmma_peak_shape<2, 128, 2, 1>, "2 warpgroups x 2 m64n128 (two 128 x 128 tiles)", k4 * 128 * 4);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "x")) {   // timing only, BF16 out: x M K N kernel...

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+set -u
+mkdir -p /tmp/b && tar xJf .device/s5/epi/epi.txz -C /tmp/b && tar xJf .device/s5/bins.txz -C /tmp/b
+cd /tmp/b
+for r in 1 2; do for K in 256 3072; do
+  echo "K=$K"; ./wgmma_check x 4096 $K 3072 k_wgmma_i8_t
+  for v in 1 2 3 4; do echo "EPIV=$v"; ./wc_epi$v x 4096 $K 3072 k_wgmma_i8_t; done
+done; done > $OUT/epi.txt 2>&1
+cat $OUT/epi.txt
