@@ -309,40 +309,27 @@ static float timeD(Kern& k, Data& d, int yBf16) {
     return median(t);
 }
 
-// peak of back-to-back m64n256k32 wgmma from shared memory (no loads), 2 warpgroups per SM
-__global__ void __launch_bounds__(256, 1) k_wgmma_peak(int* out, int iters) {
-    extern __shared__ __align__(1024) uint8_t dsm[];
-    const uint32_t s0 = (nwg::saddr(dsm) + 1023u) & ~1023u;
-    int acc[128];
-    for (int i = 0; i < 128; i++) acc[i] = 0;
-    const uint64_t da = nwg::desc(s0 + (threadIdx.x >> 7) * 8192), db = nwg::desc(s0 + 16384);
-    for (int i = 0; i < iters; i++) {
-        nwg::wg_arrive();
-#pragma unroll
-        for (int kk = 0; kk < 4; kk++) nwg::wgmma_n256(acc, da + 2 * kk, db + 2 * kk);
-        nwg::wg_commit();
-        nwg::wg_wait<1>();
-    }
-    nwg::wg_wait<0>();
-    int s = 0; for (int i = 0; i < 128; i++) s += acc[i];
-    if (s == 0x7fffffff) out[0] = s;
-}
-
-// the measured wgmma peak (k_wgmma_peak: one block per SM, median of 5 launches), printed
-static void print_wgmma_peak(int blocks) {
+// wgmma throughput of k_wgmma_peak_shape<...> (wgmma_tp.cuh): one block per SM, median of 5 launches, TOPS
+template <class Kernel>
+static double peak_tops(Kernel k, double opsPerIter, int blocks) {
+    CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
     int* o; CK(cudaMalloc(&o, 4));
-    const int iters = 20000;
+    const int iters = 10000;
+    k<<<blocks, 256, 96 * 1024>>>(o, 100); CK(cudaDeviceSynchronize());
     cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-    k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, 100); CK(cudaGetLastError());
     std::vector<float> t;
-    for (int s = 0; s < 5; s++) {
-        cudaEventRecord(e0); k_wgmma_peak<<<blocks, 256, 64 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
+    for (int i = 0; i < 5; i++) {
+        cudaEventRecord(e0); k<<<blocks, 256, 96 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
         float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
     }
     CK(cudaGetLastError());
-    const double ops = 2.0 * 64 * 256 * 32 * 4 * 2 * (double)iters * blocks;
-    printf("peak wgmma m64n256k32 s8: %.1f TOPS\n", ops / (median(t) * 1e-3) / 1e12);
     cudaEventDestroy(e0); cudaEventDestroy(e1); cudaFree(o);
+    return opsPerIter * iters * blocks / (median(t) * 1e-3) / 1e12;
+}
+constexpr double kPeakOps = 2.0 * 64 * 32 * 4;   // ops of one m64nNk32 per column, 4 k-steps per wgmma group
+// the measured wgmma peak: back-to-back m64n256k32 from shared memory (no loads), 2 warpgroups per SM, printed
+static void print_wgmma_peak(int blocks) {
+    printf("peak wgmma m64n256k32 s8: %.1f TOPS\n", peak_tops(k_wgmma_peak_shape<2, 256, 1, 1>, kPeakOps * 256 * 2, blocks));
 }
 
 int main(int argc, char** argv) {
@@ -405,7 +392,6 @@ int main(int argc, char** argv) {
         printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
         g_sms = q.multiProcessorCount;
         for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
-        CK(cudaFuncSetAttribute(k_wgmma_peak, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
         std::mt19937 rng(11);
         int fails = 0, n = 0;
         const bool only = argc > 2;   // t4 K...: check and time only the named kernels (and their peers)
@@ -482,30 +468,16 @@ int main(int argc, char** argv) {
         release(d); release(d4);
         return 0;
     }
-    if (argc > 1 && !strcmp(argv[1], "peaks")) {   // wgmma throughput per tile shape (k_wgmma_peak_shape), median of 5
+    if (argc > 1 && !strcmp(argv[1], "peaks")) {   // wgmma throughput per tile shape (k_wgmma_peak_shape)
         cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
-        auto run = [&](auto k, const char* name, double opsPerIter) {
-            CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 96 * 1024));
-            int* o; CK(cudaMalloc(&o, 4));
-            const int iters = 10000, blocks = q.multiProcessorCount;
-            k<<<blocks, 256, 96 * 1024>>>(o, 100); CK(cudaDeviceSynchronize());
-            cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-            std::vector<float> t;
-            for (int i = 0; i < 5; i++) {
-                cudaEventRecord(e0); k<<<blocks, 256, 96 * 1024>>>(o, iters); cudaEventRecord(e1); cudaEventSynchronize(e1);
-                float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
-            }
-            CK(cudaGetLastError());
-            printf("%-44s %8.1f TOPS\n", name, opsPerIter * iters * blocks / (median(t) * 1e-3) / 1e12);
-            cudaFree(o);
-        };
-        const double k4 = 2.0 * 64 * 32 * 4;   // ops of one m64nNk32 per N, 4 k-steps per group
-        run(k_wgmma_peak_shape<2, 256, 1, 1>, "2 warpgroups x m64n256 (128 x 256 tile)", k4 * 256 * 2);
-        run(k_wgmma_peak_shape<1, 256, 1, 1>, "1 warpgroup x m64n256", k4 * 256);
-        run(k_wgmma_peak_shape<2, 128, 1, 1>, "2 warpgroups x m64n128 (128 x 128 tile)", k4 * 128 * 2);
-        run(k_wgmma_peak_shape<1, 128, 2, 1>, "1 warpgroup x 2 m64n128 (128 x 128 tile)", k4 * 128 * 2);
-        run(k_wgmma_peak_shape<1, 128, 2, 0>, "1 warpgroup x 2 m64n128, no group in flight", k4 * 128 * 2);
-        run(k_wgmma_peak_shape<2, 128, 2, 1>, "2 warpgroups x 2 m64n128 (two 128 x 128 tiles)", k4 * 128 * 4);
+        const int b = q.multiProcessorCount;
+        auto row = [](const char* name, double tops) { printf("%-48s %8.1f TOPS\n", name, tops); };
+        row("2 warpgroups x m64n256 (128 x 256 tile)", peak_tops(k_wgmma_peak_shape<2, 256, 1, 1>, kPeakOps * 256 * 2, b));
+        row("1 warpgroup x m64n256", peak_tops(k_wgmma_peak_shape<1, 256, 1, 1>, kPeakOps * 256, b));
+        row("2 warpgroups x m64n128 (128 x 128 tile)", peak_tops(k_wgmma_peak_shape<2, 128, 1, 1>, kPeakOps * 128 * 2, b));
+        row("1 warpgroup x 2 m64n128 (128 x 128 tile)", peak_tops(k_wgmma_peak_shape<1, 128, 2, 1>, kPeakOps * 128 * 2, b));
+        row("1 warpgroup x 2 m64n128, no group in flight", peak_tops(k_wgmma_peak_shape<1, 128, 2, 0>, kPeakOps * 128 * 2, b));
+        row("2 warpgroups x 2 m64n128 (two 128 x 128 tiles)", peak_tops(k_wgmma_peak_shape<2, 128, 2, 1>, kPeakOps * 128 * 4, b));
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "x")) {   // timing only, BF16 out: x M K N kernel...
@@ -530,7 +502,6 @@ int main(int argc, char** argv) {
     printf("device %s, %d SMs, cc %d.%d\n", p.name, p.multiProcessorCount, p.major, p.minor);
     g_sms = p.multiProcessorCount;
     for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
-    CK(cudaFuncSetAttribute(k_wgmma_peak, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
     std::mt19937 rng(7);
     int fails = 0;
     const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8"}, {"k_gemm_i8", "k_wgmma_i8_n128"},

@@ -17,7 +17,7 @@ template <int S> struct PP {
     static constexpr int OUT_BYTES = 2 * kBM * stageStride<128>();
     static constexpr int BAR = OUT + OUT_BYTES;             // full[S], empty[S]
     static constexpr int SMEM = BAR + 2 * S * 8 + 1024;
-    static_assert(SMEM <= 232448 && OUT_BYTES >= SLAB, "shared memory");
+    static_assert(SMEM <= 232448 && OUT_BYTES >= SLAB_BYTES, "shared memory");
 };
 __device__ __forceinline__ void nbar_sync(int id) { asm volatile("bar.sync %0, 256;\n" :: "r"(id) : "memory"); }
 __device__ __forceinline__ void nbar_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" :: "r"(id) : "memory"); }
@@ -77,7 +77,7 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ At, const ui
     float* const sbias = ssw + TBN;
     constexpr int SSB = stageStride<TBN>();
     uint8_t* const st = g0 + C::OUT + wg * kBM * SSB;
-    float* const slab = reinterpret_cast<float*>(g0 + C::OUT) + (tid >> 5) * (16 * SST);
+    float* const slab = reinterpret_cast<float*>(g0 + C::OUT) + (tid >> 5) * (16 * SLAB_STRIDE);
     const bool bulkOut = yBf16 && (N & 7) == 0;
     int acc[TBN];   // rows 0..63 of the tile in acc[0..63], rows 64..127 in acc[64..127]
     for (int item = wg; item < nItems; item += 2) {
@@ -175,36 +175,9 @@ __device__ __forceinline__ void pp_body(const uint8_t* __restrict__ At, const ui
             bulk_commit();
             continue;
         }
-        // bias, then 32 columns at a time through the warp's slab: 8 lanes per row
+        // F32 (or N % 8 != 0): bias, then whole lines through the warp's slab, per 64-row half
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int rowW = tm0 + h * 64 + wl * 16;
-#pragma unroll
-            for (int q = 0; q < TBN / CW; q++) {
-#pragma unroll
-                for (int jj = 0; jj < CW / 8; jj++) {
-                    const int j = q * (CW / 8) + jj;
-                    float v0 = y[h * 64 + j * 4], v1 = y[h * 64 + j * 4 + 1], v2 = y[h * 64 + j * 4 + 2], v3 = y[h * 64 + j * 4 + 3];
-                    if (bias) {
-                        const float2 b = *reinterpret_cast<const float2*>(sbias + j * 8 + tig * 2);
-                        v0 += b.x; v1 += b.y; v2 += b.x; v3 += b.y;
-                    }
-                    *reinterpret_cast<float2*>(slab + gid * SST + jj * 8 + tig * 2) = make_float2(v0, v1);
-                    *reinterpret_cast<float2*>(slab + (gid + 8) * SST + jj * 8 + tig * 2) = make_float2(v2, v3);
-                }
-                __syncwarp();
-#pragma unroll
-                for (int i2 = 0; i2 < 16 * CW / 4 / 32; i2++) {
-                    const int e = i2 * 32 + lane, rr = e / (CW / 4), c4 = (e % (CW / 4)) * 4;
-                    const int row = rowW + rr, col = tn0 + q * CW + c4;
-                    if (row < M) {
-                        const float4 v = *reinterpret_cast<const float4*>(slab + rr * SST + c4);
-                        store4(Y, yBf16, N, row, col, v);
-                    }
-                }
-                __syncwarp();
-            }
-        }
+        for (int h = 0; h < 2; h++) slab_store<TBN>(y + h * 64, sbias, bias != nullptr, slab, tm0 + h * 64 + wl * 16, tn0, M, N, Y, yBf16);
     }
     if (bulkOut) bulk_wait();
 }
