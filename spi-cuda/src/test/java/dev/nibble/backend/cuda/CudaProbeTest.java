@@ -142,6 +142,8 @@ class CudaProbeTest {
         // 4096 x 3072: 32 x 12 tiles of 128 x 256, enough for 132 SMs; W4A4 unpacks its weights first there
         assertThat(TensorCoreGemm.tiledPlan(8, 4096, 3072, 3072, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, false));
         assertThat(TensorCoreGemm.tiledPlan(4, 4096, 3072, 3072, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
+        assertThat(TensorCoreGemm.tiledPlan(4, 4096, 3072, 3072, 132).unpacked()).as("the GEMM after the unpack")
+                .isEqualTo(tiled("k_wgmma_i8_t", true, false));
         assertThat(TensorCoreGemm.tiledPlan(4, 1024, 4608, 1280, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
         assertThat(TensorCoreGemm.tiledPlan(4, 1024, 4608, 2048, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
         // 256 x 3072: 2 x 12 = 24 tiles of 128 x 256 would fill under half of 132 SMs
