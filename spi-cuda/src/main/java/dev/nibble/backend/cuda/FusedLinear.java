@@ -439,10 +439,11 @@ final class FusedLinear implements PreparedLinear {
             try (CudaTensor codes = b.alloc(bits == 4 && !int8Act ? DType.INT4 : DType.I8, Shape.of(codeRows, kpad));
                     CudaTensor scales = b.alloc(DType.F32, Shape.of((long) m * gout));
                     CudaTensor lr = rank == 0 ? null : b.alloc(up.dtype(), Shape.of(m, 2L * rank))) {
-                if (tiled != null && tiled.unpackW4()) {
-                    // the weights' unpack (memory-bound) on the side stream beside the transform (issue-bound): about
-                    // 4 µs of the W4A4 forward at 4096 x 3072 x 3072 on an NVIDIA H200 (83.3 -> 79.5 µs)
-                    try (CudaTensor w8 = TensorCoreGemm.allocUnpackedW4(b, n, kpad)) {
+                // W4 unpack-first: the weights' unpack (memory-bound) on the side stream beside the transform
+                // (issue-bound): about 4 µs of the W4A4 forward at 4096 x 3072 x 3072 on an NVIDIA H200 (83.3 -> 79.5 µs)
+                CudaTensor w8 = tiled != null && tiled.unpackW4() ? TensorCoreGemm.allocUnpackedW4(b, n, kpad) : null;
+                try {
+                    if (w8 != null) {
                         long side = b.forkSide();
                         try {
                             TensorCoreGemm.launchUnpackW4(b, side, wcodes, w8, n, kpad);
@@ -450,30 +451,30 @@ final class FusedLinear implements PreparedLinear {
                         } finally {
                             b.joinSide();   // always: w8 goes back to the pool only after the side stream is done with it
                         }
-                        TensorCoreGemm.launchTiled(b, tiled.unpacked(), codes, w8, m, n, kpad, scales, wscales, lr, up, rank,
+                    } else if (spw > 0) {
+                        registerPath(in, bf16, int8Act ? 8 : bits, tiledA, m, k, codes, scales, lr);
+                    } else if (bf16) {
+                        try (CudaTensor wide = b.widenBf16(in)) {
+                            sharedMemoryPath(wide, m, k, codes, scales, lr);
+                        }
+                    } else {
+                        sharedMemoryPath(in, m, k, codes, scales, lr);
+                    }
+                    if (tiled != null) {
+                        TensorCoreGemm.launchTiled(b, w8 == null ? tiled : tiled.unpacked(), codes, w8 == null ? wcodes : w8,
+                                m, n, kpad, scales, wscales, lr, up, rank, lrType, bias, y, bf16);
+                    } else if (int8Act) {
+                        TensorCoreGemm.launchInt8ActInt4W(b, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank,
                                 lrType, bias, y, bf16);
+                    } else {
+                        TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
+                                TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank, lrType, bias,
+                                y, bf16);
                     }
-                    return y;
-                }
-                if (spw > 0) {
-                    registerPath(in, bf16, int8Act ? 8 : bits, tiledA, m, k, codes, scales, lr);
-                } else if (bf16) {
-                    try (CudaTensor wide = b.widenBf16(in)) {
-                        sharedMemoryPath(wide, m, k, codes, scales, lr);
+                } finally {
+                    if (w8 != null) {
+                        w8.close();   // back to the pool after the GEMM that reads it (stream order)
                     }
-                } else {
-                    sharedMemoryPath(in, m, k, codes, scales, lr);
-                }
-                if (tiled != null) {
-                    TensorCoreGemm.launchTiled(b, tiled, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType,
-                            bias, y, bf16);
-                } else if (int8Act) {
-                    TensorCoreGemm.launchInt8ActInt4W(b, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank, lrType,
-                            bias, y, bf16);
-                } else {
-                    TensorCoreGemm.launch(b, bits, grouped, codes, wcodes, m, n, kpad, scales, wscales, gout,
-                            TensorCoreGemm.chunksPerGroupArg(bits, gs, b.computeMajor()), lr, up, rank, lrType, bias, y,
-                            bf16);
                 }
             }
             return y;

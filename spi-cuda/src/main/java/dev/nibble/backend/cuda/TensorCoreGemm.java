@@ -297,18 +297,16 @@ final class TensorCoreGemm {
      * (spi-cuda/src/test/cuda/wgmma_check.cu); timings in docs/benchmarks/cudagemm2.md and gemm4.md.
      *
      * @param plan from {@link #tiledPlan}: the kernel, and whether codesA is tiled or row-major (activation codes are
-     *     bytes either way)
+     *     bytes either way); for a plan that unpacks W4 first, its {@link TiledPlan#unpacked()} on the weights
+     *     {@link #launchUnpackW4} wrote
      * @param yBf16 as in {@link #launch}
      */
     static void launchTiled(CudaBackend b, TiledPlan plan, CudaTensor codesA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
             boolean yBf16) {
-        if (plan.unpackW4()) {
-            try (CudaTensor w8 = allocUnpackedW4(b, n, kpad)) {
-                launchUnpackW4(b, 0L, tiledW, w8, n, kpad);
-                launchTiled(b, plan.unpacked(), codesA, w8, m, n, kpad, sa, sw, lr, up, r, lrType, bias, y, yBf16);
-            }
-            return;
+        if (plan.unpackW4()) {   // the caller unpacks (FusedLinear.forward: beside the transform) and passes unpacked()
+            throw new IllegalArgumentException("tiled GEMM " + plan.kernel() + ": packed INT4 weights must be unpacked"
+                    + " first (launchUnpackW4, then the plan's unpacked())");
         }
         String name = plan.kernel();
         int tile = name.contains("_n128") ? 128 : 256;
