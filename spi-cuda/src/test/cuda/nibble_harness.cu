@@ -179,13 +179,18 @@ static void launch_lrdown(const void* x, int M, int K, const float* ism, const f
 }
 // k_lr_down on a second stream beside the transform (given no splits), then k_lr_sum: as FusedLinear with two streams
 static cudaStream_t g_side = nullptr;
-static cudaEvent_t g_evIn = nullptr, g_evDown = nullptr;
+static cudaEvent_t g_evIn = nullptr, g_evDown = nullptr, g_evUnp = nullptr;   // side-stream fork, k_lr_down done, W4 unpack done
+// the side stream (CudaBackend.forkSide): created once, then made to wait for everything on the default stream so far
+static void fork_side() {
+    if (!g_side) {
+        CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
+        for (cudaEvent_t* ev : {&g_evIn, &g_evDown, &g_evUnp}) CK(cudaEventCreateWithFlags(ev, cudaEventDisableTiming));
+    }
+    CK(cudaEventRecord(g_evIn, 0)); CK(cudaStreamWaitEvent(g_side, g_evIn, 0));
+}
 static void lrdown_beside(const void* x, int M, int K, const float* ism, const float* dhi, const float* dlo, int r, float* part,
                           int ks, int cps, int nch, int xbf16) {
-    if (!g_side) CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
-    if (!g_evIn) CK(cudaEventCreateWithFlags(&g_evIn, cudaEventDisableTiming));
-    if (!g_evDown) CK(cudaEventCreateWithFlags(&g_evDown, cudaEventDisableTiming));
-    CK(cudaEventRecord(g_evIn, 0)); CK(cudaStreamWaitEvent(g_side, g_evIn, 0));
+    fork_side();
     launch_lrdown(x, M, K, ism, dhi, dlo, r, part, ks, cps, nch, xbf16, g_side);
     CK(cudaEventRecord(g_evDown, g_side));
 }
@@ -435,12 +440,8 @@ static uint8_t* unpack_w4(const uint8_t* W, int N, int Kpad, cudaStream_t stream
     return w8;
 }
 // FusedLinear.forward for the W4 unpack-first plan: the unpack on the side stream beside the transform (the GEMM waits)
-static cudaEvent_t g_evUnp = nullptr;
 static uint8_t* unpack_w4_beside(const uint8_t* W, int N, int Kpad) {
-    if (!g_side) CK(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking));
-    if (!g_evIn) CK(cudaEventCreateWithFlags(&g_evIn, cudaEventDisableTiming));
-    if (!g_evUnp) CK(cudaEventCreateWithFlags(&g_evUnp, cudaEventDisableTiming));
-    CK(cudaEventRecord(g_evIn, 0)); CK(cudaStreamWaitEvent(g_side, g_evIn, 0));
+    fork_side();
     uint8_t* w8 = unpack_w4(W, N, Kpad, g_side);
     CK(cudaEventRecord(g_evUnp, g_side));
     return w8;

@@ -335,12 +335,13 @@ static void print_wgmma_peak(int blocks) {
 int main(int argc, char** argv) {
     bool bench = argc > 1 && (!strcmp(argv[1], "bench") || !strcmp(argv[1], "quick"));
     bool quick = argc > 1 && !strcmp(argv[1], "quick");   // timing of the 4096-row shapes only
+    // every mode: the device's SM count for the persistent grids, each kernel's dynamic shared memory
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
+    g_sms = q.multiProcessorCount;
+    for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
     if (argc > 1 && !strcmp(argv[1], "pp")) {   // the ping-pong kernels only: checks, then M=4096 K=N=3072 timings
-        setvbuf(stdout, nullptr, _IOLBF, 0);
-        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
         printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
-        g_sms = q.multiProcessorCount;
-        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         std::mt19937 rng(7);
         int fails = 0;
         fails += !check("k_gemm_i8", "k_wgmma_pp_i8", 512, 512, 384, 0, false, rng);
@@ -358,10 +359,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "t")) {   // the bulk-copy kernel on tiled operands: checks, then timings
-        setvbuf(stdout, nullptr, _IOLBF, 0);
-        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
-        g_sms = q.multiProcessorCount;
-        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         std::mt19937 rng(7);
         int fails = 0;
         fails += !check("k_gemm_i8", "k_wgmma_i8_t", 512, 512, 384, 0, false, rng);
@@ -387,11 +384,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "t4")) {   // every tiled kernel: checks, then timings against the untiled ones
-        setvbuf(stdout, nullptr, _IOLBF, 0);
-        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
         printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
-        g_sms = q.multiProcessorCount;
-        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         std::mt19937 rng(11);
         int fails = 0, n = 0;
         const bool only = argc > 2;   // t4 K...: check and time only the named kernels (and their peers)
@@ -454,9 +447,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "prof")) {   // one launch per kernel at M=4096, K=N=3072, BF16 out (for a profiler)
-        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
-        g_sms = q.multiProcessorCount;
-        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         std::mt19937 rng(7);
         Data d = make(4096, 3072, 3072, 8, 0, rng), d4 = make(4096, 3072, 3072, 4, 0, rng);
         for (int i = 2; i < argc; i++) {
@@ -469,7 +459,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "peaks")) {   // wgmma throughput per tile shape (k_wgmma_peak_shape)
-        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
         const int b = q.multiProcessorCount;
         auto row = [](const char* name, double tops) { printf("%-48s %8.1f TOPS\n", name, tops); };
         row("2 warpgroups x m64n256 (128 x 256 tile)", peak_tops(k_wgmma_peak_shape<2, 256, 1, 1>, kPeakOps * 256 * 2, b));
@@ -481,9 +470,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "x")) {   // timing only, BF16 out: x M K N kernel...
-        cudaDeviceProp q; CK(cudaGetDeviceProperties(&q, 0));
-        g_sms = q.multiProcessorCount;
-        for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         std::mt19937 rng(7);
         int M = atoi(argv[2]), K = atoi(argv[3]), N = atoi(argv[4]);
         Data d = make(M, N, K, 8, 0, rng), d4 = make(M, N, K, 4, 0, rng);
@@ -497,11 +483,7 @@ int main(int argc, char** argv) {
         release(d); release(d4);
         return 0;
     }
-    setvbuf(stdout, nullptr, _IOLBF, 0);
-    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
-    printf("device %s, %d SMs, cc %d.%d\n", p.name, p.multiProcessorCount, p.major, p.minor);
-    g_sms = p.multiProcessorCount;
-    for (auto& k : kernels) CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
+    printf("device %s, %d SMs, cc %d.%d\n", q.name, q.multiProcessorCount, q.major, q.minor);
     std::mt19937 rng(7);
     int fails = 0;
     const char* pairs[][2] = {{"k_gemm_i8", "k_wgmma_i8"}, {"k_gemm_i8", "k_wgmma_i8_n128"},
@@ -523,7 +505,7 @@ int main(int argc, char** argv) {
     }
     printf("checks: %d failed\n", fails);
     if (!bench) return fails ? 1 : 0;
-    print_wgmma_peak(p.multiProcessorCount);
+    print_wgmma_peak(q.multiProcessorCount);
     // per shape, the tile TensorCoreGemm picks (128 x 128 below half a wave of 128 x 256 tiles); bias, r = 0
     int shapes[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
     for (auto& s : shapes) {

@@ -19,6 +19,7 @@ import dev.nibble.api.numerics.Quantizer;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Random;
+import java.util.function.Consumer;
 
 /**
  * Checks that need a GPU, runnable from JUnit (CudaGpuTest) or as a main on a machine without Maven:
@@ -209,25 +210,10 @@ public final class GpuChecks {
             for (int[] mn : new int[][] {{2048, 2048}, {256, 640}, {1000, 3000}}) {
                 int m = mn[0];
                 int n = mn[1];
-                QuantizedLinear plan = QuantizedLinear.builder("tiled", 1152, n).rotation(rot)
-                        .weight(Quantizer.quantize(randn(n, rot.outputDim(1152), 0.1f),
-                                QuantScheme.symmetric(bits, Granularity.PER_CHANNEL)))
-                        .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(bits, Granularity.PER_TOKEN)))
-                        .bias(randn(1, n, 1f).reshape(n)).build();
+                QuantizedLinear plan = perRowPlan("tiled", rot, 1152, n, bits);
                 Tensor x = randn(m, 1152, 1f);
-                float[] rowMajor;
-                String old = System.getProperty("nibble.cuda.tiled");
-                System.setProperty("nibble.cuda.tiled", "false");
-                try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
-                    check(!(p instanceof FusedLinear f) || !f.tiledGemm(), "tiled=false keeps the row-major layout");
-                    rowMajor = b.download(y).toFloatArray();
-                } finally {
-                    if (old == null) {
-                        System.clearProperty("nibble.cuda.tiled");
-                    } else {
-                        System.setProperty("nibble.cuda.tiled", old);
-                    }
-                }
+                float[] rowMajor = forwardWithProperty("nibble.cuda.tiled", "false", plan, x,
+                        p -> check(!(p instanceof FusedLinear f) || !f.tiledGemm(), "tiled=false keeps the row-major layout"));
                 try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
                     boolean tiled = p instanceof FusedLinear f && f.tiledGemm();
                     boolean same = Arrays.equals(rowMajor, b.download(y).toFloatArray());
@@ -251,18 +237,9 @@ public final class GpuChecks {
         int n = 512;
         Tensor x = randn(m, k, 1f);
         for (int bits : new int[] {8, 4}) {
-            QuantizedLinear plan = QuantizedLinear.builder("convrot", k, n).rotation(rot)
-                    .weight(Quantizer.quantize(randn(n, rot.outputDim(k), 0.1f), QuantScheme.symmetric(bits, Granularity.PER_CHANNEL)))
-                    .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(bits, Granularity.PER_TOKEN)))
-                    .bias(randn(1, n, 1f).reshape(n)).build();
-            float[] tq3;
-            System.setProperty("nibble.cuda.tq3", "true");
-            try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
-                check(!(p instanceof FusedLinear f) || f.tq3hWarpsPerRow() == 0, "nibble.cuda.tq3 keeps k_tq3");
-                tq3 = b.download(y).toFloatArray();
-            } finally {
-                System.clearProperty("nibble.cuda.tq3");
-            }
+            QuantizedLinear plan = perRowPlan("convrot", rot, k, n, bits);
+            float[] tq3 = forwardWithProperty("nibble.cuda.tq3", "true", plan, x,
+                    p -> check(!(p instanceof FusedLinear f) || f.tq3hWarpsPerRow() == 0, "nibble.cuda.tq3 keeps k_tq3"));
             try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
                 int warps = p instanceof FusedLinear f ? f.tq3hWarpsPerRow() : 0;
                 boolean same = Arrays.equals(tq3, b.download(y).toFloatArray());
@@ -270,6 +247,34 @@ public final class GpuChecks {
                         + " bit for bit: %b%n", bits, bits, m, k, n, warps, same);
                 check(warps == 3, "w" + bits + " convrot " + m + " x " + k + ": k_tq3h expected, warps " + warps);
                 check(same, "w" + bits + " convrot: k_tq3h output differs from k_tq3's");
+            }
+        }
+    }
+
+    /** A per-row W{bits}A{bits} layer (per-channel weights, per-token activations) behind {@code rot}, with a bias. */
+    private QuantizedLinear perRowPlan(String name, Rotation rot, int k, int n, int bits) {
+        return QuantizedLinear.builder(name, k, n).rotation(rot)
+                .weight(Quantizer.quantize(randn(n, rot.outputDim(k), 0.1f), QuantScheme.symmetric(bits, Granularity.PER_CHANNEL)))
+                .activation(new ActivationQuant.Dynamic(QuantScheme.symmetric(bits, Granularity.PER_TOKEN)))
+                .bias(randn(1, n, 1f).reshape(n)).build();
+    }
+
+    /**
+     * The output of {@code plan} prepared while system property {@code key} is {@code value} (restored afterwards),
+     * after {@code inspect} has looked at the prepared layer: the reference path a dispatch property selects.
+     */
+    private float[] forwardWithProperty(String key, String value, QuantizedLinear plan, Tensor x,
+            Consumer<PreparedLinear> inspect) {
+        String old = System.getProperty(key);
+        System.setProperty(key, value);
+        try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
+            inspect.accept(p);
+            return b.download(y).toFloatArray();
+        } finally {
+            if (old == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, old);
             }
         }
     }
