@@ -1092,7 +1092,7 @@ extern "C" __global__ void __maxnreg__(80) k_tq3_r2c(TQ3_ARGS) { TQ3_BODY(2, tru
 // k_tq3's 2.5. (Lane-contiguous 128-byte rows measured slower with F32 x: each 16-byte load touched 32 lines.) Same stage
 // order and butterfly as numerics/Hadamard, scale and codes as k_tq3_r2 (bit-identical). One warp per 1024 columns,
 // W = ceil(Kpad / 1024) <= 16 warps per row, rows per block as k_tq3. Values near a half-integer are flagged per 8 and
-// redone after the store by the IEEE division in one rolled loop (no call on the hot path). Measured on an H200
+// redone after the store by the IEEE division, one flagged group at a time (no call on the hot path). Measured on an H200
 // (docs/benchmarks/tq5.md): 10-20% faster than k_tq3 from M·Kpad = 4096·3072 on, slower for small M and where lanes idle
 // (Kpad % 1024 != 0): FusedLinear launches it only where it pays.
 constexpr int TQH_ROW = 36;                   // floats per 32 columns: + 4 puts the 16-byte accesses of 8 lanes on distinct banks
@@ -1128,40 +1128,18 @@ __device__ __forceinline__ long long tqh_off8(long long m, int c, int Kpad, int 
     return ((m >> 7) * (Kpad >> 6) + (c >> 6)) * 8192 + rr * 64 + ((((c >> 4) & 3) ^ ((rr >> 1) & 3)) << 4);
 }
 
-template <bool BF16, bool ASYNC>
-__device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int Kpad, float rscale, int bits, int Gout,
-        float clip, int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, int M, int W, int tiled,
-        float* tbuf, float* red) {
-    const int nw = blockDim.x >> 5, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int rowInBlock = nw == W ? 0 : W == 1 ? warp : warp >> 1, wr = warp - rowInBlock * W;   // P = 4 / W or 1
-    const long long m = (long long)blockIdx.x * (nw == W ? 1 : W == 1 ? nw : nw >> 1) + rowInBlock;
-    const bool live = m < M;
-    const int L = lane & 7, c0 = ((4 * wr + (lane >> 3)) << 8) + (L << 4);   // chunk h: columns c0 + 128h + e
-    float* seg = tbuf + warp * TQH_WARP + (lane >> 3) * TQH_SEG;
-    float* mine = seg + (L >> 1) * TQH_ROW + 16 * (L & 1);   // chunk h at mine + 4h·36 (see below)
-    float v[32];
-    if (!BF16 && ASYNC) {   // F32 x by cp.async, 512 contiguous bytes per instruction, into the layout below, then own
-        // chunks: 10% faster than the direct 64-byte-per-lane loads (L1 and MIO bound) at M = 4096
-        const float* xr = reinterpret_cast<const float*>(x) + (live ? m : 0) * K + (wr << 10);
-        float* wbuf = tbuf + warp * TQH_WARP;
-#pragma unroll
-        for (int q = 0; q < 8; q++) {
-            const int col = 4 * (lane + 32 * q);
-            cp_async16(smem_u32(wbuf + (col >> 8) * TQH_SEG + ((col & 255) >> 5) * TQH_ROW + (col & 31)), xr + col,
-                       live && (wr << 10) + col < K);
-        }
-        cp_commit();
-        cp_wait<0>();
-        __syncwarp();
-#pragma unroll
-        for (int q = 0; q < 8; q++) {
-            const float4 f = *reinterpret_cast<const float4*>(mine + (q >> 2) * 4 * TQH_ROW + 4 * (q & 3));
-            v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
-        }
-    } else {
-        tqh_load<BF16>(x, K, live ? m : 0, live, c0, &v[0]);
-        tqh_load<BF16>(x, K, live ? m : 0, live, c0 + 128, &v[16]);
-    }
+// programmatic dependent launch: the grid launched after this one (the GEMM) may be launched now and run its prologue;
+// it waits for this grid's completion before it reads the codes (griddepcontrol.wait). No effect on a plain launch
+__device__ __forceinline__ void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// the Hadamard 256 of the lane's 32 values (v as loaded: columns c0 + 128h + e in v[16h + e]) through the segment's
+// transpose buffer; v holds the rotated values in the same order afterwards, and `mine` (this lane's chunks in the
+// buffer) keeps them until the buffer's next use. Returns the lane's absmax
+__device__ __forceinline__ float tqh_rotate(float* v, float* seg, float* mine, int L) {
     // index bits 0, 1 then 2, 3 (the reference stage order)
 #pragma unroll
     for (int q = 0; q < 8; q++) bfly4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
@@ -1202,25 +1180,29 @@ __device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int 
         const float4 f = *reinterpret_cast<const float4*>(mine + (q >> 2) * 4 * TQH_ROW + 4 * (q & 3));
         v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
     }
-    if (W > 1) {
-        if (lane == 0) red[warp] = a;
-        __syncthreads();
-        a = 0.0f;
-        for (int w = 0; w < W; w++) a = fmaxf(a, red[rowInBlock * W + w]);
-    }
-    if (!live) return;
-    // scale as k_tq3. Codes as tq3_codes4_nc, with tol = 2^-21·(qmax + 1): v·inv = (x_t/s)(1 + δ), |δ| <= 2^-24, and
-    // |x_t/s| <= qmax(1 + 2^-23) (clip >= 1), so v·inv and the rounded quotient differ by at most 2^-23·qmax; d's own
-    // rounding adds 2^-25: together a quarter of tol. Outside 0.5 ± tol both round to the same integer
+    return a;
+}
+
+// the scale of row m from its absmax a and the lane's codes (rotated values v, also in `mine`) stored at columns
+// c0 + 128h + e. Codes as tq3_codes4_nc, with tol = 2^-21·(qmax + 1): v·inv = (x_t/s)(1 + δ), |δ| <= 2^-24, and
+// |x_t/s| <= qmax(1 + 2^-23) (clip >= 1), so v·inv and the rounded quotient differ by at most 2^-23·qmax; d's own
+// rounding adds 2^-25: together a quarter of tol. Outside 0.5 ± tol both round to the same integer; values within are
+// flagged per 8 and redone after the store by the IEEE division (from `mine`), one flagged group at a time
+__device__ __forceinline__ void tqh_quantize(const float* v, const float* mine, float a, long long m, int c0, bool first,
+        int Kpad, float rscale, int bits, int Gout, float clip, int qmin, int qmax, uint8_t* __restrict__ codes,
+        float* __restrict__ scales, int tiled) {
     const float pre = rscale, am = a * pre;
     const float s = __fdiv_rn(__fmul_rn(am, clip), (float)qmax);
     const float rc = s == 0.0f ? 0.0f : __frcp_rn(s);
     const float inv = rc * pre;
     const float lim = isfinite(rc) && (s == 0.0f || (am >= 1e-30f && inv >= 1e-30f))
             ? 0.5f - 4.76837158203125e-07f * (float)(qmax + 1) : -1.0f;
-    if (wr == 0 && c0 == 0)
+    if (first)
         for (int g = 0; g < Gout; g++) scales[m * Gout + g] = s;
     if (c0 >= Kpad) return;   // Kpad is a multiple of 256: both chunks are in or out
+    // INT8: chunk h at off8 + h·step8 (tiled: c0 and c0 + 128 are two 64-column tiles apart, same swizzle)
+    const long long off8 = tqh_off8(m, c0, Kpad, tiled);
+    const int step8 = tiled ? 2 * 8192 : 128;
     uint32_t t[32];
     bool bad[4] = {false, false, false, false};
 #pragma unroll
@@ -1247,15 +1229,17 @@ __device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int 
 #pragma unroll
         for (int q = 0; q < 8; q++)
             w[q] = __byte_perm(__byte_perm(t[4 * q], t[4 * q + 1], 0x0040), __byte_perm(t[4 * q + 2], t[4 * q + 3], 0x0040), 0x5410);
-        *reinterpret_cast<uint4*>(codes + tqh_off8(m, c0, Kpad, tiled)) = make_uint4(w[0], w[1], w[2], w[3]);
-        *reinterpret_cast<uint4*>(codes + tqh_off8(m, c0 + 128, Kpad, tiled)) = make_uint4(w[4], w[5], w[6], w[7]);
+        *reinterpret_cast<uint4*>(codes + off8) = make_uint4(w[0], w[1], w[2], w[3]);
+        *reinterpret_cast<uint4*>(codes + off8 + step8) = make_uint4(w[4], w[5], w[6], w[7]);
     }
     const uint32_t flags = (bad[0] ? 1u : 0u) | (bad[1] ? 2u : 0u) | (bad[2] ? 4u : 0u) | (bad[3] ? 8u : 0u);
     if (flags == 0) return;
-    // rare: the flagged values again from shared memory (this lane's chunks), the exact division near a half-integer
+    // rare: the values of the flagged groups again from shared memory (this lane's chunks), the exact division near a
+    // half-integer; only the flagged groups are visited (a warp with a flagged lane waits for it)
 #pragma unroll 1
-    for (int e = 0; e < 32; e++) {
-        if (((flags >> (e >> 3)) & 1u) == 0) continue;
+    for (uint32_t f = flags; f != 0; f &= f - 1)
+#pragma unroll 1
+    for (int e = 8 * (__ffs(f) - 1), end = e + 8; e < end; e++) {
         const float val = mine[(e >> 4) * 4 * TQH_ROW + (e & 15)];
         const float tm = __fmaf_rn(val, inv, TQ2_MAGIC);
         if (fabsf(__fmaf_rn(val, inv, -__fsub_rn(tm, TQ2_MAGIC))) < lim) continue;
@@ -1266,9 +1250,132 @@ __device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int 
             const int sh = 4 * (c & 1);
             *p = (uint8_t)((*p & ~(0xF << sh)) | ((q & 0xF) << sh));
         } else {
-            codes[tqh_off8(m, c & ~15, Kpad, tiled) + (c & 15)] = (uint8_t)q;
+            codes[off8 + (e >> 4) * step8 + (e & 15)] = (uint8_t)q;
         }
     }
+}
+
+template <bool BF16, bool ASYNC>
+__device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int Kpad, float rscale, int bits, int Gout,
+        float clip, int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, int M, int W, int tiled,
+        float* tbuf, float* red) {
+    allow_dependent_launch();
+    const int nw = blockDim.x >> 5, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int rowInBlock = nw == W ? 0 : W == 1 ? warp : warp >> 1, wr = warp - rowInBlock * W;   // P = 4 / W or 1
+    const long long m = (long long)blockIdx.x * (nw == W ? 1 : W == 1 ? nw : nw >> 1) + rowInBlock;
+    const bool live = m < M;
+    const int L = lane & 7, c0 = ((4 * wr + (lane >> 3)) << 8) + (L << 4);   // chunk h: columns c0 + 128h + e
+    float* seg = tbuf + warp * TQH_WARP + (lane >> 3) * TQH_SEG;
+    float* mine = seg + (L >> 1) * TQH_ROW + 16 * (L & 1);   // chunk h at mine + 4h·36 (see below)
+    float v[32];
+    if (!BF16 && ASYNC) {   // F32 x by cp.async, 512 contiguous bytes per instruction, into the layout below, then own
+        // chunks: 10% faster than the direct 64-byte-per-lane loads (L1 and MIO bound) at M = 4096
+        const float* xr = reinterpret_cast<const float*>(x) + (live ? m : 0) * K + (wr << 10);
+        float* wbuf = tbuf + warp * TQH_WARP;
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+            const int col = 4 * (lane + 32 * q);
+            cp_async16(smem_u32(wbuf + (col >> 8) * TQH_SEG + ((col & 255) >> 5) * TQH_ROW + (col & 31)), xr + col,
+                       live && (wr << 10) + col < K);
+        }
+        cp_commit();
+        cp_wait<0>();
+        __syncwarp();
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+            const float4 f = *reinterpret_cast<const float4*>(mine + (q >> 2) * 4 * TQH_ROW + 4 * (q & 3));
+            v[4 * q] = f.x; v[4 * q + 1] = f.y; v[4 * q + 2] = f.z; v[4 * q + 3] = f.w;
+        }
+    } else {
+        tqh_load<BF16>(x, K, live ? m : 0, live, c0, &v[0]);
+        tqh_load<BF16>(x, K, live ? m : 0, live, c0 + 128, &v[16]);
+    }
+    float a = tqh_rotate(v, seg, mine, L);
+    if (W > 1) {
+        if (lane == 0) red[warp] = a;
+        __syncthreads();
+        a = 0.0f;
+        for (int w = 0; w < W; w++) a = fmaxf(a, red[rowInBlock * W + w]);
+    }
+    if (!live) return;
+    tqh_quantize(v, mine, a, m, c0, wr == 0 && c0 == 0, Kpad, rscale, bits, Gout, clip, qmin, qmax, codes, scales, tiled);
+}
+
+// ---- k_tq3p: k_tq3h persistent. A block of W warps (one row) loops over rows m = blockIdx.x + i·gridDim.x; each warp
+// stages the next row's 1024 columns of raw x by cp.async while it rotates and quantizes this one, so the loads overlap
+// the arithmetic, and the host sizes the grid so that the resident blocks get equal numbers of rows
+// (FusedLinear.tqpBlocksPerSm).
+// Staging: 1024 columns per warp in 16-byte units, 16 bytes of padding after every 8 (unit u at u + u / 8), so that both
+// the cp.async writes (32 consecutive units) and the lanes' chunk reads (8 lanes 4 (F32) or 2 (BF16) units apart) are
+// conflict-free; every address is a per-lane base plus a constant
+constexpr int TQP_RAW_F32 = 1152, TQP_RAW_BF16 = 576;   // floats of staging per warp: 256 or 128 units + padding
+
+template <bool BF16>
+__device__ __forceinline__ void tqp_stage(const void* __restrict__ x, int K, long long m, int wr, int lane, float* raw) {
+    constexpr int UNITS = BF16 ? 4 : 8, PER = BF16 ? 8 : 4;   // 16-byte units per lane, columns per unit
+    const char* xr = reinterpret_cast<const char*>(x) + (m * K + (wr << 10)) * (BF16 ? 2 : 4) + 16 * lane;
+    float* dst = raw + 4 * (lane + (lane >> 3));   // unit lane + 32q at lane + lane / 8 + 36q
+#pragma unroll
+    for (int q = 0; q < UNITS; q++)
+        cp_async16(smem_u32(dst + 4 * 36 * q), xr + 512 * q, (wr << 10) + PER * (lane + 32 * q) < K);
+    cp_commit();
+}
+
+template <bool BF16>
+__device__ __forceinline__ void tqp_body(const void* __restrict__ x, int K, int Kpad, float rscale, int bits, int Gout,
+        float clip, int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, int M, int tiled,
+        float* tbuf) {
+    __shared__ float red[2][16];
+    allow_dependent_launch();
+    const int W = blockDim.x >> 5, lane = threadIdx.x & 31, wr = threadIdx.x >> 5;
+    const int L = lane & 7, sl = lane >> 3, c0 = ((4 * wr + sl) << 8) + (L << 4);   // chunk h: columns c0 + 128h + e
+    float* seg = tbuf + wr * TQH_WARP + sl * TQH_SEG;
+    float* mine = seg + (L >> 1) * TQH_ROW + 16 * (L & 1);
+    float* raw = tbuf + W * TQH_WARP + wr * (BF16 ? TQP_RAW_BF16 : TQP_RAW_F32);
+    const float* mineRaw = raw + 4 * (BF16 ? 36 * sl + 2 * L + (L >> 2) : 72 * sl + 4 * L + (L >> 1));
+    long long m = blockIdx.x;
+    if (m < M) tqp_stage<BF16>(x, K, m, wr, lane, raw);
+    for (int it = 0; m < M; m += gridDim.x, it ^= 1) {
+        float v[32];
+        cp_wait<0>();
+        __syncwarp();
+        if (BF16) {   // chunk h, half q: unit 32·sl + 2L + 16h + q, at 36·sl + 2L + L / 4 + 18h + q
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+#pragma unroll
+                for (int q = 0; q < 2; q++) {
+                    const uint4 a = *reinterpret_cast<const uint4*>(mineRaw + 4 * (18 * h + q));
+                    bf16x4(make_uint2(a.x, a.y), &v[16 * h + 8 * q]); bf16x4(make_uint2(a.z, a.w), &v[16 * h + 8 * q + 4]);
+                }
+        } else {      // chunk h, quarter q: unit 64·sl + 4L + 32h + q, at 72·sl + 4L + L / 2 + 36h + q
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    const float4 f = *reinterpret_cast<const float4*>(mineRaw + 4 * (36 * h + q));
+                    v[16 * h + 4 * q] = f.x; v[16 * h + 4 * q + 1] = f.y; v[16 * h + 4 * q + 2] = f.z; v[16 * h + 4 * q + 3] = f.w;
+                }
+        }
+        __syncwarp();   // every lane has read the staging before the next row's copies land in it
+        if (m + gridDim.x < M) tqp_stage<BF16>(x, K, m + gridDim.x, wr, lane, raw);
+        float a = tqh_rotate(v, seg, mine, L);
+        if (W > 1) {   // red alternates: a warp can be at most one barrier ahead of the others
+            if (lane == 0) red[it][wr] = a;
+            __syncthreads();
+            a = 0.0f;
+            for (int w = 0; w < W; w++) a = fmaxf(a, red[it][w]);
+        }
+        tqh_quantize(v, mine, a, m, c0, wr == 0 && c0 == 0, Kpad, rscale, bits, Gout, clip, qmin, qmax, codes, scales, tiled);
+        __syncwarp();   // the rare path's reads of `mine` before the next row's transposes
+    }
+}
+
+// k_tq3p: BF16 x only (xBf16 must be 1; with F32 x it measured 3-6% slower than k_tq3h on an H100: the staging halves
+// the warps an SM holds). The arguments of k_tq3h; block 32·W threads (one row), grid SMs x tqpBlocksPerSm, dynamic
+// shared memory W·(TQH_WARP + TQP_RAW_BF16)·4 bytes. 72 registers: no spills (64: 32 bytes spilled; measured slower)
+extern "C" __global__ void __maxnreg__(72) k_tq3p(TQ3_ARGS) {
+    extern __shared__ __align__(16) float tq3buf[];
+    tqp_body<true>(x, K, Kpad, rscale, bits, Gout, clip, qmin, qmax, codes, scales, M, tiled, tq3buf);
 }
 
 // the arguments of k_tq3 (most unused: the plan fixes them), W = ceil(Kpad / 1024) warps per row

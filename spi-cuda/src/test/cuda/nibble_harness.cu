@@ -9,6 +9,9 @@
 // ./harness tqcheck: k_tq3's launch variants (R = 1, 2; clip < 1) bit for bit against the host, F32 and BF16 x.
 // ./harness tqbench: the transform+quantize kernels alone with the copy bandwidth (NIBBLE_TQ_CONFIGS /
 // NIBBLE_TQ_VARIANTS / NIBBLE_TQ_DEDUP / NIBBLE_TQ_M: see tq_bench).
+// As FusedLinear: BF16 x takes k_tq3p where the plan takes k_tq3h (NIBBLE_TQ=4: k_tq3h, 9: k_tq3p at any M, 8: k_tq3p's
+// body with F32 x too; NIBBLE_TQP_B: its blocks per SM), and the tiled GEMM after k_tq3h / k_tq3p is a programmatic
+// dependent launch (NIBBLE_PDL=0: plain launches).
 #include "../../main/cuda/nibble_ops.cu"
 #include "../../main/cuda/nibble_fused.cu"
 #ifdef NIBBLE_WGMMA
@@ -22,6 +25,13 @@
 TQH_TEST(k_tq3h_ldg, 56, false)
 TQH_TEST(k_tq3h_r64, 64, true)
 TQH_TEST(k_tq3h_ldg64, 64, false)
+// NIBBLE_TQ = 8: k_tq3p's body with F32 x too (k_tq3p takes BF16 only: F32 measured slower than k_tq3h); NIBBLE_TQP_B:
+// blocks per SM (default: tqp_blocks, as FusedLinear.tqpBlocksPerSm)
+extern "C" __global__ void __maxnreg__(72) k_tq3p_any(TQ3_ARGS) {
+    extern __shared__ __align__(16) float tq3buf[];
+    if (xBf16) tqp_body<true>(x, K, Kpad, rscale, bits, Gout, clip, qmin, qmax, codes, scales, M, tiled, tq3buf);
+    else tqp_body<false>(x, K, Kpad, rscale, bits, Gout, clip, qmin, qmax, codes, scales, M, tiled, tq3buf);
+}
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -102,14 +112,29 @@ static int g_tqr = getenv("NIBBLE_TQR") ? atoi(getenv("NIBBLE_TQR")) : 0;   // k
 static long g_hotLaunches = 0;   // k_tq3h launches (tqcheck reports them: the dispatch is exercised)
 static int g_forceSpw = 0;   // checks: run the register path with 2 or 4 segments per warp
 static int g_sms = 132;
+// the tiled GEMM by programmatic dependent launch after k_tq3h / k_tq3p, as FusedLinear (NIBBLE_PDL=0: plain launches)
+static int g_pdl = getenv("NIBBLE_PDL") ? atoi(getenv("NIBBLE_PDL")) : 1;
+static bool g_lastHot = false;   // the last transform launched was k_tq3h or k_tq3p
+static int g_tqpB = getenv("NIBBLE_TQP_B") ? atoi(getenv("NIBBLE_TQP_B")) : 0;   // k_tq3p blocks per SM (0: tqp_blocks)
 // spw 0: the default (1 up to 16 segments, 2 up to 32, else 4: as FusedLinear.registerPath); one block per row
 static int tq2_spw(int Kpad, int spw) { int S = (Kpad + 255) / 256; if (!spw) spw = g_forceSpw; return spw ? spw : (S <= 16 ? 1 : S <= 32 ? 2 : 4); }
+// blocks per SM for the persistent k_tq3p: rows per block ceil(M / (SMs·B)), B blocks per SM share the issue slots, so the
+// time goes as ceil(M / (SMs·B))·B: the B in [maxB / 2, maxB] with the fewest, the largest on a tie
+static int tqp_blocks(int M, int sms, int maxB) {
+    int best = maxB; long long bestT = 1LL << 62;
+    for (int B = maxB; B >= std::max(1, maxB / 2); B--) {
+        const long long t = (long long)((M + (long long)sms * B - 1) / ((long long)sms * B)) * B;
+        if (t < bestT) { bestT = t; best = B; }
+    }
+    return best;
+}
 static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
                        const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0,
                        int xbf16 = 0, int tiled = 0) {
     int ln0 = rot ? __builtin_ctz(n0) : 0;
     int rounds = ((Kpad + 255) / 256 + 1) / 2;
+    g_lastHot = false;
     // k_tq3 (as FusedLinear): regular Hadamard or none, scales per token or per group of 16..256 columns
     bool tq3 = g_tq != 2 && spw == 0 && g_forceSpw == 0 && (rot == 0 || (rot == 1 && (ln0 & 1) == 0))
                && (gs >= Kpad || (gs >= 16 && gs <= 256 && (gs & (gs - 1)) == 0));
@@ -119,10 +144,27 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
         && g_clip >= 1.0f && K % 8 == 0 && (Kpad + 1023) / 1024 <= 16
         && (g_tq >= 4 || (Kpad % 1024 == 0 && (long long)M * Kpad >= (1LL << 23)))) {
         int W = (Kpad + 1023) / 1024, P = W < 4 && 4 % W == 0 ? 4 / W : 1, threads = 32 * W * P;
+        // k_tq3p (as FusedLinear): BF16 x by default and with NIBBLE_TQ=9 (any M); NIBBLE_TQ=8: k_tq3p_any, F32 x too
+        if ((xbf16 && (g_tq == 0 || g_tq == 9)) || g_tq == 8) {   // persistent: W warps per block, grid SMs x blocks per SM
+            auto kp = g_tq == 8 ? k_tq3p_any : k_tq3p;
+            const int smem = W * (TQH_WARP + (xbf16 ? TQP_RAW_BF16 : TQP_RAW_F32)) * 4;
+            int maxB = 0;
+            CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&maxB, kp, 32 * W, smem));
+            int B = g_tqpB > 0 ? std::min(maxB, g_tqpB) : tqp_blocks(M, g_sms, maxB);
+            const int grid = std::min(M, g_sms * std::max(B, 1));
+            static int shown = 0;
+            if (shown++ < 4) printf("tqp: NIBBLE_TQ=%d M=%d W=%d x=%s smem %d B/SM %d of %d, grid %d\n", g_tq, M, W, xbf16 ? "BF16" : "F32", smem, B, maxB, grid);
+            kp<<<grid, 32 * W, smem>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, g_clip, qmin, qmax, codes, scales, part,
+                    ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
+            g_hotLaunches++;
+            g_lastHot = true;
+            return;
+        }
         auto kh = g_tq == 5 ? k_tq3h_ldg : g_tq == 6 ? k_tq3h_r64 : g_tq == 7 ? k_tq3h_ldg64 : k_tq3h;
         kh<<<(M + P - 1) / P, threads, (threads / 32) * TQH_WARP * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
                 Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
         g_hotLaunches++;
+        g_lastHot = true;
         return;
     }
     if (tq3) {
@@ -446,15 +488,29 @@ static uint8_t* unpack_w4_beside(const uint8_t* W, int N, int Kpad) {
     CK(cudaEventRecord(g_evUnp, g_side));
     return w8;
 }
+// a launch on the default stream, with programmatic dependent launch (the kernel may start before the previous one ends;
+// nwt::body waits with griddepcontrol.wait before it reads A) when pdl
+template <typename K, typename... Args>
+static void launch_pdl(K kernel, dim3 grid, int threads, int smem, bool pdl, Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid; cfg.blockDim = dim3(threads); cfg.dynamicSmemBytes = smem; cfg.stream = 0;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization; at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at; cfg.numAttrs = pdl ? 1 : 0;
+    CK(cudaLaunchKernelEx(&cfg, kernel, args...));
+}
 static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int M, int N, int Kpad, const float* sa, const float* sw,
                          const void* lr, const void* up, int r, const float* bias, void* y, int yb) {
     const bool n128 = strstr(kn, "n128") != nullptr;
     const int tile = n128 ? 128 : 256;
     dim3 grid(std::min(((N + tile - 1) / tile) * ((M + 127) / 128), g_sms));
-    if (!strcmp(kn, "k_wgmma_i8_t")) k_wgmma_i8_t<<<grid, 384, WGMMA_T_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
-    else if (!strcmp(kn, "k_wgmma_i8_t_n128")) k_wgmma_i8_t_n128<<<grid, 384, WGMMA_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
-    else if (!strcmp(kn, "k_wgmma_i4w_t")) k_wgmma_i4w_t<<<grid, 384, WGMMA_I4W_T_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
-    else if (!strcmp(kn, "k_wgmma_i4w_t_n128")) k_wgmma_i4w_t_n128<<<grid, 384, WGMMA_I4W_T_N128_SMEM>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    // as FusedLinear: a programmatic dependent launch right after k_tq3h / k_tq3p (no low-rank branch); NIBBLE_PDL=0: plain
+    const bool pdl = g_pdl && g_lastHot && lr == nullptr;
+    g_lastHot = false;
+    if (!strcmp(kn, "k_wgmma_i8_t")) launch_pdl(k_wgmma_i8_t, grid, 384, WGMMA_T_SMEM, pdl, A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i8_t_n128")) launch_pdl(k_wgmma_i8_t_n128, grid, 384, WGMMA_T_N128_SMEM, pdl, A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i4w_t")) launch_pdl(k_wgmma_i4w_t, grid, 384, WGMMA_I4W_T_SMEM, pdl, A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
+    else if (!strcmp(kn, "k_wgmma_i4w_t_n128")) launch_pdl(k_wgmma_i4w_t_n128, grid, 384, WGMMA_I4W_T_N128_SMEM, pdl, A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else if (!strcmp(kn, "k_wgmma_i8_n128_tw")) k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else {   // k_wgmma_w4t_to_w8t+k_wgmma_i8_t: the W4 weights unpacked into a transient INT8 copy first
         uint8_t* w8 = unpack_w4(W, N, Kpad, 0);
@@ -589,8 +645,8 @@ static int check_lrsum(int M, int K, int r, int xbf) {
 static void set_attrs() {
     CK(cudaFuncSetAttribute(k_tq, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     CK(cudaFuncSetAttribute(k_tq_lr, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
-    for (void* f : {(void*)k_tq3h, (void*)k_tq3h_ldg, (void*)k_tq3h_r64, (void*)k_tq3h_ldg64}) {
-        CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 16 * TQH_WARP * 4));
+    for (void* f : {(void*)k_tq3h, (void*)k_tq3h_ldg, (void*)k_tq3h_r64, (void*)k_tq3h_ldg64, (void*)k_tq3p, (void*)k_tq3p_any}) {
+        CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 16 * (TQH_WARP + TQP_RAW_F32) * 4));
         CK(cudaFuncSetAttribute(f, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
     }
     void* fs[] = {(void*)k_gemm_i8, (void*)k_gemm_i8_g, (void*)k_gemm_i4, (void*)k_gemm_i4_g, (void*)k_gemm_s4, (void*)k_gemm_s4_g};
@@ -673,13 +729,13 @@ static int tq_bench(const cudaDeviceProp& p) {
     int Ms[] = {256, 1024, 4096};
     int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
     const char* only = getenv("NIBBLE_BENCH_ONLY");
-    // NIBBLE_TQ_VARIANTS=0,1,3: some of the variants below; NIBBLE_TQ_CONFIGS="name:tq,tqr;...": each variant under each
+    // NIBBLE_TQ_VARIANTS=0,1,3: some of the variants below; NIBBLE_TQ_CONFIGS="name:tq,tqr[,B];...": each variant under each
     // launch configuration (NIBBLE_TQ = 2: k_tq2, NIBBLE_TQR as in launch_tq2), same data, same call;
     // NIBBLE_TQ_DEDUP: K = 3072 once (the transform does not depend on N); NIBBLE_TQ_M: one M
     std::vector<int> vlist;
     if (const char* vs = getenv("NIBBLE_TQ_VARIANTS")) { for (const char* c = vs; *c;) { vlist.push_back(atoi(c)); while (*c && *c != ',') c++; if (*c) c++; } }
     else for (int v = 0; v < 7; v++) vlist.push_back(v);
-    struct Cfg { std::string name; int tq, tqr; };
+    struct Cfg { std::string name; int tq, tqr, B; };
     std::vector<Cfg> cfgs;
     if (const char* cs = getenv("NIBBLE_TQ_CONFIGS")) {
         std::string all(cs);
@@ -687,11 +743,11 @@ static int tq_bench(const cudaDeviceProp& p) {
         while (i < all.size()) {
             size_t j = all.find(';', i); if (j == std::string::npos) j = all.size();
             std::string one = all.substr(i, j - i); i = j + 1;
-            size_t c = one.find(':'); Cfg f{one.substr(0, c), 0, 0};
-            sscanf(one.c_str() + c + 1, "%d,%d", &f.tq, &f.tqr);
+            size_t c = one.find(':'); Cfg f{one.substr(0, c), 0, 0, 0};
+            sscanf(one.c_str() + c + 1, "%d,%d,%d", &f.tq, &f.tqr, &f.B);   // B: k_tq3p blocks per SM
             cfgs.push_back(f);
         }
-    } else cfgs.push_back({"default", g_tq, g_tqr});
+    } else cfgs.push_back({"default", g_tq, g_tqr, g_tqpB});
     bool only3072 = getenv("NIBBLE_TQ_DEDUP") != nullptr;
     for (auto& kn : KNs) for (int M : Ms) {
         int K = kn[0];
@@ -724,7 +780,7 @@ static int tq_bench(const cudaDeviceProp& p) {
         //    4 SVDQuant k_tq2 (g64, smoothing, sums the k_lr_down splits), 5 k_lr_down r32 alone, 6 SVDQuant k_lr_down + k_tq2
         const char* names[] = {"w4a4_convrot", "w8a8_convrot", "w8_q4_convrot", "w4a4_g64", "svdq_tq2", "lr_down_r32", "svdq_down+tq2"};
         for (int v : vlist) for (auto& cf : cfgs) for (int xb = 0; xb < 2; xb++) {
-            g_tq = cf.tq; g_tqr = cf.tqr;
+            g_tq = cf.tq; g_tqr = cf.tqr; g_tqpB = cf.B;
             auto step = [&]() {
                 const void* x = xb ? (const void*)xbs[it % sets] : (const void*)xs[it % sets];
                 if (v == 5 || v == 6) launch_lrdown(x, M, K, sm, dhi, nullptr, 32, part, ks, cps, nch, xb);
@@ -823,13 +879,13 @@ int main(int argc, char** argv) {
             for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
         }
         g_clip = 1.0f; g_tqr = 0;
-        for (int hv : {4, 5, 6, 7}) {   // k_tq3h at every shape, and the experiment kernels (tqbench), r = 0 configuration
+        for (int hv : {4, 5, 6, 7, 8, 9}) {   // k_tq3h / k_tq3p at every shape, and the experiment kernels (tqbench), r = 0 configuration
             g_tq = hv;
             printf("-- k_tq3h experiment NIBBLE_TQ=%d\n", hv);
             for (auto& sh : shapes) for (auto& c : cs) fails += check_case(c, sh[0], sh[1], 16, true);
         }
         g_tq = 0; g_xbf16 = 0;
-        for (int hv : {4, 5, 6, 7}) fails += tq_tiled_check(hv);
+        for (int hv : {4, 5, 6, 7, 8, 9}) fails += tq_tiled_check(hv);
         printf("tqcheck: k_tq3h ran %ld times\n", g_hotLaunches);
         printf("tqcheck: %d failures\n", fails);
         return fails ? 1 : 0;
@@ -1025,8 +1081,9 @@ int main(int argc, char** argv) {
             }
             if (v == 11 || v == 13) {   // the tiled linears: wc8 / wc4 hold random codes, read as tiled W
                 bool tA;
-                if (w8beside) {   // unpacked beside the transform
+                if (w8beside) {   // unpacked beside the transform; the GEMM after the join: a plain launch (as FusedLinear)
                     CK(cudaStreamWaitEvent(0, g_evUnp, 0));
+                    g_lastHot = false;
                     launch_tiled("k_wgmma_i8_t", ac, w8beside, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
                     return;
                 }

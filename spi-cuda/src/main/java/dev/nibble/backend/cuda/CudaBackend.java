@@ -70,11 +70,12 @@ final class CudaBackend implements KernelBackend {
         this.smCount = driver.attribute(ordinal, 16);
         this.wgmmaModule = loadWgmma(driver, ccMajor, ccMinor, smemOptin);
         this.pool = new DevicePool(driver);
-        for (String big : List.of("k_tq", "k_tq_lr", "k_attention", "k_regular_had", "k_sylv_had", "k_tq3h")) {
+        for (String big : List.of("k_tq", "k_tq_lr", "k_attention", "k_regular_had", "k_sylv_had", "k_tq3h", "k_tq3p")) {
             driver.setFunctionAttribute(fn(big), ATTR_MAX_DYNAMIC_SMEM, smemOptin);
         }
-        // k_tq3h: 4.75 KB per warp; the largest carveout keeps 32 of its warps on an SM
+        // k_tq3h: 4.75 KB per warp (k_tq3p 7 KB); the largest carveout keeps the most of their warps on an SM
         driver.setFunctionAttribute(fn("k_tq3h"), ATTR_PREFERRED_CARVEOUT, 100);
+        driver.setFunctionAttribute(fn("k_tq3p"), ATTR_PREFERRED_CARVEOUT, 100);
         for (String g : List.of("k_gemm_i8", "k_gemm_i8_g", "k_gemm_i4", "k_gemm_i4_g", "k_gemm_s4", "k_gemm_s4_g")) {
             driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, GEMM_SMEM);
         }
@@ -301,6 +302,23 @@ final class CudaBackend implements KernelBackend {
     }
 
     void launchOn(long stream, String name, int gx, int gy, int gz, int block, int smem, Object... args) {
+        d.launch(fn(name), new int[] {gx, gy, gz}, new int[] {block, 1, 1}, smem, slots(args), stream);
+    }
+
+    /**
+     * As {@link #launch}, as a programmatic dependent launch (Driver#launchDependent): for a kernel that waits
+     * (griddepcontrol.wait) before it reads what the kernel launched just before it on the default stream writes.
+     */
+    void launchDependent(String name, int gx, int gy, int gz, int block, int smem, Object... args) {
+        d.launchDependent(fn(name), new int[] {gx, gy, gz}, new int[] {block, 1, 1}, smem, slots(args), 0L);
+    }
+
+    /** @return how many blocks of {@code name} with that many threads and dynamic shared memory one SM holds */
+    int maxActiveBlocksPerSm(String name, int block, int smem) {
+        return d.maxActiveBlocksPerSm(fn(name), block, smem);
+    }
+
+    private static long[] slots(Object[] args) {
         long[] slots = new long[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -313,7 +331,7 @@ final class CudaBackend implements KernelBackend {
                 default -> throw new IllegalArgumentException("kernel argument " + a);
             };
         }
-        d.launch(fn(name), new int[] {gx, gy, gz}, new int[] {block, 1, 1}, smem, slots, stream);
+        return slots;
     }
 
     static int blocks(long n) {

@@ -42,7 +42,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * k_wgmma_i8_n128_tw reads the tiled weights ({@link TensorCoreGemm#tiledPlan}). Same output bit for bit.
  *
  * <p>For W8A8 / W4A4 ConvRot at large M ({@link #tq3hWarps}, {@link #tq3hPays}) k_tq3h, k_tq3 specialised to that plan
- * (32 columns per lane), replaces k_tq3: same arguments and codes bit for bit, 10-21% faster there.
+ * (32 columns per lane), replaces k_tq3: same arguments and codes bit for bit, 10-21% faster there. With BF16 x its
+ * persistent form k_tq3p runs ({@link #tqpBlocksPerSm}): each warp stages its next row while it quantizes this one. Both
+ * let the tiled GEMM after them start early (a programmatic dependent launch: its launch and prologue under the
+ * transform's tail; it waits for the transform before it reads the codes).
  */
 final class FusedLinear implements PreparedLinear {
     private final CudaBackend b;
@@ -78,6 +81,14 @@ final class FusedLinear implements PreparedLinear {
     private final int tq3h;
     /** shared memory per warp of k_tq3h: four 8 x 32 transposes (TQH_SEG = 8·36 + 16 floats each) */
     static final int TQ3H_WARP_SMEM = 4 * (8 * 36 + 16) * 4;
+    /** shared memory per warp of k_tq3p: k_tq3h's and the staging of a row's next 1024 BF16 columns (TQP_RAW_BF16) */
+    static final int TQ3P_WARP_SMEM = TQ3H_WARP_SMEM + 576 * 4;
+    /** k_tq3p blocks one SM holds (cuOccupancyMaxActiveBlocksPerMultiprocessor), found on first use; 0: not yet */
+    private int tq3pMaxBlocks;
+    /** k_tq3p for BF16 x where k_tq3h runs (-Dnibble.cuda.tq3p=false when the layer is prepared: k_tq3h) */
+    private final boolean persistentTransform = Boolean.parseBoolean(System.getProperty("nibble.cuda.tq3p", "true"));
+    /** the tiled GEMM by programmatic dependent launch after k_tq3h / k_tq3p (-Dnibble.cuda.pdl=false: plain launches) */
+    private final boolean dependentLaunch = Boolean.parseBoolean(System.getProperty("nibble.cuda.pdl", "true"));
     private final int ln0;
     private final CudaTensor downHi;
     private final CudaTensor downLo;
@@ -386,6 +397,26 @@ final class FusedLinear implements PreparedLinear {
         return Tensor.ofFloats(o, n, gout);
     }
 
+    /**
+     * @return k_tq3p blocks per SM for m rows: the persistent blocks take ceil(m / (sms·B)) rows each and the B blocks
+     *     of an SM share its issue slots, so the time goes as ceil(m / (sms·B))·B: the B between maxBlocks / 2 and
+     *     maxBlocks with the least of it, the largest on a tie (e.g. m = 4096, 132 SMs, at most 9: 8, whose 32 row
+     *     slots per SM hold the 31.03 rows with the least idle)
+     */
+    static int tqpBlocksPerSm(int m, int sms, int maxBlocks) {
+        int best = Math.max(1, maxBlocks);
+        long bestTime = Long.MAX_VALUE;
+        for (int blocks = Math.max(1, maxBlocks); blocks >= Math.max(1, maxBlocks / 2); blocks--) {
+            long slots = (long) sms * blocks;
+            long time = (m + slots - 1) / slots * blocks;
+            if (time < bestTime) {
+                bestTime = time;
+                best = blocks;
+            }
+        }
+        return best;
+    }
+
     /** @return warps per row of k_tq3h where this layer's plan takes it (it runs for m &middot; kpad &ge; 2^23), else 0 */
     int tq3hWarpsPerRow() {
         return tq3h;
@@ -442,8 +473,9 @@ final class FusedLinear implements PreparedLinear {
                 // W4 unpack-first: the weights' unpack (memory-bound) on the side stream beside the transform
                 // (issue-bound): about 4 µs of the W4A4 forward at 4096 x 3072 x 3072 on an NVIDIA H200 (83.3 -> 79.5 µs)
                 CudaTensor w8 = tiled != null && tiled.unpackW4() ? TensorCoreGemm.allocUnpackedW4(b, n, kpad) : null;
+                boolean early = false;   // the transform lets the GEMM start under its tail (k_tq3h, k_tq3p)
                 try {
-                    if (w8 != null) {
+                    if (w8 != null) {   // the GEMM follows the join, not the transform: a plain launch
                         long side = b.forkSide();
                         try {
                             TensorCoreGemm.launchUnpackW4(b, side, wcodes, w8, n, kpad);
@@ -452,7 +484,7 @@ final class FusedLinear implements PreparedLinear {
                             b.joinSide();   // always: w8 goes back to the pool only after the side stream is done with it
                         }
                     } else if (spw > 0) {
-                        registerPath(in, bf16, int8Act ? 8 : bits, tiledA, m, k, codes, scales, lr);
+                        early = registerPath(in, bf16, int8Act ? 8 : bits, tiledA, m, k, codes, scales, lr);
                     } else if (bf16) {
                         try (CudaTensor wide = b.widenBf16(in)) {
                             sharedMemoryPath(wide, m, k, codes, scales, lr);
@@ -462,7 +494,7 @@ final class FusedLinear implements PreparedLinear {
                     }
                     if (tiled != null) {
                         TensorCoreGemm.launchTiled(b, w8 == null ? tiled : tiled.unpacked(), codes, w8 == null ? wcodes : w8,
-                                m, n, kpad, scales, wscales, lr, up, rank, lrType, bias, y, bf16);
+                                m, n, kpad, scales, wscales, lr, up, rank, lrType, bias, y, bf16, early && dependentLaunch);
                     } else if (int8Act) {
                         TensorCoreGemm.launchInt8ActInt4W(b, codes, wcodes, m, n, kpad, scales, wscales, lr, up, rank,
                                 lrType, bias, y, bf16);
@@ -481,15 +513,17 @@ final class FusedLinear implements PreparedLinear {
         }
     }
 
-    /** @param codeBits 4: packed codes; 8: one code per byte (INT8, or the 4-bit codes for k_wgmma_i4w) */
-    private void registerPath(CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int m, int k, CudaTensor codes,
+    /**
+     * @param codeBits 4: packed codes; 8: one code per byte (INT8, or the 4-bit codes for k_wgmma_i4w)
+     * @return true when its last launch was k_tq3h or k_tq3p (see launchTq2)
+     */
+    private boolean registerPath(CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int m, int k, CudaTensor codes,
             CudaTensor scales, CudaTensor lr) {
         int lrDt = up == null ? DType.BF16.ordinal() : up.dtype().ordinal();
         int segments = (kpad + 255) / 256;
         int warps = (segments + spw - 1) / spw;
         if (rank == 0) {
-            launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, null, 0, null, lrDt);
-            return;
+            return launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, null, 0, null, lrDt);
         }
         int chunks = (kp + 31) / 32;
         int[] split = lowRankSplits(m, chunks);
@@ -504,18 +538,34 @@ final class FusedLinear implements PreparedLinear {
                     b.joinSide();   // always: `part` and x go back to the pool only after the side stream is done with them
                 }
                 b.launch("k_lr_sum", (m + 7) / 8, 1, 1, 256, 0, part, split[0], rank, lr, lrDt, lowRankBias, m);
-                return;
+                return false;
             }
             b.launch("k_lr_down_r" + rank, (m + 63) / 64, split[0], 1, 128, 0, in, k, invSmooth, downHi, downLo, m,
                     split[1], chunks, part, bf16 ? 1 : 0);
-            launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, part, split[0], lr, lrDt);
+            return launchTq2(warps, in, bf16, codeBits, tiledA, k, m, codes, scales, part, split[0], lr, lrDt);
         }
     }
 
-    /** @param tiledA the INT8 codes in the tiled layout (TiledOperands), for k_wgmma_*_t; k_tq3 only */
-    private void launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int k, int m,
+    /**
+     * @param tiledA the INT8 codes in the tiled layout (TiledOperands), for k_wgmma_*_t; k_tq3 only
+     * @return true when the kernel was k_tq3h or k_tq3p, which let the GEMM after them start early (launchDependent)
+     */
+    private boolean launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int k, int m,
             CudaTensor codes, CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
         int groupArg = replicate ? kpad : gs;
+        if (tq3h > 0 && tq3hPays(kpad, m) && bf16 && persistentTransform) {
+            // k_tq3p (BF16 x): k_tq3h's arguments, one row per block of W warps, persistent blocks
+            int threads = 32 * tq3h;
+            int smem = tq3h * TQ3P_WARP_SMEM;
+            if (tq3pMaxBlocks == 0) {
+                tq3pMaxBlocks = Math.max(1, b.maxActiveBlocksPerSm("k_tq3p", threads, smem));
+            }
+            int grid = (int) Math.min(m, (long) b.smCount() * tqpBlocksPerSm(m, b.smCount(), tq3pMaxBlocks));
+            b.launch("k_tq3p", grid, 1, 1, threads, smem, in, k, kpad, smooth, shift, rot, ln0, rscale, codeBits,
+                    groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank, lr, lrDt,
+                    lowRankBias, m, 1, tq3h, tiledA ? 1 : 0);
+            return true;
+        }
         if (tq3h > 0 && tq3hPays(kpad, m)) {   // k_tq3h: k_tq3's arguments with W = tq3h warps per row, 4 / W rows per block
             // where W divides 4
             int rows = tq3h < 4 && 4 % tq3h == 0 ? 4 / tq3h : 1;
@@ -523,7 +573,7 @@ final class FusedLinear implements PreparedLinear {
             b.launch("k_tq3h", (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3H_WARP_SMEM, in, k, kpad,
                     smooth, shift, rot, ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(),
                     codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, tq3h, tiledA ? 1 : 0);
-            return;
+            return true;
         }
         if (tq3 > 0) {   // k_tq3: W warps per row, 4 / W rows per block where W divides 4
             int w = ((kpad + 255) / 256 + 1) / 2;
@@ -535,12 +585,14 @@ final class FusedLinear implements PreparedLinear {
             b.launch(name, (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3_WARP_SMEM, in, k, kpad,
                     smooth, shift, rot, rot == 0 ? 0 : ln0, rscale, codeBits, groupArg, gout, act.clipRatio(), act.qmin(),
                     act.qmax(), codes, scales, part, ks, rank, lr, lrDt, lowRankBias, m, bf16 ? 1 : 0, w, tiledA ? 1 : 0);
-            return;
+            return false;
         }
         b.launch("k_tq2_s" + spw, m, 1, 1, 32 * warps, 0, in, k, kpad, smooth, shift, rot, rot == 0 ? 0 : ln0, rscale,
                 codeBits, groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank,
                 lr, lrDt, lowRankBias, m, bf16 ? 1 : 0);
+        return false;
     }
+
 
     private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
         DType dd = down == null ? DType.BF16 : down.dtype();

@@ -300,10 +300,13 @@ final class TensorCoreGemm {
      *     bytes either way); for a plan that unpacks W4 first, its {@link TiledPlan#unpacked()} on the weights
      *     {@link #launchUnpackW4} wrote
      * @param yBf16 as in {@link #launch}
+     * @param dependent the kernel launched just before on the default stream wrote codesA (and sa): launch the GEMM as
+     *     a programmatic dependent launch (CudaBackend#launchDependent), its launch and prologue under that kernel's
+     *     tail. Only for a transform that allows it early (k_tq3h, k_tq3p); any other is waited for whole
      */
     static void launchTiled(CudaBackend b, TiledPlan plan, CudaTensor codesA, CudaTensor tiledW, int m, int n, int kpad,
             CudaTensor sa, CudaTensor sw, CudaTensor lr, CudaTensor up, int r, DType lrType, CudaTensor bias, CudaTensor y,
-            boolean yBf16) {
+            boolean yBf16, boolean dependent) {
         if (plan.unpackW4()) {   // the caller unpacks (FusedLinear.forward: beside the transform) and passes unpacked()
             throw new IllegalArgumentException("tiled GEMM " + plan.kernel() + ": packed INT4 weights must be unpacked"
                     + " first (launchUnpackW4, then the plan's unpacked())");
@@ -313,8 +316,14 @@ final class TensorCoreGemm {
         long tiles = (long) ((n + tile - 1) / tile) * ((m + WGMMA_TILE_M - 1) / WGMMA_TILE_M);
         int threads = plan.tiledA() ? WGMMA_T_THREADS : 256;
         // persistent: one block per SM walks the tiles
-        b.launch(name, (int) Math.min(tiles, b.smCount()), 1, 1, threads, wgmmaSmem(name), codesA, tiledW,
-                m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0, bias, y, yBf16 ? 1 : 0);
+        Object[] args = {codesA, tiledW, m, n, kpad, sa, sw, 1, 1, lr, up, lr == null ? 0 : r, lrType == DType.BF16 ? 1 : 0,
+            bias, y, yBf16 ? 1 : 0};
+        int grid = (int) Math.min(tiles, b.smCount());
+        if (dependent && plan.tiledA()) {   // the k_wgmma_*_t kernels wait (griddepcontrol.wait) before they read A
+            b.launchDependent(name, grid, 1, 1, threads, wgmmaSmem(name), args);
+        } else {
+            b.launch(name, grid, 1, 1, threads, wgmmaSmem(name), args);
+        }
     }
 
     /**

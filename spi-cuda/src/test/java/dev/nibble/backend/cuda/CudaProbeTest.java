@@ -145,7 +145,7 @@ class CudaProbeTest {
         assertThat(TensorCoreGemm.tiledPlan(4, 4096, 3072, 3072, 132).unpacked()).as("the GEMM after the unpack")
                 .isEqualTo(tiled("k_wgmma_i8_t", true, false));
         assertThatThrownBy(() -> TensorCoreGemm.launchTiled(null, TensorCoreGemm.tiledPlan(4, 4096, 3072, 3072, 132), null,
-                null, 4096, 3072, 3072, null, null, null, null, 0, null, null, null, true)).as("packed W not unpacked")
+                null, 4096, 3072, 3072, null, null, null, null, 0, null, null, null, true, false)).as("packed W not unpacked")
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpacked first");
         assertThat(TensorCoreGemm.tiledPlan(4, 1024, 4608, 1280, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));
         assertThat(TensorCoreGemm.tiledPlan(4, 1024, 4608, 2048, 132)).isEqualTo(tiled("k_wgmma_i8_t", true, true));

@@ -117,6 +117,27 @@ class FusedLinearLayoutTest {
     }
 
     @Test
+    void tq3pBlocksPerSmLeaveTheFewestRowSlotsIdle() {
+        // 4096 rows on 132 SMs, at most 9 blocks each: 8 blocks take 4 rows each (32 slots for 31.03 rows per SM); 9 would
+        // take 4 rows too (36 slots), 7 five (35)
+        assertThat(FusedLinear.tqpBlocksPerSm(4096, 132, 9)).isEqualTo(8);
+        assertThat(FusedLinear.tqpBlocksPerSm(4096, 132, 8)).isEqualTo(8);
+        assertThat(FusedLinear.tqpBlocksPerSm(4096, 132, 7)).as("8 rows x 4 blocks = 32 beats 5 x 7 = 35 and 6 x 6 = 36")
+                .isEqualTo(4);
+        assertThat(FusedLinear.tqpBlocksPerSm(1024, 132, 9)).as("one row each: the most blocks that still need one")
+                .isEqualTo(8);
+        assertThat(FusedLinear.tqpBlocksPerSm(100_000, 132, 9)).isBetween(5, 9);
+        assertThat(FusedLinear.tqpBlocksPerSm(4096, 132, 1)).isEqualTo(1);
+        assertThat(FusedLinear.tqpBlocksPerSm(4096, 132, 0)).as("occupancy 0 still launches").isEqualTo(1);
+        for (int m : new int[] {1, 255, 4096, 1 << 20}) {
+            for (int max = 1; max <= 16; max++) {
+                int b = FusedLinear.tqpBlocksPerSm(m, 132, max);
+                assertThat(b).as("m %d, max %d", m, max).isBetween(Math.max(1, max / 2), max);
+            }
+        }
+    }
+
+    @Test
     void shiftTimesDownIsTheShiftsShareOfTheProjection() {
         float[] o = {1f, -2f, 0.5f};
         float[] down = {1f, 2f, 3f, 4f, 5f, 6f};  // [3, 2]

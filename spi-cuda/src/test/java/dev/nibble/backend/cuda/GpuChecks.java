@@ -16,7 +16,9 @@ import dev.nibble.api.backend.KernelBackend;
 import dev.nibble.api.backend.PreparedLinear;
 import dev.nibble.api.numerics.Hadamard;
 import dev.nibble.api.numerics.Quantizer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.function.Consumer;
@@ -227,26 +229,85 @@ public final class GpuChecks {
     }
 
     /**
-     * W8A8 and W4A4 ConvRot at 4096 x 3072 take k_tq3h (the ConvRot transform kernel) and give k_tq3's output bit for
-     * bit ({@code -Dnibble.cuda.tq3=true} prepares the k_tq3 layer in the same process).
+     * W8A8 and W4A4 ConvRot at 4096 x 3072 take k_tq3h (F32 x) or k_tq3p (BF16 x), the ConvRot transform kernels, with
+     * the tiled GEMM launched early after them (programmatic dependent launch), and give the output of k_tq3 with plain
+     * launches bit for bit: each prepared while {@code -Dnibble.cuda.tq3=true}, {@code -Dnibble.cuda.tq3p=false} or
+     * {@code -Dnibble.cuda.pdl=false} selects the reference path, over several inputs back to back (the GEMM of one
+     * forward may start under its transform's tail).
      */
     void convRotTransformKernel() {
         Rotation rot = new Rotation.RegularHadamard(256);
         int m = 4096;
         int k = 3072;
         int n = 512;
-        Tensor x = randn(m, k, 1f);
         for (int bits : new int[] {8, 4}) {
             QuantizedLinear plan = perRowPlan("convrot", rot, k, n, bits);
-            float[] tq3 = forwardWithProperty("nibble.cuda.tq3", "true", plan, x,
-                    p -> check(!(p instanceof FusedLinear f) || f.tq3hWarpsPerRow() == 0, "nibble.cuda.tq3 keeps k_tq3"));
-            try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
-                int warps = p instanceof FusedLinear f ? f.tq3hWarpsPerRow() : 0;
-                boolean same = Arrays.equals(tq3, b.download(y).toFloatArray());
-                System.out.printf(Locale.ROOT, "  w%da%d convrot %d x %d x %d: k_tq3h warps per row %d, output equal to k_tq3's"
-                        + " bit for bit: %b%n", bits, bits, m, k, n, warps, same);
-                check(warps == 3, "w" + bits + " convrot " + m + " x " + k + ": k_tq3h expected, warps " + warps);
-                check(same, "w" + bits + " convrot: k_tq3h output differs from k_tq3's");
+            for (DType xt : new DType[] {DType.F32, DType.BF16}) {
+                List<Tensor> xs = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    xs.add(randn(m, k, 1f + i).to(xt));
+                }
+                List<float[]> ref = forwardsWithProperty("nibble.cuda.tq3", "true", plan, xs,
+                        p -> check(!(p instanceof FusedLinear f) || f.tq3hWarpsPerRow() == 0, "nibble.cuda.tq3 keeps k_tq3"));
+                String what = "w" + bits + "a" + bits + " convrot " + m + " x " + k + " x " + n + " " + xt;
+                List<float[]> plain = forwardsWithProperty("nibble.cuda.pdl", "false", plan, xs, p -> { });
+                check(same(ref, plain), what + ": k_tq3h/k_tq3p with plain launches differ from k_tq3");
+                if (xt == DType.BF16) {
+                    List<float[]> h = forwardsWithProperty("nibble.cuda.tq3p", "false", plan, xs, p -> { });
+                    check(same(ref, h), what + ": k_tq3h (tq3p=false) differs from k_tq3");
+                }
+                List<float[]> dflt = forwardsWithProperty("nibble.cuda.tq3", "false", plan, xs, p -> {
+                    int warps = p instanceof FusedLinear f ? f.tq3hWarpsPerRow() : 0;
+                    check(warps == 3, what + ": k_tq3h/k_tq3p expected, warps " + warps);
+                });
+                boolean same = same(ref, dflt);
+                System.out.printf(Locale.ROOT, "  %s: %s + the GEMM by dependent launch, %d inputs, output equal to k_tq3's"
+                        + " with plain launches bit for bit: %b (plain launches equal too)%n", what,
+                        xt == DType.BF16 ? "k_tq3p" : "k_tq3h", xs.size(), same);
+                check(same, what + ": the default dispatch differs from k_tq3's output");
+            }
+        }
+    }
+
+    private static boolean same(List<float[]> a, List<float[]> b) {
+        for (int i = 0; i < a.size(); i++) {
+            if (!Arrays.equals(a.get(i), b.get(i))) {
+                return false;
+            }
+        }
+        return a.size() == b.size();
+    }
+
+    /** As {@link #forwardWithProperty}, one layer over several inputs, each forward right after the previous one. */
+    private List<float[]> forwardsWithProperty(String key, String value, QuantizedLinear plan, List<Tensor> xs,
+            Consumer<PreparedLinear> inspect) {
+        String old = System.getProperty(key);
+        System.setProperty(key, value);
+        List<DeviceTensor> ys = new ArrayList<>();
+        try (PreparedLinear p = b.prepare(plan)) {
+            inspect.accept(p);
+            List<DeviceTensor> dxs = new ArrayList<>();
+            try {
+                for (Tensor x : xs) {
+                    dxs.add(b.upload(x));
+                }
+                for (DeviceTensor dx : dxs) {
+                    ys.add(p.forward(dx));
+                }
+                List<float[]> out = new ArrayList<>();
+                for (DeviceTensor y : ys) {
+                    out.add(b.download(y).toFloatArray());
+                }
+                return out;
+            } finally {
+                dxs.forEach(DeviceTensor::close);
+                ys.forEach(DeviceTensor::close);
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, old);
             }
         }
     }

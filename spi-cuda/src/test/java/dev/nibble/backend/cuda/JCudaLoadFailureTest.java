@@ -22,7 +22,7 @@ class JCudaLoadFailureTest {
     void aForcedJCudaBindingThatCannotLoadIsATypedErrorAndTheJvmGoesOn() {
         Throwable load = null;
         try {
-            new JCudaBinding();
+            new JCudaBinding(null);
         } catch (LinkageError | RuntimeException e) {
             load = e;
         }

@@ -88,6 +88,20 @@ public interface Driver {
      */
     void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream);
 
+    /**
+     * As {@link #launch(long, int[], int[], int, long[], long)}, as a programmatic dependent launch (compute capability
+     * 9.0 on): the kernel may start while the previous kernel on the stream still runs, and must wait
+     * (griddepcontrol.wait) before it reads what that kernel writes; everything earlier on the stream has completed.
+     * A plain launch where the driver has no cuLaunchKernelEx: the same results.
+     */
+    void launchDependent(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream);
+
+    /**
+     * @param function a kernel @param blockThreads threads per block @param dynamicSharedBytes dynamic shared memory
+     * @return how many such blocks one multiprocessor holds (cuOccupancyMaxActiveBlocksPerMultiprocessor)
+     */
+    int maxActiveBlocksPerSm(long function, int blockThreads, int dynamicSharedBytes);
+
     /** @return a new stream that does not synchronize with the default stream (CU_STREAM_NON_BLOCKING) */
     long createStream();
 

@@ -48,7 +48,7 @@ public final class Drivers {
             return new Selection(new FfmBinding(cuda), "forced by -D" + BINDING_PROPERTY + "=ffm");
         }
         try {
-            return new Selection(new JCudaBinding(), "");
+            return new Selection(new JCudaBinding(cuda), "");
         } catch (LinkageError | RuntimeException e) {
             if (forced.equals("jcuda")) {
                 throw new IllegalStateException("JCuda's native library cannot load: " + firstLine(e), e);

@@ -15,6 +15,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The driver through the FFM API on libcuda.so.1: no JNI library needed, so it works wherever the
@@ -75,13 +76,17 @@ public final class FfmBinding implements Driver {
             e("cuEventDestroy", R_L, "cuEventDestroy_v2", "cuEventDestroy"),
             e("cuStreamCreate", R_AI, "cuStreamCreate"),
             e("cuStreamDestroy", R_L, "cuStreamDestroy_v2", "cuStreamDestroy"),
-            e("cuStreamWaitEvent", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), "cuStreamWaitEvent"));
+            e("cuStreamWaitEvent", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), "cuStreamWaitEvent"),
+            e("cuOccupancyMaxActiveBlocksPerMultiprocessor", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
+                    JAVA_LONG), "cuOccupancyMaxActiveBlocksPerMultiprocessor"));
 
     private static Entry e(String key, FunctionDescriptor d, String... symbols) {
         return new Entry(key, List.of(symbols), d);
     }
 
     private final Map<String, MethodHandle> h = new LinkedHashMap<>();
+    /** cuLaunchKernelEx, optional: drivers before CUDA 11.8 lack it (then dependent launches are plain ones) */
+    private final Optional<DependentLaunch> dependent;
 
     /**
      * @param lookup the symbols of libcuda (from {@link Drivers#cudaLibrary()})
@@ -102,6 +107,7 @@ public final class FfmBinding implements Driver {
             }
             h.put(en.key(), linker.downcallHandle(sym, en.descriptor()));
         }
+        dependent = DependentLaunch.find(lookup);
     }
 
     private int call(String key, Object... args) {
@@ -283,16 +289,26 @@ public final class FfmBinding implements Driver {
     @Override
     public void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
         try (Arena a = Arena.ofConfined()) {
-            int n = Math.max(1, args.length);
-            MemorySegment slots = a.allocate(8L * n, 8);
-            MemorySegment ptrs = a.allocate(8L * n, 8);
-            for (int i = 0; i < args.length; i++) {
-                slots.setAtIndex(JAVA_LONG, i, args[i]);
-                ptrs.setAtIndex(ADDRESS, i, slots.asSlice(8L * i, 8));
-            }
             check("cuLaunchKernel", function, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
-                    stream, ptrs, MemorySegment.NULL);
+                    stream, DependentLaunch.kernelParams(a, args), MemorySegment.NULL);
         }
+    }
+
+    @Override
+    public void launchDependent(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
+        if (dependent.isEmpty()) {
+            launch(function, grid, block, sharedBytes, args, stream);
+            return;
+        }
+        int rc = dependent.get().launch(function, grid, block, sharedBytes, args, stream);
+        if (rc != 0) {
+            throw new CudaException("cuLaunchKernelEx", rc);
+        }
+    }
+
+    @Override
+    public int maxActiveBlocksPerSm(long function, int blockThreads, int dynamicSharedBytes) {
+        return intOut("cuOccupancyMaxActiveBlocksPerMultiprocessor", function, blockThreads, (long) dynamicSharedBytes);
     }
 
     @Override

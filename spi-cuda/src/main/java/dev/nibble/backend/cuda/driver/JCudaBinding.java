@@ -1,10 +1,12 @@
 package dev.nibble.backend.cuda.driver;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -30,9 +32,17 @@ public final class JCudaBinding implements Driver {
         }
     }
 
-    /** Loads JCuda's native library; throws a LinkageError if it cannot. */
-    public JCudaBinding() {
+    /** cuLaunchKernelEx through FFM (JCuda 12.6.0 has none); empty: dependent launches are plain ones */
+    private final Optional<DependentLaunch> dependent;
+
+    /**
+     * Loads JCuda's native library; throws a LinkageError if it cannot.
+     *
+     * @param cuda the driver library's symbols, for the one function JCuda lacks (cuLaunchKernelEx); null: none
+     */
+    public JCudaBinding(SymbolLookup cuda) {
         jcuda.driver.JCudaDriver.setExceptionsEnabled(false);
+        dependent = cuda == null ? Optional.empty() : DependentLaunch.find(cuda);
     }
 
     private static long handle(NativePointerObject o) {
@@ -210,6 +220,25 @@ public final class JCudaBinding implements Driver {
         check("cuLaunchKernel", jcuda.driver.JCudaDriver.cuLaunchKernel(wrap(new CUfunction(), function),
                 grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, stream(stream),
                 Pointer.to(slots), null));
+    }
+
+    @Override
+    public void launchDependent(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
+        if (dependent.isEmpty()) {
+            launch(function, grid, block, sharedBytes, args, stream);
+            return;
+        }
+        // the same driver library and this thread's current context: JCuda's handles are the driver's pointers
+        check("cuLaunchKernelEx", dependent.get().launch(function, grid, block, sharedBytes, args, stream));
+    }
+
+    @Override
+    public int maxActiveBlocksPerSm(long function, int blockThreads, int dynamicSharedBytes) {
+        int[] n = new int[1];
+        check("cuOccupancyMaxActiveBlocksPerMultiprocessor", jcuda.driver.JCudaDriver
+                .cuOccupancyMaxActiveBlocksPerMultiprocessor(n, wrap(new CUfunction(), function), blockThreads,
+                        dynamicSharedBytes));
+        return n[0];
     }
 
     private static CUstream stream(long h) {

@@ -20,7 +20,8 @@ class FfmBindingTableTest {
                 "cuCtxSetCurrent", "cuModuleLoadData", "cuModuleUnload", "cuModuleGetFunction", "cuFuncSetAttribute",
                 "cuMemAlloc", "cuMemFree", "cuMemcpyHtoD", "cuMemcpyDtoH", "cuMemcpyDtoD", "cuMemsetD8",
                 "cuLaunchKernel", "cuCtxSynchronize", "cuMemGetInfo", "cuEventCreate", "cuEventRecord",
-                "cuEventSynchronize", "cuEventElapsedTime", "cuEventDestroy");
+                "cuEventSynchronize", "cuEventElapsedTime", "cuEventDestroy",
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor");
         assertThat(FfmBinding.TABLE).hasSize(keys.size());
         // the 64-bit memory functions must bind to their _v2 entry points
         assertThat(FfmBinding.TABLE).filteredOn(e -> e.key().startsWith("cuMem"))
