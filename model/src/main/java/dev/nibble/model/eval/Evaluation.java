@@ -146,6 +146,8 @@ public final class Evaluation {
         List<Row> rows = new ArrayList<>();
         Samples ref;
         Calibration calibration = null;
+        // every phase names itself before it starts, so a slow or stuck one shows in the progress line
+        progress.progress(0, work, "preparing fp32 on " + backend.id());
         try (DitRunner fpRun = new DitRunner(backend, fp)) {
             ref = sample(fpRun, sampler, labels, s, "fp32", done, work, progress);
             double[][] refFeatures = null;
@@ -209,6 +211,7 @@ public final class Evaluation {
             int b = Math.min(s.batch(), labels.length - from);
             long[] lb = java.util.Arrays.copyOfRange(labels, from, from + b);
             long base = done[0];
+            progress.progress(base, work, "sampling " + what);
             long t0 = System.nanoTime();
             Tensor out = sampler.sample(run::forward, lb, s.seed(), from, c.inChannels(), c.inputSize(),
                     step -> progress.progress(base + (long) step * b, work, "sampling " + what));
