@@ -74,8 +74,9 @@ final class CudaBackend implements KernelBackend {
             driver.setFunctionAttribute(fn(big), ATTR_MAX_DYNAMIC_SMEM, smemOptin);
         }
         // k_tq3h: 4.75 KB per warp (k_tq3p 7 KB); the largest carveout keeps the most of their warps on an SM
-        driver.setFunctionAttribute(fn("k_tq3h"), ATTR_PREFERRED_CARVEOUT, 100);
-        driver.setFunctionAttribute(fn("k_tq3p"), ATTR_PREFERRED_CARVEOUT, 100);
+        for (String tq : List.of("k_tq3h", "k_tq3p")) {
+            driver.setFunctionAttribute(fn(tq), ATTR_PREFERRED_CARVEOUT, 100);
+        }
         for (String g : List.of("k_gemm_i8", "k_gemm_i8_g", "k_gemm_i4", "k_gemm_i4_g", "k_gemm_s4", "k_gemm_s4_g")) {
             driver.setFunctionAttribute(fn(g), ATTR_MAX_DYNAMIC_SMEM, GEMM_SMEM);
         }

@@ -553,21 +553,20 @@ final class FusedLinear implements PreparedLinear {
     private boolean launchTq2(int warps, CudaTensor in, boolean bf16, int codeBits, boolean tiledA, int k, int m,
             CudaTensor codes, CudaTensor scales, CudaTensor part, int ks, CudaTensor lr, int lrDt) {
         int groupArg = replicate ? kpad : gs;
-        if (tq3h > 0 && tq3hPays(kpad, m) && bf16 && persistentTransform) {
-            // k_tq3p (BF16 x): k_tq3h's arguments, one row per block of W warps, persistent blocks
-            int threads = 32 * tq3h;
-            int smem = tq3h * TQ3P_WARP_SMEM;
-            if (tq3pMaxBlocks == 0) {
-                tq3pMaxBlocks = Math.max(1, b.maxActiveBlocksPerSm("k_tq3p", threads, smem));
+        if (tq3h > 0 && tq3hPays(kpad, m)) {
+            if (bf16 && persistentTransform) {   // k_tq3p: k_tq3h's arguments, one row per block of W warps, persistent
+                int threads = 32 * tq3h;
+                int smem = tq3h * TQ3P_WARP_SMEM;
+                if (tq3pMaxBlocks == 0) {
+                    tq3pMaxBlocks = Math.max(1, b.maxActiveBlocksPerSm("k_tq3p", threads, smem));
+                }
+                int grid = (int) Math.min(m, (long) b.smCount() * tqpBlocksPerSm(m, b.smCount(), tq3pMaxBlocks));
+                b.launch("k_tq3p", grid, 1, 1, threads, smem, in, k, kpad, smooth, shift, rot, ln0, rscale, codeBits,
+                        groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank, lr, lrDt,
+                        lowRankBias, m, 1, tq3h, tiledA ? 1 : 0);
+                return true;
             }
-            int grid = (int) Math.min(m, (long) b.smCount() * tqpBlocksPerSm(m, b.smCount(), tq3pMaxBlocks));
-            b.launch("k_tq3p", grid, 1, 1, threads, smem, in, k, kpad, smooth, shift, rot, ln0, rscale, codeBits,
-                    groupArg, gout, act.clipRatio(), act.qmin(), act.qmax(), codes, scales, part, ks, rank, lr, lrDt,
-                    lowRankBias, m, 1, tq3h, tiledA ? 1 : 0);
-            return true;
-        }
-        if (tq3h > 0 && tq3hPays(kpad, m)) {   // k_tq3h: k_tq3's arguments with W = tq3h warps per row, 4 / W rows per block
-            // where W divides 4
+            // k_tq3h: k_tq3's arguments with W = tq3h warps per row, 4 / W rows per block where W divides 4
             int rows = tq3h < 4 && 4 % tq3h == 0 ? 4 / tq3h : 1;
             int threads = 32 * tq3h * rows;
             b.launch("k_tq3h", (m + rows - 1) / rows, 1, 1, threads, threads / 32 * TQ3H_WARP_SMEM, in, k, kpad,
@@ -592,7 +591,6 @@ final class FusedLinear implements PreparedLinear {
                 lr, lrDt, lowRankBias, m, bf16 ? 1 : 0);
         return false;
     }
-
 
     private void sharedMemoryPath(CudaTensor in, int m, int k, CudaTensor codes, CudaTensor scales, CudaTensor lr) {
         DType dd = down == null ? DType.BF16 : down.dtype();

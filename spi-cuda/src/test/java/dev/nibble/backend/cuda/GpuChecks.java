@@ -326,18 +326,7 @@ public final class GpuChecks {
      */
     private float[] forwardWithProperty(String key, String value, QuantizedLinear plan, Tensor x,
             Consumer<PreparedLinear> inspect) {
-        String old = System.getProperty(key);
-        System.setProperty(key, value);
-        try (PreparedLinear p = b.prepare(plan); DeviceTensor dx = b.upload(x); DeviceTensor y = p.forward(dx)) {
-            inspect.accept(p);
-            return b.download(y).toFloatArray();
-        } finally {
-            if (old == null) {
-                System.clearProperty(key);
-            } else {
-                System.setProperty(key, old);
-            }
-        }
+        return forwardsWithProperty(key, value, plan, List.of(x), inspect).getFirst();
     }
 
     void noMemoryGrowth(int cycles) {

@@ -71,15 +71,23 @@ final class DependentLaunch {
         return c;
     }
 
-    /** @return the CUresult of cuLaunchKernelEx (arguments as {@link Driver#launch}) */
-    int launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
+    /**
+     * cuLaunchKernelEx, arguments as {@link Driver#launch}.
+     *
+     * @throws CudaException when the driver returns an error
+     */
+    void launch(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
+        int rc;
         try (Arena a = Arena.ofConfined()) {
-            return (int) launchEx.invokeExact(config(a, grid, block, sharedBytes, stream), function, kernelParams(a, args),
+            rc = (int) launchEx.invokeExact(config(a, grid, block, sharedBytes, stream), function, kernelParams(a, args),
                     MemorySegment.NULL);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("cuLaunchKernelEx", t);
+        }
+        if (rc != 0) {
+            throw new CudaException("cuLaunchKernelEx", rc);
         }
     }
 }

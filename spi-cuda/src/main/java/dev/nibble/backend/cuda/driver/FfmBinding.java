@@ -296,13 +296,10 @@ public final class FfmBinding implements Driver {
 
     @Override
     public void launchDependent(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
-        if (dependent.isEmpty()) {
+        if (dependent.isPresent()) {
+            dependent.get().launch(function, grid, block, sharedBytes, args, stream);
+        } else {
             launch(function, grid, block, sharedBytes, args, stream);
-            return;
-        }
-        int rc = dependent.get().launch(function, grid, block, sharedBytes, args, stream);
-        if (rc != 0) {
-            throw new CudaException("cuLaunchKernelEx", rc);
         }
     }
 

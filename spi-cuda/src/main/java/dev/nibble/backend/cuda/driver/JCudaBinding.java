@@ -224,12 +224,12 @@ public final class JCudaBinding implements Driver {
 
     @Override
     public void launchDependent(long function, int[] grid, int[] block, int sharedBytes, long[] args, long stream) {
-        if (dependent.isEmpty()) {
-            launch(function, grid, block, sharedBytes, args, stream);
-            return;
-        }
         // the same driver library and this thread's current context: JCuda's handles are the driver's pointers
-        check("cuLaunchKernelEx", dependent.get().launch(function, grid, block, sharedBytes, args, stream));
+        if (dependent.isPresent()) {
+            dependent.get().launch(function, grid, block, sharedBytes, args, stream);
+        } else {
+            launch(function, grid, block, sharedBytes, args, stream);
+        }
     }
 
     @Override
