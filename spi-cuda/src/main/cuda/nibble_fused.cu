@@ -1136,6 +1136,17 @@ __device__ __forceinline__ void allow_dependent_launch() {
 #endif
 }
 
+// k_tq3h launched as a programmatic dependent of the kernel before it (whatever wrote x, or last read the buffers this
+// one writes): wait until that grid has completed and its writes are visible, before any load or store. So the launch
+// and the blocks' start overlap the previous kernel's tail (its last wave), and nothing else does. No-op after a plain
+// launch. (Not k_tq3p: its persistent grid counts on B blocks per SM, and blocks launched early land wherever the
+// previous kernel frees a slot first: measured 1.1 µs slower at 4096 x 3072 on an H100, k_tq3h 1.4 µs faster.)
+__device__ __forceinline__ void wait_for_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
 // the Hadamard 256 of the lane's 32 values (v as loaded: columns c0 + 128h + e in v[16h + e]) through the segment's
 // transpose buffer; v holds the rotated values in the same order afterwards, and `mine` (this lane's chunks in the
 // buffer) keeps them until the buffer's next use. Returns the lane's absmax
@@ -1260,6 +1271,7 @@ __device__ __forceinline__ void tqh_body(const void* __restrict__ x, int K, int 
         float clip, int qmin, int qmax, uint8_t* __restrict__ codes, float* __restrict__ scales, int M, int W, int tiled,
         float* tbuf, float* red) {
     allow_dependent_launch();
+    wait_for_previous_grid();
     const int nw = blockDim.x >> 5, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int rowInBlock = nw == W ? 0 : W == 1 ? warp : warp >> 1, wr = warp - rowInBlock * W;   // P = 4 / W or 1
     const long long m = (long long)blockIdx.x * (nw == W ? 1 : W == 1 ? nw : nw >> 1) + rowInBlock;

@@ -757,6 +757,9 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
     // after this. (Issuing the first stages' weight copies before the wait measured 3.5 µs slower without such a launch:
     // 132 SMs x 96 KB through L2 before the first A arrives.)
     grid_dependency_wait();
+    // the kernel after this one (the next k_tq3h, launched as a programmatic dependent) may be launched now: its
+    // blocks take the SMs this grid leaves (the last wave's idle ones) and wait there for this grid's completion
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 
     if (tid >= 256) {   // producer warpgroup: one thread issues the copies (W4: warps 1..3 unpack W)
         // registers per thread (from 168 at launch): W4's unpackers need more than one issuing thread (40: spills;

@@ -128,6 +128,20 @@ static int tqp_blocks(int M, int sms, int maxB) {
     }
     return best;
 }
+// a launch on the default stream, with programmatic dependent launch (the kernel may start before the previous one ends;
+// nwt::body waits with griddepcontrol.wait before it reads A) when pdl
+template <typename K, typename... Args>
+static void launch_pdl(K kernel, dim3 grid, int threads, int smem, bool pdl, Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid; cfg.blockDim = dim3(threads); cfg.dynamicSmemBytes = smem; cfg.stream = 0;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization; at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at; cfg.numAttrs = pdl ? 1 : 0;
+    CK(cudaLaunchKernelEx(&cfg, kernel, args...));
+}
+// k_tq3h by programmatic dependent launch after whatever ran before it (it waits for it before any load or store), as
+// FusedLinear (NIBBLE_PDLT=0: plain launches); k_tq3p always plainly (its persistent grid needs its blocks spread evenly)
+static int g_pdlT = getenv("NIBBLE_PDLT") ? atoi(getenv("NIBBLE_PDLT")) : 1;
 static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, const float* sh, int rot, int n0, float rscale,
                        int bits, int gs, int Gout, int qmin, int qmax, uint8_t* codes, float* scales,
                        const float* part, int ks, int r, void* lr, int lrDt, const float* lrbias = nullptr, int spw = 0,
@@ -154,15 +168,15 @@ static void launch_tq2(const void* x, int M, int K, int Kpad, const float* sm, c
             const int grid = std::min(M, g_sms * std::max(B, 1));
             static int shown = 0;
             if (shown++ < 4) printf("tqp: NIBBLE_TQ=%d M=%d W=%d x=%s smem %d B/SM %d of %d, grid %d\n", g_tq, M, W, xbf16 ? "BF16" : "F32", smem, B, maxB, grid);
-            kp<<<grid, 32 * W, smem>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, g_clip, qmin, qmax, codes, scales, part,
-                    ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
+            launch_pdl(kp, dim3(grid), 32 * W, smem, false, x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs, Gout, g_clip,
+                    qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
             g_hotLaunches++;
             g_lastHot = true;
             return;
         }
         auto kh = g_tq == 5 ? k_tq3h_ldg : g_tq == 6 ? k_tq3h_r64 : g_tq == 7 ? k_tq3h_ldg64 : k_tq3h;
-        kh<<<(M + P - 1) / P, threads, (threads / 32) * TQH_WARP * 4>>>(x, K, Kpad, sm, sh, rot, ln0, rscale, bits, gs,
-                Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
+        launch_pdl(kh, dim3((M + P - 1) / P), threads, (threads / 32) * TQH_WARP * 4, g_pdl && g_pdlT, x, K, Kpad, sm, sh, rot,
+                ln0, rscale, bits, gs, Gout, g_clip, qmin, qmax, codes, scales, part, ks, r, lr, lrDt, lrbias, M, xbf16, W, tiled);
         g_hotLaunches++;
         g_lastHot = true;
         return;
@@ -487,17 +501,6 @@ static uint8_t* unpack_w4_beside(const uint8_t* W, int N, int Kpad) {
     uint8_t* w8 = unpack_w4(W, N, Kpad, g_side);
     CK(cudaEventRecord(g_evUnp, g_side));
     return w8;
-}
-// a launch on the default stream, with programmatic dependent launch (the kernel may start before the previous one ends;
-// nwt::body waits with griddepcontrol.wait before it reads A) when pdl
-template <typename K, typename... Args>
-static void launch_pdl(K kernel, dim3 grid, int threads, int smem, bool pdl, Args... args) {
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = grid; cfg.blockDim = dim3(threads); cfg.dynamicSmemBytes = smem; cfg.stream = 0;
-    cudaLaunchAttribute at[1];
-    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization; at[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = at; cfg.numAttrs = pdl ? 1 : 0;
-    CK(cudaLaunchKernelEx(&cfg, kernel, args...));
 }
 static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int M, int N, int Kpad, const float* sa, const float* sw,
                          const void* lr, const void* up, int r, const float* bias, void* y, int yb) {

@@ -10,8 +10,21 @@ for m in re.finditer(r"RESULT linear (\S+) M=(\d+) K=(\d+) N=(\d+) total_us ([\d
     v, M, K, N = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
     lin[(v, M, K, N)] = tuple(float(m.group(i)) for i in range(5, 10))
 peer = {}
-for m in re.finditer(r"RESULT torch M=(\d+) K=(\d+) N=(\d+) bf16_us ([\d.]+) bf16_TFLOPS ([\d.]+) int_mm_us ([\d.]+) int_mm_TOPS ([\d.]+)", t):
-    peer[(int(m.group(1)), int(m.group(2)), int(m.group(3)))] = tuple(float(m.group(i)) for i in range(4, 8))
+# each peer eagerly launched and (torch_peers.py since session 7) replayed from a CUDA graph; the ratios are against the
+# faster of the two (at small M the eager loop's Python launches set the time)
+for m in re.finditer(r"RESULT torch M=(\d+) K=(\d+) N=(\d+) bf16_us ([\d.]+) bf16_TFLOPS ([\d.]+) int_mm_us ([\d.]+) "
+                     r"int_mm_TOPS ([\d.]+)(?: bf16_graph_us ([\d.]+|nan) int_mm_graph_us ([\d.]+|nan))?", t):
+    bf, bft, im, imt = (float(m.group(i)) for i in range(4, 8))
+    bfg, img = (float(m.group(i)) if m.group(i) else float("nan") for i in (8, 9))
+    peer[(int(m.group(1)), int(m.group(2)), int(m.group(3)))] = (bf, bft, im, imt, bfg, img)
+
+
+def faster(eager, graph):
+    return eager if graph != graph else min(eager, graph)
+
+
+def shown(eager, graph):
+    return f"{eager:.1f}" if graph != graph else f"{eager:.1f} / {graph:.1f}"
 print(f"Ceilings measured in the same run: D2D copy {copy:.0f} GB/s (read + write), INT8 mma.sync (m16n8k32) peak {peak:.0f} TOPS.\n")
 nan = (float("nan"),)
 
@@ -22,17 +35,21 @@ def table(suffix, cols, title):
     if not rows:
         return
     print(title + "\n")
-    print("| M | K | N | BF16 cuBLAS µs | torch._int_mm µs | " + " | ".join(h + " µs (× BF16)" for h, _ in cols) + " | low-rank overhead |")
+    graphs = any(p[4] == p[4] for _, p in rows)
+    how = " (eager / graph)" if graphs else ""
+    print(f"| M | K | N | BF16 cuBLAS µs{how} | torch._int_mm µs{how} | " + " | ".join(h + " µs (× BF16)" for h, _ in cols)
+          + " | low-rank overhead |")
     print("|---|---|---|---|---|" + "---|" * len(cols) + "---|")
-    for (M, K, N), (bf, bft, im, imt) in rows:
+    for (M, K, N), (bf, bft, im, imt, bfg, img) in rows:
         cells = []
+        ref = faster(bf, bfg)
         for _, v in cols:
             x = lin.get((v + suffix, M, K, N), nan)[0]
-            cells.append("–" if x != x else f"{x:.1f} ({bf / x:.2f}×)")
+            cells.append("–" if x != x else f"{x:.1f} ({ref / x:.2f}×)")
         sv = lin.get(("svdquant_r32_g64_wgmma_2streams" + suffix, M, K, N), nan)[0]
         g4 = lin.get(("w4a4_g64_wgmma" + suffix, M, K, N), nan)[0]
         over = "–" if sv != sv or g4 != g4 else f"{100 * (sv / g4 - 1):+.1f}%"
-        print(f"| {M} | {K} | {N} | {bf:.1f} | {im:.1f} | " + " | ".join(cells) + f" | {over} |")
+        print(f"| {M} | {K} | {N} | {shown(bf, bfg)} | {shown(im, img)} | " + " | ".join(cells) + f" | {over} |")
     print()
 
 

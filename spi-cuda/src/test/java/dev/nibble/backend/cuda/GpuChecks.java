@@ -233,7 +233,7 @@ public final class GpuChecks {
      * the tiled GEMM launched early after them (programmatic dependent launch), and give the output of k_tq3 with plain
      * launches bit for bit: each prepared while {@code -Dnibble.cuda.tq3=true}, {@code -Dnibble.cuda.tq3p=false} or
      * {@code -Dnibble.cuda.pdl=false} selects the reference path, over several inputs back to back (the GEMM of one
-     * forward may start under its transform's tail).
+     * forward may start under its transform's tail, and k_tq3h under the previous forward's GEMM).
      */
     void convRotTransformKernel() {
         Rotation rot = new Rotation.RegularHadamard(256);
@@ -263,7 +263,8 @@ public final class GpuChecks {
                 boolean same = same(ref, dflt);
                 System.out.printf(Locale.ROOT, "  %s: %s + the GEMM by dependent launch, %d inputs, output equal to k_tq3's"
                         + " with plain launches bit for bit: %b (plain launches equal too)%n", what,
-                        xt == DType.BF16 ? "k_tq3p" : "k_tq3h", xs.size(), same);
+                        xt == DType.BF16 ? "k_tq3p" : "k_tq3h (itself by dependent launch after the last GEMM)", xs.size(),
+                        same);
                 check(same, what + ": the default dispatch differs from k_tq3's output");
             }
         }
