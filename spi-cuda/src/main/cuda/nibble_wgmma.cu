@@ -725,19 +725,40 @@ __device__ __forceinline__ void cbar() { asm volatile("bar.sync 1, 256;\n" ::: "
 
 __device__ __forceinline__ void wgbar(int wg) { asm volatile("bar.sync %0, 128;\n" :: "r"(2 + wg) : "memory"); }
 
-template <int S, bool BULK, int BKT = 128, int TBN = 256, bool W4 = false>
+// SK (split K, INT8 W only): each tile's k-steps are split into `splits` contiguous ranges, one work item each (item q:
+// tile q / splits, range q % splits). An item's consumers store their int32 sums to its slot of ws ([tile][split]
+// [TBN / 8][256] int4), and the item that completes a tile last (a counter per tile, cnt, zero before the launch and
+// left zero after it) adds the others' sums to its own and runs the epilogue: int32 addition is exact in any order, so
+// the output is the unsplit kernel's bit for bit. No item waits for another (so no residency assumption).
+template <int S, bool BULK, int BKT = 128, int TBN = 256, bool W4 = false, bool SK = false>
 __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8_t* __restrict__ Wt, int M, int N,
         int Kpad, const float* __restrict__ sa, const float* __restrict__ sw, const void* __restrict__ lr,
-        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16) {
+        const void* __restrict__ up, int r, int lrBf16, const float* __restrict__ bias, void* __restrict__ Y, int yBf16,
+        int splits = 1, int* __restrict__ ws = nullptr, int* __restrict__ cnt = nullptr) {
+    static_assert(!SK || !W4, "split K: INT8 W only");
     extern __shared__ __align__(1024) uint8_t dsm[];
     const uint32_t s0 = (saddr(dsm) + 1023u) & ~1023u;
     uint8_t* const g0 = dsm + (s0 - saddr(dsm));
     const int tid = threadIdx.x;
     const int tilesN = (N + TBN - 1) / TBN, tiles = ((M + kBM - 1) / kBM) * tilesN;
-    if ((int)blockIdx.x >= tiles) return;
+    const int items = SK ? tiles * splits : tiles;
+    if ((int)blockIdx.x >= items) return;
     const int KT = Kpad / BKT;
-    const int nItems = (tiles - blockIdx.x + gridDim.x - 1) / gridDim.x;
-    const int total = nItems * KT;
+    const int nItems = (items - blockIdx.x + gridDim.x - 1) / gridDim.x;
+    // work item i of this block: its tile and k-step range [k0, k1)
+    auto range = [&](int i, int& t, int& k0, int& k1) {
+        const int q = blockIdx.x + i * gridDim.x;
+        if (SK) {
+            t = q / splits;
+            const int sp = q - t * splits;
+            k0 = sp * KT / splits;
+            k1 = (sp + 1) * KT / splits;
+        } else {
+            t = q; k0 = 0; k1 = KT;
+        }
+    };
+    int total = 0;
+    for (int i = 0; i < nItems; i++) { int t, k0, k1; range(i, t, k0, k1); total += k1 - k0; }
     using C = T<S, BULK, BKT, TBN, W4>;
     constexpr int STAGE = C::STAGE;
     constexpr int NB = 256 / TBN;                   // tiles per 256-row W block
@@ -769,10 +790,13 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
         const int pt = tid - 256;
         const uint32_t copied = W4 ? loadB : fullB;   // the barrier the copies complete on
         if (pt == 0) {
-            for (int it = 0; it < total; it++) {
-                const int s = it % S, item = it / KT, kt = it - item * KT;
-                const int t = blockIdx.x + item * gridDim.x;
-                const int mb = t / tilesN, nb = t % tilesN;
+            int it = 0;
+            for (int item = 0; item < nItems; item++) {
+              int t, k0, k1;
+              range(item, t, k0, k1);
+              const int mb = t / tilesN, nb = t % tilesN;
+              for (int kt = k0; kt < k1; kt++, it++) {
+                const int s = it % S;
                 mbar_wait(emptyB + 8 * s, ((it / S) & 1) ^ 1);
                 const uint32_t base = s0 + s * STAGE;
                 // W rows of the tile: 256-row block wb, half nb % NB; the last block may hold fewer rows (compact), the
@@ -784,6 +808,7 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
                 bulk_g2s(base, At + ((long long)mb * KT + kt) * (kBM * BKT), kBM * BKT, copied + 8 * s);
                 bulk_g2s(base + (W4 ? C::PW : kBM * BKT),
                          Wt + (long long)wb * KT * (256 * RB) + ((long long)kt * rows + half * TBN) * RB, wr * RB, copied + 8 * s);
+              }
             }
             // stay until the consumers have taken the last stages
             for (int it = total > S ? total - S : 0; it < total; it++) mbar_wait(emptyB + 8 * (it % S), (it / S) & 1);
@@ -832,12 +857,15 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
     float* const slab = reinterpret_cast<float*>(g0 + C::OUT) + (tid >> 5) * (16 * SST);
     const bool bulkOut = BULK && yBf16 && (N & 7) == 0;
     int acc[TBN / 2];
+    __shared__ int lastOfTile;   // SK: this item completes its tile
+    int it0 = 0;   // the stage sequence number of the item's first k-step
     for (int item = 0; item < nItems; item++) {
-        const int t = blockIdx.x + item * gridDim.x;
+        int t, k0, k1;
+        range(item, t, k0, k1);
+        if (item > 0) { int tp, p0, p1; range(item - 1, tp, p0, p1); it0 += p1 - p0; }
         const int tm0 = (t / tilesN) * kBM, tn0 = (t % tilesN) * TBN;
 #pragma unroll
         for (int i = 0; i < TBN / 2; i++) acc[i] = 0;
-        const int it0 = item * KT;
         float sA0 = 0.0f, sA1 = 0.0f;
         const int rowA = tm0 + wg * 64 + wl * 16 + gid;
         if constexpr (BULK) {   // this warpgroup's epilogue operands, on their way during the main loop
@@ -851,8 +879,9 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
             sA0 = rowA < M ? sa[rowA] : 0.0f;
             sA1 = rowA + 8 < M ? sa[rowA + 8] : 0.0f;
         }
-        for (int kt = 0; kt < KT; kt++) {
-            const int it = it0 + kt, s = it % S;
+        const int steps = k1 - k0;
+        for (int j = 0; j < steps; j++) {
+            const int it = it0 + j, s = it % S;
             if (W4) mbar_wait(loadB + 8 * s, (it / S) & 1);   // A landed (the unpackers saw it too)
             mbar_wait(fullB + 8 * s, (it / S) & 1);
             const uint32_t base = s0 + s * STAGE;
@@ -866,12 +895,41 @@ __device__ __forceinline__ void body(const uint8_t* __restrict__ At, const uint8
             wg_wait<1>();   // (two stages in flight, wg_wait<2>, measured slower)
 #pragma unroll
             for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
-            if (kt > 0) mbar_arrive(emptyB + 8 * ((it - 1) % S));   // stage it-1 retired
+            if (j > 0) mbar_arrive(emptyB + 8 * ((it - 1) % S));   // stage it-1 retired
         }
         wg_wait<0>();
 #pragma unroll
         for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
-        mbar_arrive(emptyB + 8 * ((it0 + KT - 1) % S));
+        mbar_arrive(emptyB + 8 * ((it0 + steps - 1) % S));
+        if constexpr (SK) {
+            if (splits > 1) {   // this range's sums out; the tile's last item sums them all (see above)
+                const int sp = (blockIdx.x + item * gridDim.x) - t * splits;
+                int4* const slot = reinterpret_cast<int4*>(ws) + ((long long)t * splits + sp) * (TBN / 8) * 256;
+#pragma unroll
+                for (int i = 0; i < TBN / 8; i++) slot[i * 256 + tid] = make_int4(acc[4 * i], acc[4 * i + 1], acc[4 * i + 2], acc[4 * i + 3]);
+                __threadfence();
+                cbar();
+                if (tid == 0) lastOfTile = atomicAdd(cnt + t, 1) == splits - 1;
+                cbar();
+                if (!lastOfTile) {
+                    if constexpr (BULK) nwg::cp_wait<0>();   // the epilogue operands' copies, before the next item's
+                    continue;
+                }
+                __threadfence();
+                for (int o = 0; o < splits; o++) {
+                    if (o == sp) continue;
+                    const int4* const other = reinterpret_cast<const int4*>(ws) + ((long long)t * splits + o) * (TBN / 8) * 256;
+#pragma unroll
+                    for (int i = 0; i < TBN / 8; i++) {
+                        const int4 v = __ldcg(other + i * 256 + tid);   // from L2: written by other SMs
+                        acc[4 * i] += v.x; acc[4 * i + 1] += v.y; acc[4 * i + 2] += v.z; acc[4 * i + 3] += v.w;
+                    }
+                }
+                if (tid == 0) cnt[t] = 0;   // for the next launch
+#pragma unroll
+                for (int i = 0; i < TBN / 2; i++) reg_fence(acc[i]);
+            }
+        }
 
         if constexpr (BULK) {
             nwg::cp_wait<0>();
@@ -1004,6 +1062,17 @@ static_assert(WGMMA_T_SMEM == 6 * (128 + 256) * 64 + 128 * (2 * 256 + 16) + 4 * 
 // A, W: the tiled operands above (BKT = 64); the other arguments as k_wgmma_i8. 384 threads, WGMMA_T_SMEM.
 extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t(WG_ARGS) {
     nwt::body<6, true, 64>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16);
+}
+// k_wgmma_i8_t with split K (nwt::body, SK), for few tiles: the arguments of k_wgmma_i8_t, then splits (1 <= splits <=
+// Kpad / 64), ws (tiles · splits · 128 · TBN int32) and cnt (tiles ints, zero; left zero). Grid: up to tiles · splits
+// (a block may take several items). Same shared memory as the unsplit kernel. _n128: 128 x 128 tiles.
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t_sk(WG_ARGS, int splits, int* __restrict__ ws,
+        int* __restrict__ cnt) {
+    nwt::body<6, true, 64, 256, false, true>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16, splits, ws, cnt);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) k_wgmma_i8_t_n128_sk(WG_ARGS, int splits, int* __restrict__ ws,
+        int* __restrict__ cnt) {
+    nwt::body<8, true, 64, 128, false, true>(A, W, M, N, Kpad, sa, sw, lr, up, r, lrBf16, bias, Y, yBf16, splits, ws, cnt);
 }
 // 128 x 128 tiles on the same operands (for few tiles): 8 stages of 16 KB. 384 threads, WGMMA_T_N128_SMEM.
 #define WGMMA_T_N128_SMEM (nwt::T<8, true, 64, 128>::SMEM)

@@ -475,16 +475,25 @@ static std::vector<uint8_t> tile_w4(const std::vector<uint8_t>& src, int rows, i
     }
     return o;
 }
-// the kernel TensorCoreGemm.tiledKernel picks (and whether it reads A tiled)
+// the kernel TensorCoreGemm.tiledPlan picks (and whether it reads A tiled)
 static const char* tiled_kernel(int bits, int M, int N, int Kpad, bool* tiledA) {
-    long tiles256 = (long)((M + 127) / 128) * ((N + 255) / 256);
-    bool narrow = 2 * tiles256 < g_sms || (bits == 4 && Kpad < 2048);
+    const long mb = (M + 127) / 128, tiles256 = mb * ((N + 255) / 256);
+    const bool few = 2 * tiles256 < g_sms;
+    // NIBBLE_NARROW_WAVES=1 (an experiment, not FusedLinear's rule yet): INT8 tiles 128 x 128 with tiled A where their
+    // waves take less time, a narrow tile counted as 0.6 of a wide one (GEMM alone on an H100, session 7: 12.1 against
+    // k_wgmma_i8_n128_tw's 15.9 us at 256 x 3072 x 3072, 17.8 against k_wgmma_i8_t's 21.5 at 1024 x 1152 x 4608)
+    const long w256 = (tiles256 + g_sms - 1) / g_sms, w128 = (mb * ((N + 127) / 128) + g_sms - 1) / g_sms;
+    const bool old = getenv("NIBBLE_NARROW_WAVES") == nullptr, n128 = old ? few : 6 * w128 < 10 * w256;
     *tiledA = true;
-    // TensorCoreGemm.unpackW4First: W4 unpacked by k_wgmma_w4t_to_w8t, then the INT8 kernel, from 1024 rows where INT8
+    // TensorCoreGemm.tiledPlan: W4 unpacked by k_wgmma_w4t_to_w8t, then the INT8 kernel, from 1024 rows where INT8
     // takes 128 x 256 tiles
-    if (bits == 4 && M >= 1024 && 2 * tiles256 >= g_sms && Kpad % 256 == 0) return "k_wgmma_w4t_to_w8t+k_wgmma_i8_t";
-    if (narrow && bits == 8 && Kpad % 128 == 0) { *tiledA = false; return "k_wgmma_i8_n128_tw"; }
-    return bits == 8 ? (narrow ? "k_wgmma_i8_t_n128" : "k_wgmma_i8_t") : (narrow ? "k_wgmma_i4w_t_n128" : "k_wgmma_i4w_t");
+    if (bits == 4 && M >= 1024 && !few && Kpad % 256 == 0)
+        return n128 ? "k_wgmma_w4t_to_w8t+k_wgmma_i8_t_n128" : "k_wgmma_w4t_to_w8t+k_wgmma_i8_t";
+    if (bits == 8) {
+        if (old && few && Kpad % 128 == 0) { *tiledA = false; return "k_wgmma_i8_n128_tw"; }
+        return n128 ? "k_wgmma_i8_t_n128" : "k_wgmma_i8_t";
+    }
+    return few || Kpad < 2048 ? "k_wgmma_i4w_t_n128" : "k_wgmma_i4w_t";
 }
 // the tiled W4 weights unpacked to INT8 (k_wgmma_w4t_to_w8t) into a transient buffer, on `stream`
 static uint8_t* unpack_w4(const uint8_t* W, int N, int Kpad, cudaStream_t stream) {
@@ -515,9 +524,9 @@ static void launch_tiled(const char* kn, const uint8_t* A, const uint8_t* W, int
     else if (!strcmp(kn, "k_wgmma_i4w_t")) launch_pdl(k_wgmma_i4w_t, grid, 384, WGMMA_I4W_T_SMEM, pdl, A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else if (!strcmp(kn, "k_wgmma_i4w_t_n128")) launch_pdl(k_wgmma_i4w_t_n128, grid, 384, WGMMA_I4W_T_N128_SMEM, pdl, A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
     else if (!strcmp(kn, "k_wgmma_i8_n128_tw")) k_wgmma_i8_n128_tw<<<grid, 256, WGMMA_SMEM_I8_N128>>>(A, W, M, N, Kpad, sa, sw, 1, 1, lr, up, r, 1, bias, y, yb);
-    else {   // k_wgmma_w4t_to_w8t+k_wgmma_i8_t: the W4 weights unpacked into a transient INT8 copy first
+    else {   // k_wgmma_w4t_to_w8t+k_wgmma_i8_t(_n128): the W4 weights unpacked into a transient INT8 copy first
         uint8_t* w8 = unpack_w4(W, N, Kpad, 0);
-        launch_tiled("k_wgmma_i8_t", A, w8, M, N, Kpad, sa, sw, lr, up, r, bias, y, yb);
+        launch_tiled(strchr(kn, '+') + 1, A, w8, M, N, Kpad, sa, sw, lr, up, r, bias, y, yb);
     }
 }
 // The tiled linear as FusedLinear runs it on sm_90 (k_tq3 writing the codes one per byte, tiled when the kernel reads A
@@ -663,6 +672,8 @@ static void set_attrs() {
     CK(cudaFuncSetAttribute(k_wgmma_i4w_t, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_I4W_T_SMEM));
     CK(cudaFuncSetAttribute(k_wgmma_i4w_t_n128, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_I4W_T_N128_SMEM));
     CK(cudaFuncSetAttribute(k_wgmma_i8_n128_tw, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_SMEM_I8_N128));
+    CK(cudaFuncSetAttribute(k_wgmma_i8_t_sk, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_T_SMEM));
+    CK(cudaFuncSetAttribute(k_wgmma_i8_t_n128_sk, cudaFuncAttributeMaxDynamicSharedMemorySize, WGMMA_T_N128_SMEM));
 #endif
 }
 
@@ -845,11 +856,122 @@ static int tq_profile() {
     return 0;
 }
 
+#ifdef NIBBLE_WGMMA
+// ---------------------------------------------------------------- split K (k_wgmma_i8_t_sk, k_wgmma_i8_t_n128_sk)
+// `skcheck`: every split count against k_wgmma_i8_t's output, byte for byte (BF16 and F32 out, bias, partial tiles,
+// each launch twice: the tile counters must be left zero). `skbench`: the GEMM alone at small M, µs (median of 30 x 10
+// launches), the dispatched kernel (tiled_kernel) and the unsplit tiled kernels beside the split ones.
+struct SkBufs { uint8_t *A, *W; float *sa, *sw, *bias; void* Y; int *ws, *cnt; };
+static SkBufs sk_alloc(int M, int N, int Kpad) {
+    SkBufs b;
+    const size_t ar = (size_t)(M + 127) / 128 * 128, wr = (size_t)(N + 255) / 256 * 256;
+    CK(cudaMalloc(&b.A, ar * Kpad)); CK(cudaMalloc(&b.W, wr * Kpad));
+    CK(cudaMalloc(&b.sa, M * 4)); CK(cudaMalloc(&b.sw, N * 4)); CK(cudaMalloc(&b.bias, N * 4)); CK(cudaMalloc(&b.Y, (size_t)M * N * 4));
+    // the split sums of up to 16 splits of either tile width; a counter per tile
+    const size_t mb = (M + 127) / 128, tiles = mb * ((N + 127) / 128);
+    const size_t wsBytes = std::max(tiles * 128 * 128, mb * ((N + 255) / 256) * 128 * 256) * 4 * std::min(16, Kpad / 64);
+    CK(cudaMalloc(&b.ws, wsBytes)); CK(cudaMalloc(&b.cnt, tiles * 4)); CK(cudaMemset(b.cnt, 0, tiles * 4));
+    std::vector<uint8_t> h(std::max(ar, wr) * Kpad); for (auto& v : h) v = (uint8_t)(urand() * 256);
+    CK(cudaMemcpy(b.A, h.data(), ar * Kpad, cudaMemcpyHostToDevice));
+    for (auto& v : h) v = (uint8_t)(urand() * 256);
+    CK(cudaMemcpy(b.W, h.data(), wr * Kpad, cudaMemcpyHostToDevice));
+    std::vector<float> f(std::max(M, N));
+    for (auto& v : f) v = 0.001f + (float)urand() * 0.01f; CK(cudaMemcpy(b.sa, f.data(), M * 4, cudaMemcpyHostToDevice));
+    for (auto& v : f) v = 0.001f + (float)urand() * 0.01f; CK(cudaMemcpy(b.sw, f.data(), N * 4, cudaMemcpyHostToDevice));
+    for (auto& v : f) v = nrand(); CK(cudaMemcpy(b.bias, f.data(), N * 4, cudaMemcpyHostToDevice));
+    return b;
+}
+static void sk_free(SkBufs& b) { cudaFree(b.A); cudaFree(b.W); cudaFree(b.sa); cudaFree(b.sw); cudaFree(b.bias); cudaFree(b.Y); cudaFree(b.ws); cudaFree(b.cnt); }
+// tile width 256 or 128, splits >= 1
+static void sk_launch(const SkBufs& b, int M, int N, int Kpad, int tn, int splits, int yb) {
+    const int items = ((M + 127) / 128) * ((N + tn - 1) / tn) * splits;
+    dim3 grid(std::min(items, g_sms));
+    if (tn == 256) k_wgmma_i8_t_sk<<<grid, 384, WGMMA_T_SMEM>>>(b.A, b.W, M, N, Kpad, b.sa, b.sw, 1, 1, nullptr, nullptr, 0, 1, b.bias, b.Y, yb, splits, b.ws, b.cnt);
+    else k_wgmma_i8_t_n128_sk<<<grid, 384, WGMMA_T_N128_SMEM>>>(b.A, b.W, M, N, Kpad, b.sa, b.sw, 1, 1, nullptr, nullptr, 0, 1, b.bias, b.Y, yb, splits, b.ws, b.cnt);
+}
+static int sk_main(bool bench) {
+    set_attrs();
+    if (!bench) {
+        int shapes[][3] = {{256, 3072, 3072}, {200, 1152, 1000}, {77, 12288, 4608}, {1024, 3072, 3072}, {384, 2048, 2560}, {129, 256, 520}};
+        int fails = 0, runs = 0;
+        for (auto& sh : shapes) {
+            const int M = sh[0], Kpad = sh[1], N = sh[2], KT = Kpad / 64;
+            SkBufs b = sk_alloc(M, N, Kpad);
+            for (int yb = 0; yb < 2; yb++) {
+                const size_t bytes = (size_t)M * N * (yb ? 2 : 4);
+                std::vector<uint8_t> ref(bytes), got(bytes);
+                CK(cudaMemset(b.Y, 0, bytes));
+                launch_tiled("k_wgmma_i8_t", b.A, b.W, M, N, Kpad, b.sa, b.sw, nullptr, nullptr, 0, b.bias, b.Y, yb);
+                CKL(); CK(cudaDeviceSynchronize());
+                CK(cudaMemcpy(ref.data(), b.Y, bytes, cudaMemcpyDeviceToHost));
+                int ss[] = {1, 2, 3, 5, 7, 16, KT};
+                for (int tn : {256, 128})
+                    for (int sp : ss) {
+                        if (sp > KT || sp > 16) continue;
+                        for (int rep = 0; rep < 2; rep++) {
+                            CK(cudaMemset(b.Y, 0xFF, bytes));
+                            sk_launch(b, M, N, Kpad, tn, sp, yb);
+                            CKL(); CK(cudaDeviceSynchronize());
+                            CK(cudaMemcpy(got.data(), b.Y, bytes, cudaMemcpyDeviceToHost));
+                            size_t bad = 0;
+                            for (size_t i = 0; i < bytes; i++) bad += got[i] != ref[i];
+                            runs++;
+                            if (bad) { fails++; printf("FAIL skcheck M=%d K=%d N=%d tile %d splits %d %s run %d: %zu bytes differ\n", M, Kpad, N, tn, sp, yb ? "BF16" : "F32", rep, bad); }
+                        }
+                    }
+            }
+            sk_free(b);
+        }
+        printf("skcheck: %d runs, %d failures\n", runs, fails);
+        return fails ? 1 : 0;
+    }
+    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    int Ms[] = {256, 1024};
+    int KNs[][2] = {{3072, 3072}, {3072, 12288}, {12288, 3072}, {1152, 4608}};
+    for (auto& kn : KNs) for (int M : Ms) {
+        const int Kpad = kn[0], N = kn[1], KT = Kpad / 64;
+        SkBufs b = sk_alloc(M, N, Kpad);
+        auto time = [&](auto&& f) {
+            for (int i = 0; i < 5; i++) f();
+            CKL(); CK(cudaDeviceSynchronize());
+            std::vector<float> t;
+            for (int s = 0; s < 30; s++) {
+                CK(cudaEventRecord(e0)); for (int i = 0; i < 10; i++) f(); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
+                float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 100.0f);
+            }
+            CKL();
+            return median(t);
+        };
+        bool tA;
+        const char* kd = tiled_kernel(8, M, N, Kpad, &tA);
+        printf("SK M=%d K=%d N=%d dispatched %s %.2f", M, Kpad, N, kd,
+               time([&] { launch_tiled(kd, b.A, b.W, M, N, Kpad, b.sa, b.sw, nullptr, nullptr, 0, b.bias, b.Y, 1); }));
+        printf(" | t256 %.2f t128 %.2f",
+               time([&] { launch_tiled("k_wgmma_i8_t", b.A, b.W, M, N, Kpad, b.sa, b.sw, nullptr, nullptr, 0, b.bias, b.Y, 1); }),
+               time([&] { launch_tiled("k_wgmma_i8_t_n128", b.A, b.W, M, N, Kpad, b.sa, b.sw, nullptr, nullptr, 0, b.bias, b.Y, 1); }));
+        for (int tn : {256, 128}) {
+            const int tiles = ((M + 127) / 128) * ((N + tn - 1) / tn);
+            for (int sp : {2, 3, 4, 5, 6, 8, 12}) {
+                if (sp > KT || sp > 16 || tiles * sp > 2 * g_sms) continue;
+                printf(" | sk%d x%d (%d items) %.2f", tn, sp, tiles * sp, time([&] { sk_launch(b, M, N, Kpad, tn, sp, 1); }));
+            }
+        }
+        printf("\n");
+        fflush(stdout);
+        sk_free(b);
+    }
+    return 0;
+}
+#endif
+
 int main(int argc, char** argv) {
     bool bench = argc > 1 && !strcmp(argv[1], "bench");
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0));
     g_sms = p.multiProcessorCount;
     if (argc > 1 && !strcmp(argv[1], "tqbench")) return tq_bench(p);
+#ifdef NIBBLE_WGMMA
+    if (argc > 1 && (!strcmp(argv[1], "skcheck") || !strcmp(argv[1], "skbench"))) return sk_main(!strcmp(argv[1], "skbench"));
+#endif
     if (argc > 1 && !strcmp(argv[1], "profile")) return tq_profile();
     if (argc > 1 && !strcmp(argv[1], "tqcheck")) {
         // k_tq3's launch variants (rounds per warp, 1-4 rows per block, clip < 1) against the host: codes and scales bit
@@ -1087,7 +1209,7 @@ int main(int argc, char** argv) {
                 if (w8beside) {   // unpacked beside the transform; the GEMM after the join: a plain launch (as FusedLinear)
                     CK(cudaStreamWaitEvent(0, g_evUnp, 0));
                     g_lastHot = false;
-                    launch_tiled("k_wgmma_i8_t", ac, w8beside, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
+                    launch_tiled(strchr(tiled_kernel(4, M, N, Kpad, &tA), '+') + 1, ac, w8beside, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
                     return;
                 }
                 launch_tiled(tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA), ac, v == 11 ? wc8 : wc4, M, N, Kpad, as, ws, nullptr, nullptr, 0, bias, y, 1);
