@@ -727,6 +727,23 @@ static int tq_tiled_check(int hv) {
 
 static float median(std::vector<float> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
 
+// µs per call of step, as every timing of this harness: 5 calls of warm-up, then `samples` times 10 calls back to back
+// between two CUDA events; the median
+template <class F>
+static float median_us(cudaEvent_t e0, cudaEvent_t e1, int samples, F&& step) {
+    for (int i = 0; i < 5; i++) step();
+    CKL(); CK(cudaDeviceSynchronize());
+    std::vector<float> t;
+    for (int s = 0; s < samples; s++) {
+        CK(cudaEventRecord(e0));
+        for (int i = 0; i < 10; i++) step();
+        CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
+        float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 100.0f);
+    }
+    CKL();
+    return median(t);
+}
+
 // ./harness tqbench: the transform+quantize kernels alone, F32 and BF16 x, each launch mode, every shape of the bench
 static int tq_bench(const cudaDeviceProp& p) {
     set_attrs();
@@ -805,17 +822,7 @@ static int tq_bench(const cudaDeviceProp& p) {
                 if (v == 4 || v == 6) launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, 0, xb);
                 it++;
             };
-            for (int i = 0; i < 5; i++) step();
-            CKL(); CK(cudaDeviceSynchronize());
-            std::vector<float> t;
-            for (int s = 0; s < 40; s++) {
-                CK(cudaEventRecord(e0));
-                for (int i = 0; i < 10; i++) step();
-                CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
-                float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 100.0f);
-            }
-            CKL();
-            double us = median(t);
+            double us = median_us(e0, e1, 40, step);
             int bits = v == 0 || v >= 3 ? 4 : 8;
             double bytes = (double)M * K * (xb ? 2 : 4);
             if (v != 5) bytes += (double)M * Kpad * bits / 8 + (double)M * (v >= 3 ? G : 1) * 4;
@@ -931,17 +938,7 @@ static int sk_main(bool bench) {
     for (auto& kn : KNs) for (int M : Ms) {
         const int Kpad = kn[0], N = kn[1], KT = Kpad / 64;
         SkBufs b = sk_alloc(M, N, Kpad);
-        auto time = [&](auto&& f) {
-            for (int i = 0; i < 5; i++) f();
-            CKL(); CK(cudaDeviceSynchronize());
-            std::vector<float> t;
-            for (int s = 0; s < 30; s++) {
-                CK(cudaEventRecord(e0)); for (int i = 0; i < 10; i++) f(); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
-                float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 100.0f);
-            }
-            CKL();
-            return median(t);
-        };
+        auto time = [&](auto&& f) { return median_us(e0, e1, 30, f); };
         bool tA;
         const char* kd = tiled_kernel(8, M, N, Kpad, &tA);
         printf("SK M=%d K=%d N=%d dispatched %s %.2f", M, Kpad, N, kd,
@@ -1172,6 +1169,7 @@ int main(int argc, char** argv) {
             if (v == 9 || v == 10)   // INT8 bytes holding the 4-bit codes (same codes and scales as bits=4)
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 8) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
+#ifdef NIBBLE_WGMMA
             if (v == 11 || v == 13) {   // the tiled linears as FusedLinear runs them (codes tiled when the GEMM reads them so)
                 bool tA; const char* tk = tiled_kernel(v == 11 ? 8 : 4, M, N, Kpad, &tA);
                 // W4 unpack-first: the unpack beside the transform, as FusedLinear.forward (NIBBLE_W4_SERIAL=1: after it)
@@ -1179,6 +1177,7 @@ int main(int argc, char** argv) {
                 launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, v == 11 ? -128 : -8, v == 11 ? 127 : 7, ac, as,
                            nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16, tA ? 1 : 0);
             }
+#endif
             if (v == 0 || v == 4) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 4, Kpad, 1, -8, 7, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 1 || v == 5) launch_tq2(x, M, K, Kpad, nullptr, nullptr, 1, 256, 1.0f / 16, 8, Kpad, 1, -128, 127, ac, as, nullptr, 0, 0, nullptr, 0, nullptr, spw, xb16);
             if (v == 2 || v == 6) { lrdown(); launch_tq2(x, M, K, Kpad, sm, nullptr, 0, 1, 1.0f, 4, 64, G, -8, 7, ac, as, part, ks, 32, lr, DT_BF16, nullptr, spw, xb16); }
@@ -1267,18 +1266,7 @@ int main(int argc, char** argv) {
                     if (part == 5) tqs(v, alt4);
                     it++;
                 };
-                for (int i = 0; i < 5; i++) step();
-                CKL(); CK(cudaDeviceSynchronize());
-                std::vector<float> t;
-                int reps = 10;
-                for (int s = 0; s < 40; s++) {
-                    CK(cudaEventRecord(e0));
-                    for (int i = 0; i < reps; i++) step();
-                    CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
-                    float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); t.push_back(ms * 1000.0f / reps);
-                }
-                CKL();
-                res[part] = median(t);
+                res[part] = median_us(e0, e1, 40, step);
             }
             double tops = 2.0 * M * N * K / (res[2] * 1e-6) / 1e12;
             double tqbytes = (double)M * K * (xb16 ? 2 : 4) + (double)M * Kpad * (v == 1 || v == 5 || v >= 8 ? 1 : 0.5);
